@@ -1,0 +1,87 @@
+# Sciatica Kit - every set-up step lives here, so a fresh machine needs only Python 3.11.
+#   make lab     install into .venv, seed the demo store, open JupyterLab on notebooks/
+#   make app     the same notebooks as a no-code Voila web app (loopback only)
+#   make test    install test tools (and Chromium through apt when root), run every test
+#   make bench   performance benchmark (BENCH=quick|full)
+#   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
+#   make soak    long randomised reliability runs
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STATE := $(CURDIR)/.state
+PORT ?= 8888
+BENCH ?= quick
+PATIENT ?= DEMO-001
+REPORTS ?= reports-out
+ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+
+# Tests keep Jupyter, IPython, matplotlib and Chromium state out of the home folder.
+TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)/jupyter-data \
+	JUPYTER_RUNTIME_DIR=$(STATE)/jupyter-runtime IPYTHONDIR=$(STATE)/ipython MPLCONFIGDIR=$(STATE)/mpl \
+	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
+	PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: install install-test lab app demo test test-unit test-notebooks lint browser bench report soak clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(PY) -m sciatica_kit.demo --seed-store
+
+lab: demo
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_FLAG)
+
+app: demo
+	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT)
+
+# Chromium for the browser tests: installed through apt when we are root; otherwise
+# the browser tests fail with a message saying what to install (never skipped).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	else \
+		echo "WARNING: chromium/pdftoppm missing and not root: install them (apt-get install chromium poppler-utils); browser tests will fail."; \
+	fi
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test-unit: install-test browser
+	@mkdir -p $(STATE)
+	$(TEST_ENV) $(PY) -m pytest tests
+
+test-notebooks: install-test
+	@mkdir -p $(STATE)
+	rm -rf $(STATE)/test-store
+	$(TEST_ENV) $(PY) -m sciatica_kit.demo --seed-store
+	$(TEST_ENV) $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
+		-o addopts="" -o testpaths=notebooks -o filterwarnings=ignore::DeprecationWarning notebooks
+
+test: lint test-unit test-notebooks
+
+bench: install-test
+	$(TEST_ENV) $(PY) benchmarks/run.py --size $(BENCH)
+
+report: demo
+	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)
+
+soak: install-test
+	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m "slow" -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) $(STATE) .pytest_cache .ruff_cache .hypothesis build dist

@@ -1,0 +1,668 @@
+"""Load and validate the clinical catalogue (exercises, conditions, red flags,
+findings, phases, outcome measures, log-header aliases).
+
+The catalogue is data: readable TOML/CSV files under ``data/catalog/`` in the
+repository, shipped inside the wheel as ``sciatica_kit/catalog_data``.  A clinic
+can add its own exercises (and conditions) from a separate TOML file without
+touching the package: ``load_catalog(extra="clinic.toml")`` or the environment
+variable ``SCIATICA_KIT_EXTRA_CATALOG``.
+
+Every problem in a malformed catalogue is collected and raised together in a
+:class:`CatalogError` naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import math
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CATEGORIES",
+    "DOSE_FIELDS",
+    "NOT_SPECIFIED",
+    "Catalog",
+    "CatalogError",
+    "catalog_dir",
+    "load_catalog",
+    "unknown_id_error",
+]
+
+NOT_SPECIFIED = "not specified"
+DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes", "distance_km")
+CATEGORIES = (
+    "nerve glide slider",
+    "nerve glide tensioner",
+    "stretch",
+    "strengthening",
+    "mobility",
+    "aerobic",
+)
+URGENCIES = ("emergency", "urgent", "soon")
+DIRECTIONS = ("extension", "flexion")
+PHASE_IDS = ("acute", "subacute", "chronic")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_SEED_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt")
+
+EXTRA_ENV = "SCIATICA_KIT_EXTRA_CATALOG"
+
+
+class CatalogError(ValueError):
+    """The catalogue files break one or more rules; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        head = f"The exercise catalogue has {len(problems)} problem(s):"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in problems)]))
+
+
+def unknown_id_error(kind: str, value: object, valid: Iterable[str]) -> ValueError:
+    """A ValueError for an unknown id that lists the valid ids and the closest match.
+
+    Examples
+    --------
+    >>> str(unknown_id_error("condition", "sciatic", ["sciatica", "herniated_disc"]))
+    "Unknown condition 'sciatic'. Did you mean 'sciatica'? Valid conditions: herniated_disc, sciatica"
+    """
+    valid = sorted(valid)
+    close = difflib.get_close_matches(str(value), valid, n=1, cutoff=0.5)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ValueError(f"Unknown {kind} '{value}'.{hint} Valid {kind}s: {', '.join(valid)}")
+
+
+def catalog_dir() -> Path:
+    """Folder holding the packaged catalogue (wheel) or the repository's ``data/catalog``."""
+    packaged = resources.files("sciatica_kit").joinpath("catalog_data")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    repo = Path(__file__).resolve().parents[2] / "data" / "catalog"
+    if repo.is_dir():
+        return repo
+    raise FileNotFoundError(
+        "The catalogue files were not found: reinstall sciatica-kit (pip install -e .)."
+    )
+
+
+# --------------------------------------------------------------------------- dataclass
+
+
+@dataclass(frozen=True, eq=False)
+class Catalog:
+    """The validated catalogue.
+
+    DataFrames for people and notebooks (``exercises``, ``conditions``,
+    ``red_flags``, ``findings``, ``measures``, ``phases``, ``aliases``) and the
+    same entries as plain dicts (``records``) for fast rule evaluation.
+    """
+
+    exercises: pd.DataFrame
+    conditions: pd.DataFrame
+    red_flags: pd.DataFrame
+    findings: pd.DataFrame
+    measures: pd.DataFrame
+    phases: pd.DataFrame
+    aliases: pd.DataFrame
+    category_order: tuple[str, ...]
+    advice: tuple[dict, ...]
+    records: Mapping[str, Mapping[str, dict]] = field(repr=False)
+    files: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Catalog: {len(self.exercises)} exercises, {len(self.conditions)} conditions, "
+            f"{len(self.red_flags)} red flags, {len(self.findings)} findings, "
+            f"{len(self.measures)} measures>"
+        )
+
+    def check_ids(self, kind: str, ids: Iterable[str]) -> list[str]:
+        """Return ``ids`` as a list, raising :func:`unknown_id_error` for any unknown one."""
+        table = {
+            "condition": "conditions",
+            "red flag": "red_flags",
+            "finding": "findings",
+            "exercise": "exercises",
+            "measure": "measures",
+            "phase": "phases",
+        }[kind]
+        valid = self.records[table]
+        out = []
+        for i in ids:
+            if i not in valid:
+                raise unknown_id_error(kind, i, valid)
+            out.append(i)
+        return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_catalog(extra: str | os.PathLike | None = None, *, path: str | os.PathLike | None = None) -> Catalog:
+    """Load and validate the catalogue.
+
+    Parameters
+    ----------
+    extra
+        A clinic's own TOML file with more ``[[exercise]]`` (and ``[[condition]]``)
+        entries.  Defaults to ``$SCIATICA_KIT_EXTRA_CATALOG`` when set.
+    path
+        Folder with the catalogue files (default: the packaged catalogue).
+
+    Raises
+    ------
+    CatalogError
+        Listing every problem with file, entry and field.
+
+    Examples
+    --------
+    >>> cat = load_catalog()
+    >>> "walking" in cat.exercises.index
+    True
+    """
+    extra = extra if extra is not None else os.environ.get(EXTRA_ENV) or None
+    folder = Path(path) if path is not None else catalog_dir()
+    return _load_cached(str(folder.resolve()), str(Path(extra).resolve()) if extra else None, _mtime(folder, extra))
+
+
+def _mtime(folder: Path, extra) -> float:
+    stamps = [p.stat().st_mtime for p in folder.glob("*") if p.is_file()]
+    if extra and Path(extra).exists():
+        stamps.append(Path(extra).stat().st_mtime)
+    return max(stamps, default=0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(folder: str, extra: str | None, _stamp: float) -> Catalog:
+    return _load(Path(folder), Path(extra) if extra else None)
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        problems.append(f"{path.name}: file is missing")
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path.name}: not valid TOML ({exc}); check quotes, commas and brackets")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path.name}: cannot be read ({exc})")
+    return {}
+
+
+def _load(folder: Path, extra: Path | None) -> Catalog:
+    problems: list[str] = []
+    files = ["exercises.toml", "conditions.toml", "findings.toml", "red_flags.toml", "phases.toml", "measures.toml"]
+    raw = {name: _read_toml(folder / name, problems) for name in files}
+    extra_raw: dict = {}
+    if extra is not None:
+        extra_raw = _read_toml(extra, problems)
+        unknown = set(extra_raw) - {"exercise", "condition"}
+        for key in sorted(unknown):
+            problems.append(
+                f"{extra.name}: section '{key}' is not allowed in a clinic file; use [[exercise]] or [[condition]]"
+            )
+    if problems:
+        raise CatalogError(problems)
+
+    exercises = _entries(raw["exercises.toml"], "exercise", "exercises.toml", problems)
+    conditions = _entries(raw["conditions.toml"], "condition", "conditions.toml", problems)
+    if extra is not None:
+        for key, target in (("exercise", exercises), ("condition", conditions)):
+            for rec in _entries(extra_raw, key, extra.name, problems, required=False):
+                target.append(rec)
+    findings = _entries(raw["findings.toml"], "finding", "findings.toml", problems)
+    red_flags = _entries(raw["red_flags.toml"], "red_flag", "red_flags.toml", problems)
+    phases = _entries(raw["phases.toml"], "phase", "phases.toml", problems)
+    measures = _entries(raw["measures.toml"], "measure", "measures.toml", problems)
+    category_order = tuple(raw["phases.toml"].get("categories", {}).get("order", CATEGORIES))
+    advice = tuple(raw["phases.toml"].get("advice", {}).get("items", ()))
+
+    ex = _check_exercises(exercises, problems)
+    ex_ids = set(ex)
+    cond = _check_rule_tables(conditions, "condition", ex_ids, problems)
+    fin = _check_rule_tables(findings, "finding", ex_ids, problems)
+    _check_finding_categories(fin, problems)
+    for c in cond.values():
+        for e in c["excludes"]:
+            for f in e.get("unless_findings", []):
+                if f not in fin:
+                    problems.append(
+                        f"{c['_file']}: condition '{c['id']}', field 'excludes.unless_findings': "
+                        f"unknown finding '{f}'; valid findings: {', '.join(sorted(fin))}"
+                    )
+    rf = _check_red_flags(red_flags, problems)
+    ph = _check_phases(phases, ex_ids, problems)
+    ms = _check_measures(measures, problems)
+    for i, cat in enumerate(category_order):
+        if cat not in CATEGORIES:
+            problems.append(
+                f"phases.toml: [categories], field 'order' item {i + 1}: unknown category '{cat}'; "
+                f"valid: {', '.join(CATEGORIES)}"
+            )
+    for i, item in enumerate(advice):
+        if not item.get("text") or not item.get("source"):
+            problems.append(f"phases.toml: [advice] item {i + 1}: needs both 'text' and 'source'")
+    aliases = _load_aliases(folder / "aliases.csv", set(ms), problems)
+    if problems:
+        raise CatalogError(problems)
+
+    records = {
+        "exercises": ex,
+        "conditions": cond,
+        "findings": fin,
+        "red_flags": rf,
+        "phases": ph,
+        "measures": ms,
+    }
+    return Catalog(
+        exercises=_exercise_frame(ex),
+        conditions=_frame(cond),
+        red_flags=_frame(rf),
+        findings=_frame(fin),
+        measures=_frame(ms),
+        phases=_frame(ph),
+        aliases=aliases,
+        category_order=category_order,
+        advice=advice,
+        records=records,
+        files=tuple(str(folder / f) for f in files) + ((str(extra),) if extra else ()),
+    )
+
+
+def _entries(doc: dict, key: str, fname: str, problems: list[str], required: bool = True) -> list[dict]:
+    items = doc.get(key)
+    if items is None:
+        if required:
+            problems.append(f"{fname}: no [[{key}]] entries found")
+        return []
+    if not isinstance(items, list):
+        problems.append(f"{fname}: '{key}' must be a list of [[{key}]] tables")
+        return []
+    out = []
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            problems.append(f"{fname}: {key} number {n} is not a table")
+            continue
+        rec = dict(item)
+        rec["_file"] = fname
+        rec["_n"] = n
+        out.append(rec)
+    return out
+
+
+def _where(rec: dict, kind: str) -> str:
+    ident = rec.get("id")
+    label = f"{kind} '{ident}'" if ident else f"{kind} number {rec.get('_n')}"
+    return f"{rec.get('_file')}: {label}"
+
+
+def _require(rec: dict, kind: str, fields: Mapping[str, type | tuple], problems: list[str]) -> bool:
+    ok = True
+    for name, typ in fields.items():
+        if name not in rec:
+            problems.append(f"{_where(rec, kind)}, field '{name}': missing; add it")
+            ok = False
+        elif not isinstance(rec[name], typ):
+            want = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+            problems.append(
+                f"{_where(rec, kind)}, field '{name}': should be {want}, not {type(rec[name]).__name__}"
+            )
+            ok = False
+    return ok
+
+
+def _check_unknown_fields(rec: dict, kind: str, allowed: set[str], problems: list[str]) -> None:
+    for key in rec:
+        if key.startswith("_") or key in allowed:
+            continue
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        problems.append(f"{_where(rec, kind)}, field '{key}': unknown field{hint}")
+
+
+def _check_id(rec: dict, kind: str, seen: dict, problems: list[str]) -> bool:
+    ident = rec.get("id")
+    if not isinstance(ident, str) or not _ID_RE.match(ident):
+        problems.append(
+            f"{_where(rec, kind)}, field 'id': '{ident}' is not a valid id; use lower-case words joined by _"
+        )
+        return False
+    if ident in seen:
+        problems.append(
+            f"{_where(rec, kind)}, field 'id': '{ident}' is already used in {seen[ident]}; choose a new id"
+        )
+        return False
+    seen[ident] = rec["_file"]
+    return True
+
+
+def _check_sources(rec: dict, kind: str, problems: list[str], name: str = "sources") -> None:
+    src = rec.get(name)
+    if not src or not all(isinstance(s, str) and s.strip() for s in src):
+        problems.append(f"{_where(rec, kind)}, field '{name}': missing source; name the seed file or guideline")
+
+
+def parse_dose(value: Any) -> tuple[float, float] | None:
+    """Turn a catalogue dose value into ``(low, high)`` (NaN low for "up to"), or None.
+
+    Raises ValueError with the fix when the value is malformed.
+    """
+    if isinstance(value, str):
+        if value.strip().lower() == NOT_SPECIFIED:
+            return None
+        raise ValueError(f"'{value}' is not a dose; write [low, high], {{ up_to = N }} or \"{NOT_SPECIFIED}\"")
+    if isinstance(value, dict):
+        if set(value) != {"up_to"} or not _is_number(value["up_to"]):
+            raise ValueError("a ceiling must be written { up_to = N } with a number")
+        high = float(value["up_to"])
+        if not (high > 0 and math.isfinite(high)):
+            raise ValueError(f"up_to must be a positive number, not {value['up_to']}")
+        return (math.nan, high)
+    if isinstance(value, list):
+        if len(value) != 2 or not all(_is_number(v) for v in value):
+            raise ValueError(f"{value} is not a range; write [low, high] with two numbers")
+        low, high = float(value[0]), float(value[1])
+        if not (math.isfinite(low) and math.isfinite(high)) or low < 0:
+            raise ValueError(f"{value}: doses must be finite and not negative")
+        if low > high:
+            raise ValueError(f"range is upside down ({value[0]} > {value[1]}); write [low, high]")
+        if high == 0:
+            raise ValueError(f"{value}: a dose of zero is not a dose; use \"{NOT_SPECIFIED}\"")
+        return (low, high)
+    raise ValueError(f"{value!r} is not a dose; write [low, high], {{ up_to = N }} or \"{NOT_SPECIFIED}\"")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_EXERCISE_FIELDS = {
+    "id": str,
+    "name": str,
+    "category": str,
+    "targets": list,
+    "position": str,
+    "equipment": list,
+    "steps": list,
+    "dose_source": str,
+    "each_side": bool,
+    "phases": list,
+    "progress_to": list,
+    "regress_to": list,
+    "cautions": list,
+    "stop_if": list,
+    "sources": list,
+}
+_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose"}
+
+
+def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out: dict[str, dict] = {}
+    allowed = set(_EXERCISE_FIELDS) | set(DOSE_FIELDS) | _EXERCISE_OPTIONAL
+    for rec in exercises:
+        kind = "exercise"
+        if not _check_id(rec, kind, seen, problems):
+            continue
+        _check_unknown_fields(rec, kind, allowed, problems)
+        if not _require(rec, kind, _EXERCISE_FIELDS, problems):
+            continue
+        if rec["category"] not in CATEGORIES:
+            problems.append(
+                f"{_where(rec, kind)}, field 'category': unknown category '{rec['category']}'; "
+                f"valid: {', '.join(CATEGORIES)}"
+            )
+        if rec.get("direction") not in (None, *DIRECTIONS):
+            problems.append(
+                f"{_where(rec, kind)}, field 'direction': '{rec['direction']}' should be one of {', '.join(DIRECTIONS)}"
+            )
+        for name in ("steps", "targets", "equipment", "cautions", "stop_if", "phases", "progress_to", "regress_to"):
+            if not all(isinstance(x, str) and x.strip() for x in rec[name]):
+                problems.append(f"{_where(rec, kind)}, field '{name}': every item must be non-empty text")
+        if not rec["steps"]:
+            problems.append(f"{_where(rec, kind)}, field 'steps': write at least one step for the patient")
+        if not rec["stop_if"]:
+            problems.append(f"{_where(rec, kind)}, field 'stop_if': give at least one 'stop if' rule")
+        if not rec["phases"]:
+            problems.append(f"{_where(rec, kind)}, field 'phases': list at least one of {', '.join(PHASE_IDS)}")
+        for p in rec["phases"]:
+            if p not in PHASE_IDS:
+                problems.append(f"{_where(rec, kind)}, field 'phases': unknown phase '{p}'; valid: {', '.join(PHASE_IDS)}")
+        _check_sources(rec, kind, problems)
+        if not rec["dose_source"].strip():
+            problems.append(f"{_where(rec, kind)}, field 'dose_source': missing source of the dose")
+        doses = {}
+        for name in DOSE_FIELDS:
+            if name not in rec:
+                problems.append(
+                    f"{_where(rec, kind)}, field '{name}': missing; give a range or \"{NOT_SPECIFIED}\""
+                )
+                continue
+            try:
+                doses[name] = parse_dose(rec[name])
+            except ValueError as exc:
+                problems.append(f"{_where(rec, kind)}, field '{name}': {exc}")
+        clean = {k: v for k, v in rec.items() if not k.startswith("_")}
+        clean["doses"] = doses
+        clean["file"] = rec["_file"]
+        clean.setdefault("dose_note", "")
+        clean.setdefault("direction", None)
+        clean.setdefault("phase_note", "")
+        out[rec["id"]] = clean
+    for ident, rec in out.items():
+        for name in ("progress_to", "regress_to"):
+            for ref in rec[name]:
+                if ref not in out:
+                    close = difflib.get_close_matches(ref, sorted(out), n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    problems.append(
+                        f"{rec['file']}: exercise '{ident}', field '{name}': unknown exercise '{ref}'{hint}"
+                    )
+                elif ref == ident:
+                    problems.append(f"{rec['file']}: exercise '{ident}', field '{name}': refers to itself")
+    return out
+
+
+def _check_refs(rec: dict, kind: str, fname: str, items: Any, ex_ids: set[str], need: tuple[str, ...], problems: list[str]) -> list[dict]:
+    if not isinstance(items, list):
+        problems.append(f"{_where(rec, kind)}, field '{fname}': should be a list of tables")
+        return []
+    out = []
+    for j, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            problems.append(f"{_where(rec, kind)}, field '{fname}' item {j}: should be a table {{ ... }}")
+            continue
+        for key in need:
+            if not isinstance(item.get(key), str) or not item.get(key).strip():
+                problems.append(f"{_where(rec, kind)}, field '{fname}' item {j}: missing '{key}'")
+        ref = item.get("exercise")
+        if "exercise" in need and isinstance(ref, str) and ref not in ex_ids:
+            close = difflib.get_close_matches(ref, sorted(ex_ids), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{_where(rec, kind)}, field '{fname}' item {j}: unknown exercise '{ref}'{hint}")
+        out.append(dict(item))
+    return out
+
+
+def _check_rule_tables(entries: list[dict], kind: str, ex_ids: set[str], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out = {}
+    base = {"id": str, "name": str, "description": str, "sources": list}
+    if kind == "condition":
+        lists = {"indicates": ("exercise", "why", "source"), "excludes": ("exercise", "why", "source"), "cautions": ("exercise", "text", "source")}
+        allowed = set(base) | set(lists) | {"snomed"}
+    else:
+        lists = {
+            "adds": ("exercise", "why", "source"),
+            "excludes": ("exercise", "why", "source"),
+            "excludes_categories": ("category", "why", "source"),
+            "cautions": ("exercise", "text", "source"),
+        }
+        allowed = set(base) | set(lists)
+    for rec in entries:
+        if not _check_id(rec, kind, seen, problems):
+            continue
+        _check_unknown_fields(rec, kind, allowed | {"unless_findings"}, problems)
+        if not _require(rec, kind, base, problems):
+            continue
+        _check_sources(rec, kind, problems)
+        clean = {k: v for k, v in rec.items() if not k.startswith("_")}
+        clean["_file"] = rec["_file"]
+        for name, need in lists.items():
+            clean[name] = _check_refs(rec, kind, name, rec.get(name, []), ex_ids, need, problems)
+        for item in clean.get("excludes", []):
+            if item.get("unless_findings") and not item.get("caution_if_lifted"):
+                problems.append(
+                    f"{_where(rec, kind)}, field 'excludes' ({item.get('exercise')}): an exclusion that a finding "
+                    "can lift needs 'caution_if_lifted'"
+                )
+        if kind == "condition" and not clean["indicates"]:
+            problems.append(f"{_where(rec, kind)}, field 'indicates': list at least one exercise")
+        out[rec["id"]] = clean
+    return out
+
+
+def _check_finding_categories(findings: dict, problems: list[str]) -> None:
+    for f in findings.values():
+        for item in f["excludes_categories"]:
+            if item.get("category") not in CATEGORIES:
+                problems.append(
+                    f"{f['_file']}: finding '{f['id']}', field 'excludes_categories': unknown category "
+                    f"'{item.get('category')}'; valid: {', '.join(CATEGORIES)}"
+                )
+
+
+def _check_red_flags(entries: list[dict], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out = {}
+    need = {"id": str, "name": str, "signs": list, "urgency": str, "refer_to": str, "action": str, "sources": list}
+    for rec in entries:
+        if not _check_id(rec, "red flag", seen, problems):
+            continue
+        _check_unknown_fields(rec, "red flag", set(need), problems)
+        if not _require(rec, "red flag", need, problems):
+            continue
+        if rec["urgency"] not in URGENCIES:
+            problems.append(
+                f"{_where(rec, 'red flag')}, field 'urgency': '{rec['urgency']}' should be one of {', '.join(URGENCIES)}"
+            )
+        if not rec["signs"]:
+            problems.append(f"{_where(rec, 'red flag')}, field 'signs': list the signs a clinician ticks")
+        _check_sources(rec, "red flag", problems)
+        out[rec["id"]] = {k: v for k, v in rec.items() if not k.startswith("_")}
+    return out
+
+
+def _check_phases(entries: list[dict], ex_ids: set[str], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out = {}
+    need = {"id": str, "name": str, "description": str, "dose": str, "swap_tensioners_for_sliders": bool, "sources": list}
+    for rec in entries:
+        if not _check_id(rec, "phase", seen, problems):
+            continue
+        if not _require(rec, "phase", need, problems):
+            continue
+        if rec["id"] not in PHASE_IDS:
+            problems.append(f"{_where(rec, 'phase')}, field 'id': phases are {', '.join(PHASE_IDS)}")
+        if rec["dose"] not in ("low", "middle", "high"):
+            problems.append(f"{_where(rec, 'phase')}, field 'dose': should be low, middle or high")
+        clean = {k: v for k, v in rec.items() if not k.startswith("_")}
+        clean["_file"] = rec["_file"]
+        clean["adds"] = _check_refs(rec, "phase", "adds", rec.get("adds", []), ex_ids, ("exercise", "why", "source"), problems)
+        out[rec["id"]] = clean
+    for p in PHASE_IDS:
+        if p not in out:
+            problems.append(f"phases.toml: phase '{p}' is missing")
+    return out
+
+
+def _check_measures(entries: list[dict], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out = {}
+    need = {"id": str, "name": str, "unit": str, "min": (int, float), "max": (int, float), "better": str, "sided": bool, "sources": list}
+    optional_numbers = ("mcid_points", "mcid_percent", "mdc", "sem")
+    for rec in entries:
+        if not _check_id(rec, "measure", seen, problems):
+            continue
+        if not _require(rec, "measure", need, problems):
+            continue
+        if rec["min"] >= rec["max"]:
+            problems.append(f"{_where(rec, 'measure')}, fields 'min'/'max': min must be below max")
+        if rec["better"] not in ("lower", "higher"):
+            problems.append(f"{_where(rec, 'measure')}, field 'better': should be 'lower' or 'higher'")
+        clean = {k: v for k, v in rec.items() if not k.startswith("_")}
+        for name in optional_numbers:
+            v = rec.get(name, NOT_SPECIFIED)
+            if v == NOT_SPECIFIED:
+                clean[name] = math.nan
+            elif _is_number(v) and v > 0:
+                clean[name] = float(v)
+            else:
+                problems.append(f"{_where(rec, 'measure')}, field '{name}': a positive number or \"{NOT_SPECIFIED}\"")
+        for z in rec.get("zones", []):
+            if not (isinstance(z, dict) and _is_number(z.get("low")) and _is_number(z.get("high")) and z["low"] < z["high"]):
+                problems.append(f"{_where(rec, 'measure')}, field 'zones': each zone needs label, low < high")
+        clean.setdefault("zones", [])
+        clean.setdefault("units_accepted", [])
+        clean.setdefault("integer", False)
+        clean.setdefault("loinc", "")
+        _check_sources(rec, "measure", problems)
+        out[rec["id"]] = clean
+    return out
+
+
+def _load_aliases(path: Path, measure_ids: set[str], problems: list[str]) -> pd.DataFrame:
+    rows = []
+    targets = measure_ids | {"patient_id", "date", "note"}
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            for n, row in enumerate(csv.DictReader(fh), start=2):
+                header = (row.get("header") or "").strip().lower()
+                maps_to = (row.get("maps_to") or "").strip()
+                side = (row.get("side") or "").strip()
+                if not header or maps_to not in targets:
+                    problems.append(
+                        f"aliases.csv row {n}: '{row.get('maps_to')}' is not a measure or column; "
+                        f"use one of {', '.join(sorted(targets))}"
+                    )
+                    continue
+                if side not in ("", "left", "right"):
+                    problems.append(f"aliases.csv row {n}, column 'side': use left, right or leave empty")
+                rows.append((header, maps_to, side))
+    except FileNotFoundError:
+        problems.append("aliases.csv: file is missing")
+    return pd.DataFrame(rows, columns=["header", "maps_to", "side"]).set_index("header")
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _frame(records: Mapping[str, dict]) -> pd.DataFrame:
+    rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in records.values()]
+    return pd.DataFrame(rows).set_index("id")
+
+
+def _exercise_frame(records: Mapping[str, dict]) -> pd.DataFrame:
+    rows = []
+    for r in records.values():
+        row = {k: v for k, v in r.items() if k not in ("doses", "file", "pose")}
+        for name in DOSE_FIELDS:
+            rng = r["doses"].get(name)
+            row[f"{name}_low"] = rng[0] if rng else math.nan
+            row[f"{name}_high"] = rng[1] if rng else math.nan
+        rows.append(row)
+    frame = pd.DataFrame(rows).set_index("id")
+    for name in DOSE_FIELDS:
+        for end in ("low", "high"):
+            frame[f"{name}_{end}"] = frame[f"{name}_{end}"].astype("Float64")
+    return frame
