@@ -1,0 +1,277 @@
+"""Progress charts a clinician would put in a report (matplotlib, object API only).
+
+``plot_progress`` draws one panel per measure for one patient: the values over
+time, the baseline and the MCID band around it, the normal / positive-test
+zone where one exists, left and right sides distinguished, a rolling mean when
+entries are dense, and markers where a programme started or changed.
+``plot_cohort`` gives a clinic overview: the share of responders per measure
+(and per condition when given), and the median trajectory with its spread.
+
+Both take the data first, the rest keyword-only, accept ``fig=`` and return the
+Figure they drew on.  Nothing goes through pyplot's global state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib import dates as mdates
+from matplotlib.figure import Figure
+
+from sciatica_kit.catalog import Catalog, load_catalog
+from sciatica_kit.progress import summarise
+
+__all__ = ["DENSE_ENTRIES", "plot_cohort", "plot_progress"]
+
+DENSE_ENTRIES = 30  # above this many entries in a series, draw a 7-day rolling mean
+SIDE_STYLE = {
+    "": {"color": "#1f4e79", "marker": "o", "label": None},
+    "left": {"color": "#1f77b4", "marker": "o", "label": "left"},
+    "right": {"color": "#d62728", "marker": "s", "label": "right"},
+}
+DEFAULT_ORDER = ("pain", "leg_pain", "back_pain", "odi", "rmdq", "sbi", "start_back", "slr", "fingertip_floor", "schober", "lumbar_flexion", "adherence")
+
+
+def _unit_label(info: dict) -> str:
+    unit = info["unit"]
+    if unit in ("°", "cm", "%"):
+        return f"{info['name']} ({unit})"
+    return f"{info['name']} ({unit})" if unit else info["name"]
+
+
+def _programme_dates(programmes) -> list[pd.Timestamp]:
+    if programmes is None:
+        return []
+    if isinstance(programmes, pd.DataFrame):
+        if programmes.empty:
+            return []
+        return sorted(pd.to_datetime(programmes["created"]).drop_duplicates())
+    return sorted({pd.Timestamp(d) for d in programmes})
+
+
+def plot_progress(
+    log: pd.DataFrame,
+    patient_id: str,
+    measures: Sequence[str] | None = None,
+    *,
+    programmes: pd.DataFrame | Iterable | None = None,
+    fig: Figure | None = None,
+    catalog: Catalog | None = None,
+) -> Figure:
+    """Chart one patient's progress, one panel per measure.
+
+    Parameters
+    ----------
+    log
+        A tidy log (may hold other patients).
+    patient_id
+        The patient to chart.
+    measures
+        Measure ids to show (default: every measure the patient has, in a clinical order).
+    programmes
+        Dates a programme started or changed: ``Store.programmes(patient_id)`` or a list of dates.
+    fig
+        A Figure to draw on (cleared first); a new one is made when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"patient_id": ["P1"] * 2, "date": pd.to_datetime(["2026-01-05", "2026-02-02"]),
+    ...                     "measure": ["pain"] * 2, "side": [""] * 2, "value": [7.0, 4.0], "note": [""] * 2})
+    >>> fig = plot_progress(log, "P1")
+    >>> len(fig.axes)
+    1
+    """
+    cat = catalog or load_catalog()
+    reg = cat.records["measures"]
+    data = log[log["patient_id"] == patient_id]
+    if measures is None:
+        present = set(data["measure"].unique())
+        measures = [m for m in DEFAULT_ORDER if m in present] + sorted(present - set(DEFAULT_ORDER))
+    else:
+        measures = cat.check_ids("measure", list(measures))
+    n = max(len(measures), 1)
+    ncols = 1 if n == 1 else 2
+    nrows = int(np.ceil(n / ncols))
+    if fig is None:
+        fig = Figure(figsize=(11 if ncols == 2 else 7, 2.9 * nrows + 0.9), layout="constrained")
+    else:
+        fig.clear()
+        fig.set_layout_engine("constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(measures):]:
+        ax.set_visible(False)
+    if data.empty or not measures:
+        ax = axes[0]
+        ax.set_visible(True)
+        ax.text(0.5, 0.5, f"No entries yet for {patient_id}", ha="center", va="center", fontsize=12, transform=ax.transAxes)
+        ax.set_axis_off()
+        fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
+        return fig
+    starts = _programme_dates(programmes)
+    summary = summarise(data, catalog=cat).set_index(["measure", "side"])
+    first, last = data["date"].min(), data["date"].max()
+    pad = max((last - first) * 0.04, pd.Timedelta(days=3))
+    starts = [d for d in starts if first - pad <= d <= last + pad]
+    for ax, m in zip(axes, measures, strict=False):
+        _panel(ax, data[data["measure"] == m], reg[m], summary, starts)
+        ax.set_xlim(first - pad, last + pad)  # every panel on the same time axis
+    fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
+    fig.supxlabel(
+        "Dashed line: baseline (first visit).  Shaded band: change smaller than the MCID, or the smallest detectable\n"
+        "change where no MCID is published.  Dotted green line: programme started or changed.",
+        fontsize=8, color="#444", x=0.01, ha="left",
+    )
+    return fig
+
+
+def _panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, starts) -> None:
+    lo, hi = float(info["min"]), float(info["max"])
+    ax.set_title(_unit_label(info), fontsize=11, loc="left")
+    for z in info.get("zones", []):
+        if len(info["zones"]) <= 2:
+            ax.axhspan(z["low"], z["high"], color="#f2c14e", alpha=0.18, lw=0)
+            ax.text(0.995, z["high"], f" {z['label']}", transform=ax.get_yaxis_transform(), ha="right", va="top", fontsize=7.5, color="#7a5c00")
+        else:
+            ax.axhline(z["high"], color="#bbbbbb", lw=0.6, zorder=0)
+            ax.text(0.995, (z["low"] + z["high"]) / 2, z["label"], transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7, color="#777")
+    sides = [s for s in ("", "left", "right") if (rows["side"] == s).any()]
+    mcid = info.get("mcid_points", np.nan)
+    if np.isnan(mcid):
+        mcid = info.get("mdc", np.nan)  # no MCID published: show the smallest detectable change
+    for side in sides:
+        series = rows[rows["side"] == side].sort_values("date")
+        style = SIDE_STYLE[side]
+        dense = len(series) > DENSE_ENTRIES
+        label = style["label"]
+        ax.plot(series["date"], series["value"], color=style["color"], marker=None if dense else style["marker"],
+                ms=4, lw=0.8 if dense else 1.6, alpha=0.35 if dense else 1.0, label=None if dense else label)
+        if dense:
+            rolled = series.set_index("date")["value"].rolling("7D", min_periods=1).mean()
+            ax.plot(rolled.index, rolled.to_numpy(), color=style["color"], lw=2.0, label=f"{label + ' ' if label else ''}7-day mean")
+        base = summary.loc[(info["id"], side), "baseline"] if (info["id"], side) in summary.index else series["value"].iloc[0]
+        ax.axhline(base, color=style["color"], ls="--", lw=1.0, alpha=0.8)
+        if not np.isnan(mcid):
+            ax.axhspan(max(lo, base - mcid), min(hi, base + mcid), color=style["color"], alpha=0.08, lw=0)
+    for d in starts:
+        ax.axvline(d, color="#2e7d32", lw=1.2, ls=":")
+    if starts:
+        ax.text(starts[0], 1.0, " programme", transform=ax.get_xaxis_transform(), color="#2e7d32", fontsize=7.5, va="top")
+    margin = (hi - lo) * 0.04
+    ax.set_ylim(lo - margin, hi + margin)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    better = "lower is better" if info["better"] == "lower" else "higher is better"
+    ax.set_ylabel(f"{info['unit']}  ({better})", fontsize=8.5)
+    ax.grid(axis="y", color="#e5e5e5", lw=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    if any(SIDE_STYLE[s]["label"] for s in sides) or len(rows) > DENSE_ENTRIES:
+        ax.legend(fontsize=8, frameon=False, loc="best")
+
+
+def plot_cohort(
+    log: pd.DataFrame,
+    *,
+    conditions: Mapping[str, Iterable[str]] | pd.DataFrame | None = None,
+    measures: Sequence[str] = ("pain", "odi", "leg_pain", "rmdq"),
+    fig: Figure | None = None,
+    catalog: Catalog | None = None,
+) -> Figure:
+    """Clinic overview: share of responders per measure (and condition), median trajectories.
+
+    Parameters
+    ----------
+    log
+        A tidy log for many patients.
+    conditions
+        Patient -> condition ids (a mapping, or ``Store.patients()`` with a
+        ``conditions`` column); responders are then split by condition.
+    measures
+        Measures for the trajectory panels (those present in the log are drawn).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cat = catalog or load_catalog()
+    reg = cat.records["measures"]
+    if fig is None:
+        fig = Figure(figsize=(12, 7.5), layout="constrained")
+    else:
+        fig.clear()
+        fig.set_layout_engine("constrained")
+    present = [m for m in cat.check_ids("measure", list(measures)) if (log["measure"] == m).any()] if not log.empty else []
+    grid = fig.add_gridspec(2, max(len(present), 1))
+    ax_bar = fig.add_subplot(grid[0, :])
+    if log.empty:
+        ax_bar.text(0.5, 0.5, "No entries in the store yet", ha="center", va="center", transform=ax_bar.transAxes, fontsize=12)
+        ax_bar.set_axis_off()
+        fig.suptitle("Clinic overview", fontsize=14, fontweight="bold")
+        return fig
+    summary = summarise(log, catalog=cat)
+    summary = summary[summary["responder"].notna()]
+    cond_map = _condition_map(conditions)
+    if cond_map:
+        summary = summary.assign(condition=summary["patient_id"].map(lambda p: cond_map.get(p, ["(none saved)"]))).explode("condition")
+    else:
+        summary = summary.assign(condition="all patients")
+    order = [m for m in DEFAULT_ORDER if m in set(summary["measure"])]
+    share = summary.assign(responder=summary["responder"].astype(float)).groupby(["measure", "condition"], observed=True)["responder"].agg(["mean", "size"]).reset_index()
+    groups = sorted(share["condition"].unique())
+    width = 0.8 / max(len(groups), 1)
+    x = np.arange(len(order))
+    palette = ["#1f4e79", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22"]
+    names = cat.records["conditions"]
+    for i, cond in enumerate(groups):
+        sub = share[share["condition"] == cond].set_index("measure").reindex(order)
+        bars = ax_bar.bar(x + (i - (len(groups) - 1) / 2) * width, sub["mean"].fillna(0) * 100, width=width * 0.95,
+                          color=palette[i % len(palette)], label=names[cond]["name"] if cond in names else cond)
+        for rect, n in zip(bars, sub["size"], strict=True):
+            if not pd.isna(n) and len(groups) <= 4:
+                ax_bar.text(rect.get_x() + rect.get_width() / 2, rect.get_height() + 1, f"n={int(n)}", ha="center", fontsize=7)
+    ax_bar.set_xticks(x, [reg[m].get("short", reg[m]["name"]) for m in order], fontsize=9)
+    ax_bar.set_ylim(0, 105)
+    ax_bar.set_ylabel("responders (%)")
+    ax_bar.set_title("Share of patients whose change reaches the MCID (or the detectable change where no MCID exists)", fontsize=10.5, loc="left")
+    ax_bar.spines[["top", "right"]].set_visible(False)
+    ax_bar.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    # median trajectory with the interquartile range, in weeks since each patient's first entry
+    first = log.groupby("patient_id")["date"].transform("min")
+    weeks = ((log["date"] - first).dt.days // 7).astype(int)
+    for j, m in enumerate(present):
+        ax = fig.add_subplot(grid[1, j])
+        rows = log[(log["measure"] == m)].assign(week=weeks)
+        if reg[m]["sided"]:
+            rows = rows.groupby(["patient_id", "week"], as_index=False)["value"].mean()
+        q = rows.groupby("week")["value"].quantile([0.25, 0.5, 0.75]).unstack()
+        counts = rows.groupby("week")["patient_id"].nunique()
+        q = q[counts.reindex(q.index) >= 3]  # fewer than 3 patients is not a trend
+        ax.fill_between(q.index, q[0.25], q[0.75], color="#1f4e79", alpha=0.18, lw=0, label="middle half")
+        ax.plot(q.index, q[0.5], color="#1f4e79", lw=2, label="median")
+        ax.set_title(f"{reg[m].get('short', reg[m]['name'])}: median", fontsize=9.5, loc="left")
+        ax.set_xlabel("weeks since first visit", fontsize=8.5)
+        ax.set_ylim(reg[m]["min"], reg[m]["max"])
+        ax.grid(axis="y", color="#e5e5e5", lw=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+        if j == 0:
+            ax.legend(fontsize=7.5, frameon=False)
+    n_pat = log["patient_id"].nunique()
+    fig.suptitle(f"Clinic overview: {n_pat} patients", fontsize=14, fontweight="bold")
+    return fig
+
+
+def _condition_map(conditions) -> dict[str, list[str]]:
+    if conditions is None:
+        return {}
+    if isinstance(conditions, pd.DataFrame):
+        if conditions.empty or "conditions" not in conditions:
+            return {}
+        return {r.patient_id: (list(r.conditions) or ["(none saved)"]) for r in conditions.itertuples(index=False)}
+    return {str(k): (list(v) or ["(none saved)"]) for k, v in conditions.items()}
