@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sciatica_kit.catalog import DOSE_FIELDS, PHASE_IDS, Catalog, load_catalog
@@ -556,11 +557,15 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, exclude_map, include_map
 
 
 def _empty_table() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in TABLE_COLUMNS})
-    for name in DOSE_FIELDS:
-        frame[name] = frame[name].astype("Int64" if name in INT_DOSES else "Float64")
-    frame["each_side"] = frame["each_side"].astype(bool)
-    return frame
+    columns: dict[str, Any] = {}
+    for name in TABLE_COLUMNS:
+        if name in DOSE_FIELDS:
+            columns[name] = pd.array([], dtype="Int64" if name in INT_DOSES else "Float64")
+        elif name == "each_side":
+            columns[name] = np.array([], dtype=bool)
+        else:
+            columns[name] = pd.array([], dtype="str")
+    return pd.DataFrame(columns)
 
 
 def _table(cat: Catalog, rows: dict[str, dict], phase: str, edits: dict) -> pd.DataFrame:
@@ -599,13 +604,18 @@ def _table(cat: Catalog, rows: dict[str, dict], phase: str, edits: dict) -> pd.D
         records.append(out)
     if not records:
         return _empty_table()
-    frame = pd.DataFrame.from_records(records, columns=list(TABLE_COLUMNS))
-    for name in DOSE_FIELDS:
+    columns: dict[str, Any] = {}
+    for name in TABLE_COLUMNS:
         values = [r[name] for r in records]
-        if name in INT_DOSES:
-            frame[name] = pd.array([pd.NA if v is None else round(v) for v in values], dtype="Int64")
+        if name in DOSE_FIELDS:
+            dtype = "Int64" if name in INT_DOSES else "Float64"
+            values = [pd.NA if v is None else (round(v) if name in INT_DOSES else v) for v in values]
+            columns[name] = pd.array(values, dtype=dtype)
+        elif name == "each_side":
+            columns[name] = np.array(values, dtype=bool)
         else:
-            frame[name] = pd.array([pd.NA if v is None else v for v in values], dtype="Float64")
+            columns[name] = pd.array(values, dtype="str")
+    frame = pd.DataFrame(columns)
     return frame
 
 

@@ -1,0 +1,7 @@
+"""ipywidgets apps for JupyterLab and Voila: model (traitlets) / view (VBox) / glue (observe, link)."""
+
+from sciatica_kit.widgets.clinic_overview import ClinicOverview, patient_table
+from sciatica_kit.widgets.programme_builder import ProgrammeBuilder, ProgrammeModel
+from sciatica_kit.widgets.progress_logger import ProgressLogger, VisitModel
+
+__all__ = ["ClinicOverview", "ProgrammeBuilder", "ProgrammeModel", "ProgressLogger", "VisitModel", "patient_table"]

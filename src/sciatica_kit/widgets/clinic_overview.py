@@ -1,0 +1,115 @@
+"""Clinic overview app: cohort charts and a patient table with latest change and responder status."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import pandas as pd
+
+from sciatica_kit.catalog import load_catalog
+from sciatica_kit.widgets.common import Message, figure_png, section_title
+
+__all__ = ["ClinicOverview", "patient_table"]
+
+KEY_MEASURES = ("pain", "leg_pain", "odi", "rmdq")
+
+
+def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str | None = None, catalog=None) -> pd.DataFrame:
+    """One row per patient: conditions, visits, and latest change / responder for the key measures."""
+    from sciatica_kit.progress import summarise
+
+    cat = catalog or load_catalog()
+    pts = patients.copy()
+    if condition:
+        pts = pts[pts["conditions"].map(lambda c: condition in c)]
+    log = log[log["patient_id"].isin(pts["patient_id"])]
+    s = summarise(log, catalog=cat) if not log.empty else pd.DataFrame(columns=["patient_id", "measure", "change", "responder"])
+    s = s[s["measure"].isin(KEY_MEASURES)]
+    names = cat.records["conditions"]
+    out = pd.DataFrame({
+        "patient_id": pts["patient_id"].to_numpy(),
+        "conditions": pts["conditions"].map(lambda c: ", ".join(names[x]["name"] for x in c if x in names)).to_numpy(),
+        "last_visit": pts["last_visit"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+    })
+    for m in KEY_MEASURES:
+        sub = s[s["measure"] == m].set_index("patient_id")
+        out[f"{m}_change"] = out["patient_id"].map(sub["change"]) if len(sub) else float("nan")
+        out[f"{m}_responder"] = out["patient_id"].map(sub["responder"].map({True: "yes", False: "no"})) if len(sub) else None
+    return out.fillna({f"{m}_responder": "-" for m in KEY_MEASURES})
+
+
+class ClinicOverview(w.VBox):
+    """Cohort charts and patient table, filterable by condition."""
+
+    def __init__(self, *, store=None, catalog=None):
+        self.catalog = catalog or load_catalog()
+        self._store = store
+        conds = self.catalog.records["conditions"]
+        self.condition = w.Dropdown(description="Condition", options=[("All conditions", "")] + [(c["name"], cid) for cid, c in conds.items()],
+                                    value="", layout=w.Layout(width="420px"))
+        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.condition.observe(lambda _c: self.refresh(), "value")
+        self.progress = w.IntProgress(min=0, max=3, value=0, description="Working", layout=w.Layout(visibility="hidden"))
+        self.message = Message()
+        self.table = w.HTML()
+        self.chart = w.Image(format="png", layout=w.Layout(max_width="1100px", width="100%"))
+        self.data: pd.DataFrame | None = None
+        super().__init__([
+            w.HTML('<h2 style="margin:4px 0">Clinic overview</h2>'),
+            w.HBox([self.condition, self.refresh_button, self.progress]),
+            self.message,
+            section_title("Patients", "Latest change since the first visit; responder = change reaches the MCID."),
+            self.table,
+            section_title("Cohort"),
+            self.chart,
+        ], layout=w.Layout(max_width="1150px"))
+        self.add_class("sk-clinic-overview")
+        self.refresh()
+
+    @property
+    def store(self):
+        if self._store is None:
+            from sciatica_kit.store import Store
+
+            self._store = Store()
+        return self._store
+
+    def refresh(self) -> None:
+        from sciatica_kit.charts import plot_cohort
+
+        self.progress.layout.visibility = "visible"
+        try:
+            self.progress.value = 1
+            patients = self.store.patients()
+            log = self.store.read()
+            cond = self.condition.value or None
+            self.data = patient_table(log, patients, condition=cond, catalog=self.catalog)
+            self.progress.value = 2
+            if self.data.empty:
+                self.table.value = "<i>No patients match.</i>"
+                self.chart.value = b""
+                self.message.show("No patients with this condition yet.", "info")
+                return
+            cols = {"patient_id": "Patient", "conditions": "Conditions", "last_visit": "Last visit"}
+            for m in KEY_MEASURES:
+                short = self.catalog.records["measures"][m].get("short", m)
+                cols[f"{m}_change"] = f"{short} change"
+                cols[f"{m}_responder"] = f"{short} responder"
+            view = self.data.rename(columns=cols)
+            self.table.value = (
+                '<div style="max-height:380px;overflow:auto">'
+                + view.style.hide(axis="index").format(na_rep="-", precision=1, escape="html").to_html()
+                + "</div>"
+            )
+            subset = log[log["patient_id"].isin(self.data["patient_id"])]
+            fig = plot_cohort(subset, conditions=patients[patients["patient_id"].isin(self.data["patient_id"])], catalog=self.catalog)
+            self.chart.value = figure_png(fig, dpi=80)
+            label = self.condition.label if cond else "all conditions"
+            self.message.show(f"{len(self.data)} patients ({html.escape(label)}).", "success")
+        except Exception as exc:  # store unreachable or damaged: say so in the app
+            self.message.show(f"The overview could not be drawn: {exc}", "error")
+        finally:
+            self.progress.value = 0
+            self.progress.layout.visibility = "hidden"

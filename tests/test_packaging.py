@@ -1,0 +1,142 @@
+"""The project's set-up stays honest: dependencies agree, the wheel carries the catalogue, README shows the commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _norm(spec: str) -> str:
+    name, _, rest = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", spec.strip()).groups() + ("",)
+    return re.sub(r"[-_.]+", "-", name).lower() + rest.replace(" ", "")
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def _environment_deps() -> tuple[list[str], list[str]]:
+    conda, pip = [], []
+    in_pip = False
+    text = (REPO / "environment.yml").read_text()
+    for line in text.split("\ndependencies:\n", 1)[1].splitlines():
+        stripped = line.strip()
+        if stripped.startswith("- pip:"):
+            in_pip = True
+            continue
+        m = re.match(r"^(\s*)- (.+)$", line)
+        if not m:
+            continue
+        (pip if in_pip and len(m.group(1)) > 4 else conda).append(m.group(2).strip())
+    return conda, pip
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    conda, pip = _environment_deps()
+    runtime = {_norm(d) for d in _pyproject()["project"]["dependencies"]}
+    listed = {_norm(d) for d in conda if not d.startswith(("python", "pip"))}
+    assert listed == runtime
+    assert "-e ." in pip
+    assert any(d.startswith("python=3.11") for d in conda)
+
+
+def test_readme_first_screen_shows_the_two_commands():
+    readme = (REPO / "README.md").read_text()
+    first_screen = "\n".join(readme.splitlines()[:40])
+    assert "make lab" in first_screen and "make test" in first_screen
+    assert "make app" in readme and "make report" in readme
+    assert "never replaces" in readme
+
+
+def test_ci_runs_make_test():
+    run = (REPO / ".ci" / "run").read_text()
+    assert "make test" in run and "set -euo pipefail" in run
+
+
+def test_gitignore_keeps_environments_state_and_stores_out():
+    ignored = (REPO / ".gitignore").read_text().split()
+    for entry in (".venv/", ".state/", "*.sqlite", "*.db", ".ipynb_checkpoints/"):
+        assert entry in ignored
+
+
+def test_ruff_and_pytest_are_strict():
+    cfg = _pyproject()["tool"]
+    assert "--strict-markers" in cfg["pytest"]["ini_options"]["addopts"]
+    assert "--strict-config" in cfg["pytest"]["ini_options"]["addopts"]
+    assert cfg["ruff"]["lint"]["select"]
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_catalogue_and_works_outside_the_repo(tmp_path):
+    out = tmp_path / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)], check=True, timeout=300)
+    wheel = next(out.glob("sciatica_kit-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for f in ("exercises.toml", "conditions.toml", "red_flags.toml", "findings.toml", "measures.toml", "phases.toml", "aliases.csv"):
+        assert f"sciatica_kit/catalog_data/{f}" in names
+    # unpack and import from a folder that is not the repository
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = "import sciatica_kit as sk; c = sk.load_catalog(); print(len(c.exercises), c.files[0])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=120, check=True)
+    count, first_file = result.stdout.split()
+    assert int(count) >= 20
+    assert str(site) in first_file
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"nothing listening on {port} after {timeout}s")
+
+
+def test_make_lab_command_starts_jupyterlab_on_the_notebooks(tmp_path):
+    """The lab command from the Makefile starts a server that lists our notebooks (then we stop it)."""
+    dry = subprocess.run(["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "jupyter lab --notebook-dir=notebooks" in dry
+    assert "sciatica_kit.demo --seed-store" in dry
+    port = _free_port()
+    token = "sk-test-token"
+    jupyter = Path(sys.executable).with_name("jupyter")
+    cmd = [str(jupyter), "lab", f"--notebook-dir={REPO / 'notebooks'}", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+           "--no-browser", f"--IdentityProvider.token={token}", "--allow-root"]
+    state = tmp_path / "state"
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(state / "config"), "JUPYTER_DATA_DIR": str(state / "data"),
+           "JUPYTER_RUNTIME_DIR": str(state / "runtime"), "IPYTHONDIR": str(state / "ipython")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        _wait_for_port(port, proc)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=30) as r:
+            listing = json.loads(r.read())
+        names = {item["name"] for item in listing["content"]}
+        assert "01_build_programme.ipynb" in names
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
