@@ -20,6 +20,8 @@ def code(text, tags=()):
 
 def write(name, cells, **meta):
     nb = nbf.v4.new_notebook()
+    for i, cell in enumerate(cells):
+        cell["id"] = f"{Path(name).stem.replace('_', '-')}-{i}"  # stable ids: regenerating makes no diff
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -101,5 +103,49 @@ from sciatica_kit.widgets import ClinicOverview
 
 overview = ClinicOverview()
 overview
+"""),
+])
+
+write("reports/patient_report.ipynb", [
+    code("""
+# Parameters (papermill): the patient and the store to read
+patient_id = "DEMO-001"
+store_location = None
+""", tags=["parameters"]),
+    code("""
+import html
+
+from IPython.display import HTML, display
+
+import sciatica_kit as sk
+from sciatica_kit.programme import DISCLAIMER
+
+store = sk.Store(store_location)
+log = store.read(patient_id)
+programmes = store.programmes(patient_id)
+display(HTML(f"<h1>Progress report: {html.escape(patient_id)}</h1>"
+             f"<p>{len(log['date'].unique())} visits"
+             + (f", {log['date'].min():%d %b %Y} to {log['date'].max():%d %b %Y}" if len(log) else "") + "</p>"))
+"""),
+    code("""
+# Summary: change since the first visit against the MCID / detectable change
+summary = sk.summarise(log)
+names = {m: r["name"] for m, r in sk.load_catalog().records["measures"].items()}
+table = summary.assign(measure=summary["measure"].map(names), responder=summary["responder"].map({True: "yes", False: "no"}))[
+    ["measure", "side", "n", "baseline", "latest", "change", "percent_change", "mcid", "responder"]
+].rename(columns={"measure": "Measure", "side": "Side", "n": "Entries", "baseline": "Baseline", "latest": "Latest",
+                  "change": "Change", "percent_change": "Change (%)", "mcid": "MCID", "responder": "Responder"})
+display(HTML("<h2>Summary</h2>"))
+display(table.style.hide(axis="index").format(precision=1, na_rep="-", escape="html"))
+"""),
+    code("""
+display(HTML("<h2>Progress</h2>"))
+sk.plot_progress(log, patient_id, programmes=programmes)
+"""),
+    code("""
+display(HTML("<h2>Current programme</h2>"))
+current = store.latest_programme(patient_id)
+display(current if current is not None else HTML("<p>No programme saved for this patient.</p>"))
+display(HTML(f"<p><i>{html.escape(DISCLAIMER)}</i></p>"))
 """),
 ])

@@ -23,7 +23,22 @@ from matplotlib.figure import Figure
 from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.progress import summarise
 
-__all__ = ["DENSE_ENTRIES", "plot_cohort", "plot_progress"]
+__all__ = ["DENSE_ENTRIES", "ChartFigure", "plot_cohort", "plot_progress"]
+
+
+class ChartFigure(Figure):
+    """A Figure that shows itself as a PNG in notebooks, Voila and papermill reports.
+
+    The kit never touches pyplot, so no inline backend is registered for its
+    figures; this gives IPython a picture to display instead of ``<Figure ...>``.
+    """
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=96)
+        return buf.getvalue()
 
 DENSE_ENTRIES = 30  # above this many entries in a series, draw a 7-day rolling mean
 SIDE_STYLE = {
@@ -100,7 +115,7 @@ def plot_progress(
     ncols = 1 if n == 1 else 2
     nrows = int(np.ceil(n / ncols))
     if fig is None:
-        fig = Figure(figsize=(11 if ncols == 2 else 7, 2.9 * nrows + 0.9), layout="constrained")
+        fig = ChartFigure(figsize=(11 if ncols == 2 else 7, 2.9 * nrows + 0.9), layout="constrained")
     else:
         fig.clear()
         fig.set_layout_engine("constrained")
@@ -203,7 +218,7 @@ def plot_cohort(
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
     if fig is None:
-        fig = Figure(figsize=(12, 7.5), layout="constrained")
+        fig = ChartFigure(figsize=(12, 7.5), layout="constrained")
     else:
         fig.clear()
         fig.set_layout_engine("constrained")

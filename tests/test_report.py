@@ -1,0 +1,58 @@
+"""Per-patient HTML reports run through papermill."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import sciatica_kit as sk
+from sciatica_kit.report import run_report, run_reports
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    path = tmp_path / "kit.sqlite"
+    sk.seed_demo_store(sk.Store(path), n_patients=3)
+    return path
+
+
+@pytest.mark.slow
+def test_report_has_summary_chart_and_programme(store_path, tmp_path):
+    out = run_report("DEMO-002", tmp_path / "reports", store_location=str(store_path))
+    text = out.read_text(encoding="utf-8")
+    assert out.name == "report-DEMO-002.html"
+    assert "Progress report: DEMO-002" in text
+    assert "Summary" in text and "Oswestry Disability Index" in text and "Responder" in text
+    assert text.count("data:image/png") >= 1  # the progress chart
+    assert "Current programme" in text
+    assert "Knee to chest stretch" in text  # DEMO-002 has stenosis: flexion-bias programme
+    assert "Extension narrows the spinal canal" in text  # and the remarks on what was kept out
+    assert "does not replace" in text
+    assert "import sciatica_kit" not in text  # code hidden
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+def test_unknown_patient_is_a_clear_error(store_path, tmp_path):
+    with pytest.raises(ValueError, match="Unknown patient 'DEMO-999'.*Did you mean"):
+        run_report("DEMO-999", tmp_path, store_location=str(store_path))
+
+
+@pytest.mark.slow
+def test_reports_for_every_patient_from_the_command_line(store_path, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sciatica_kit.report", "--patient", "all", "--out", str(tmp_path / "all"), "--store", str(store_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["report-DEMO-001.html", "report-DEMO-002.html", "report-DEMO-003.html"]
+    assert "[3/3]" in result.stdout
+
+
+def test_run_reports_accepts_a_single_id(store_path, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("sciatica_kit.report.run_report", lambda p, out, store_location=None: calls.append(p) or out)
+    run_reports("DEMO-001", tmp_path, store_location=str(store_path))
+    run_reports("all", tmp_path, store_location=str(store_path))
+    assert calls == ["DEMO-001", "DEMO-001", "DEMO-002", "DEMO-003"]

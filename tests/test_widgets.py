@@ -1,0 +1,252 @@
+"""Drive every widget app without a browser: set values, click, check model, table and store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+import sciatica_kit as sk
+from sciatica_kit.widgets import ClinicOverview, ProgrammeBuilder, ProgrammeModel, ProgressLogger, VisitModel
+
+
+@pytest.fixture
+def store(tmp_path):
+    return sk.seed_demo_store(sk.Store(tmp_path / "kit.sqlite"), n_patients=8)
+
+
+@pytest.fixture(autouse=True)
+def _exports(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIATICA_KIT_EXPORTS", str(tmp_path / "exports"))
+
+
+# --------------------------------------------------------------------------- programme builder
+
+
+def test_model_builds_without_widgets():
+    model = ProgrammeModel(conditions=["piriformis_syndrome"], phase="chronic")
+    prog = model.build()
+    assert "floor_bridge" in set(prog.table["exercise_id"])
+    model.conditions = []
+    assert model.build() is None and "Tick at least one condition" in model.error
+
+
+def test_builder_builds_the_programme_from_ticked_conditions(store):
+    app = ProgrammeBuilder(store=store)
+    assert "DEMO-001" in app.patient.options
+    app.patient.value = "DEMO-009"
+    app.condition_boxes["herniated_disc"].value = True
+    app.condition_boxes["piriformis_syndrome"].value = True
+    app.phase.value = "chronic"
+    app.build_button.click()
+    prog = app.model.programme
+    assert prog is not None and prog.patient == "DEMO-009" and prog.phase == "chronic"
+    assert set(prog.conditions) == {"herniated_disc", "piriformis_syndrome"}
+    assert app.message.kind == "success"
+    assert "Floor bridge" in app.table.value and "Why" not in app.message.text
+    assert app.result_box.layout.display == "flex"
+
+
+def test_red_flag_shows_referral_and_disables_building(store):
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()
+    app.red_flag_boxes["cauda_equina"].value = True
+    assert app.build_button.disabled
+    assert "EMERGENCY" in app.referral.value and "emergency department" in app.referral.value
+    assert app.model.programme is None and app.result_box.layout.display == "none"
+    app.red_flag_boxes["cauda_equina"].value = False
+    assert not app.build_button.disabled and app.referral.value == ""
+
+
+def test_findings_change_the_programme(store):
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    app.finding_boxes["severe_nerve_damage"].value = True
+    app.build_button.click()
+    assert not app.model.programme.table["category"].str.startswith("nerve glide").any()
+    assert "nerve gliding can make symptoms worse" in app.table.value
+
+
+def test_row_edits_are_recorded(store):
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()
+    app.edit_exercise.value = "seated_sciatic_nerve_glide"
+    assert app.dose_inputs["reps"].value == "15"
+    app.dose_inputs["reps"].value = "10"
+    app.apply_dose_button.click()
+    row = app.model.programme.table.set_index("exercise_id").loc["seated_sciatic_nerve_glide"]
+    assert row["reps"] == 10 and "reps 15 -> 10" in row["reason"]
+    app.dose_inputs["sets"].value = "lots"
+    app.apply_dose_button.click()
+    assert app.message.kind == "error" and "'lots' is not a number" in app.message.text
+    app.edit_exercise.value = "walking"
+    app.edit_reason.value = "wheelchair user"
+    app.remove_button.click()
+    assert "walking" not in set(app.model.programme.table["exercise_id"])
+    app.add_exercise.value = "bird_dog"
+    app.add_button.click()
+    assert "bird_dog" in set(app.model.programme.table["exercise_id"])
+
+
+def test_forcing_an_excluded_exercise_says_so(store):
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["spinal_stenosis"].value = True
+    app.build_button.click()
+    app.add_exercise.value = "prone_press_up_on_forearms"
+    app.edit_reason.value = "clear extension preference on testing"
+    app.add_button.click()
+    assert "normally kept out" in app.message.text
+    row = app.model.programme.table.set_index("exercise_id").loc["prone_press_up_on_forearms"]
+    assert "Forced in by the clinician: clear extension preference on testing" in row["reason"]
+
+
+def test_exports_write_files_and_offer_downloads(store, tmp_path):
+    app = ProgrammeBuilder(store=store)
+    app.patient.value = "DEMO-002"
+    app.condition_boxes["piriformis_syndrome"].value = True
+    app.build_button.click()
+    csv_path = app.export("csv")
+    assert csv_path.parent == tmp_path / "exports"
+    assert len(pd.read_csv(csv_path, encoding="utf-8-sig")) == len(app.model.programme.table)
+    assert 'download="' in app.downloads.value and "base64," in app.downloads.value
+    xlsx = app.export("excel")
+    assert load_workbook(xlsx).sheetnames[0] == "Programme"
+    pdf = app.export("pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    fhir = app.export("fhir")
+    assert json.loads(fhir.read_text())["resourceType"] == "Bundle"
+
+
+def test_export_before_building_is_an_error_message_not_a_crash(store):
+    app = ProgrammeBuilder(store=store)
+    assert app.export("csv") is None
+    assert app.message.kind == "error"
+
+
+def test_save_programme_to_patient(store):
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()
+    app.save_button.click()
+    assert app.message.kind == "error" and "identifier" in app.message.text
+    app.patient.value = "P-NEW"
+    app.save_button.click()
+    assert app.message.kind == "success"
+    assert store.programmes("P-NEW")["conditions"].iloc[0] == ["sciatica"]
+    assert "P-NEW" in app.patient.options
+
+
+# --------------------------------------------------------------------------- progress logger
+
+
+def test_visit_model_rows_only_what_was_recorded():
+    m = VisitModel(patient_id="P1", date=dt.date(2026, 3, 2), values={("pain", ""): 4.0, ("slr", "left"): 55.0},
+                   odi=[1] * 10, note="ok")
+    rows = m.rows()
+    assert set(zip(rows["measure"], rows["side"], rows["value"], strict=True)) == {("pain", "", 4.0), ("slr", "left", 55.0), ("odi", "", 20.0)}
+    with pytest.raises(ValueError, match="future"):
+        VisitModel(patient_id="P1", date=dt.date.today() + dt.timedelta(days=3), values={("pain", ""): 1.0}).rows()
+    with pytest.raises(ValueError, match="Nothing to save"):
+        VisitModel(patient_id="P1", date=dt.date(2026, 3, 2)).rows()
+
+
+def test_logger_saves_a_visit_and_refreshes_the_chart(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    before_chart = app.chart.value
+    before = len(store.read("DEMO-001"))
+    assert before_chart  # the chart is drawn on open
+    app.measure_inputs[("pain", "")].value = 3
+    app.measure_inputs[("slr", "left")].value = 60
+    for item in app.odi_items:
+        item.value = 1
+    assert "ODI: 20.0%" in app.odi_score.value
+    assert app.save_visit()
+    after = store.read("DEMO-001")
+    today = after[after["date"] == pd.Timestamp(dt.date.today())]
+    assert set(zip(today["measure"], today["value"], strict=True)) == {("pain", 3.0), ("slr", 60.0), ("odi", 20.0)}
+    assert len(after) == before + 3
+    assert app.chart.value != before_chart
+    assert "Responder" in app.summary.value
+    assert not app.measure_checks[("pain", "")].value  # the form is cleared for the next visit
+
+
+def test_logger_rejects_an_empty_visit_in_the_widget(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    assert not app.save_visit()
+    assert app.message.kind == "error" and "Nothing to save" in app.message.text
+
+
+def test_questionnaires_score_themselves():
+    app = ProgressLogger(store=sk.Store(), patient_id=None)
+    for i, box in enumerate(app.start_back_items):
+        box.value = i in (0, 4, 5, 6)
+    app.start_back_item9.value = "Extremely"
+    assert "5 / 9" in app.start_back_score.value and "high risk" in app.start_back_score.value
+    for box in app.rmdq_items[:7]:
+        box.value = True
+    assert "RMDQ: 7 / 24" in app.rmdq_score.value
+
+
+def test_undo_last_entry_keeps_it_in_history(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    app.measure_inputs[("pain", "")].value = 9
+    assert app.save_visit()
+    app.undo_button.click()
+    assert app.message.kind == "success"
+    assert not ((store.read("DEMO-001")["date"] == pd.Timestamp(dt.date.today())).any())
+    hist = store.history("DEMO-001")
+    assert ((hist["action"] == "undone") & (hist["value"] == 9.0)).any()
+
+
+def test_import_shows_every_problem_and_saves_nothing(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    before = store.read()
+    content = b"patient_id,date,pain,slr_left,note\nDEMO-001,2026-02-30,5,40,secret note\nDEMO-001,2026-03-01,11,-4,\n"
+    assert not app.import_file("visits.csv", content)
+    assert app.message.kind == "error" and "3 problem(s)" in app.message.text
+    assert app.problems.value.count("<tr>") == 4  # header + 3 problems
+    assert "secret note" not in app.problems.value
+    pd.testing.assert_frame_equal(store.read(), before)
+
+
+def test_import_good_file_adds_a_patient(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    content = "Patient ID;Date;Pain (0-10);SLR L\r\nNEW-1;01/03/2026;6;45°\r\nNEW-1;15/03/2026;4,5;55\r\n".encode("utf-8-sig")
+    app.dayfirst.value = True
+    assert app.import_file("visits.csv", content), app.problems.value
+    assert "NEW-1" in app.patient.options and app.patient.value == "NEW-1"
+    assert store.read("NEW-1")["value"].tolist() == [6.0, 45.0, 4.5, 55.0]
+
+
+def test_add_patient(store):
+    app = ProgressLogger(store=store)
+    app.new_patient.value = "P-0042"
+    app.add_patient_button.click()
+    assert app.patient.value == "P-0042"
+    app.new_patient.value = "   "
+    app.add_patient_button.click()
+    assert app.message.kind == "error"
+
+
+# --------------------------------------------------------------------------- clinic overview
+
+
+def test_overview_table_and_condition_filter(store):
+    app = ClinicOverview(store=store)
+    assert len(app.data) == 8
+    assert bytes(app.chart.value).startswith(b"\x89PNG")
+    assert "DEMO-001" in app.table.value
+    app.condition.value = "spinal_stenosis"
+    assert set(app.data["patient_id"]) == {"DEMO-002"}
+    assert "Lumbar spinal stenosis" in app.message.text
+    assert app.progress.layout.visibility == "hidden"
+
+
+def test_overview_on_an_empty_store(tmp_path):
+    app = ClinicOverview(store=sk.Store(tmp_path / "empty.sqlite"))
+    assert app.message.kind == "info" and app.data.empty
