@@ -10,7 +10,13 @@ import pytest
 from openpyxl import load_workbook
 
 import sciatica_kit as sk
-from sciatica_kit.widgets import ClinicOverview, ProgrammeBuilder, ProgrammeModel, ProgressLogger, VisitModel
+from sciatica_kit.widgets import (
+    ClinicOverview,
+    ProgrammeBuilder,
+    ProgrammeModel,
+    ProgressLogger,
+    VisitModel,
+)
 
 
 @pytest.fixture

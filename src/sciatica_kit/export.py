@@ -79,7 +79,9 @@ def safe_cell(value: Any) -> Any:
     """
     if isinstance(value, str):
         stripped = value.lstrip(" ")
-        if value.startswith(_FORMULA_START) or stripped.startswith(_FORMULA_START):
+        # also a text already starting with ' before a formula character, so that re-reading
+        # (which removes one guarding ') gives the text back exactly
+        if value.startswith(_FORMULA_START) or stripped.startswith(_FORMULA_START) or value.lstrip("'").startswith(_FORMULA_START):
             return "'" + value
     return value
 
@@ -151,24 +153,23 @@ def write_excel(prog: Programme, path) -> Path:
               "Source of the dose": 40, "Sources": 40, "Why it is kept out": 70, "Item": 28, "Value": 90}
     header_font = Font(bold=True, color="FFFFFF")
     header_fill = PatternFill("solid", fgColor="1F4E79")
-    with private_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            frame.to_excel(xl, sheet_name="Programme", index=False)
-            excluded.to_excel(xl, sheet_name="Kept out", index=False)
-            details.to_excel(xl, sheet_name="Details", index=False)
-            for ws in xl.book.worksheets:
-                ws.freeze_panes = "A2"
-                for cell in ws[1]:
-                    cell.font = header_font
-                    cell.fill = header_fill
+    with private_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        frame.to_excel(xl, sheet_name="Programme", index=False)
+        excluded.to_excel(xl, sheet_name="Kept out", index=False)
+        details.to_excel(xl, sheet_name="Details", index=False)
+        for ws in xl.book.worksheets:
+            ws.freeze_panes = "A2"
+            for cell in ws[1]:
+                cell.font = header_font
+                cell.fill = header_fill
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            for idx, cell in enumerate(ws[1], start=1):
+                ws.column_dimensions[get_column_letter(idx)].width = widths.get(str(cell.value), 14)
+            for row in ws.iter_rows(min_row=2):
+                for cell in row:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
-                for idx, cell in enumerate(ws[1], start=1):
-                    ws.column_dimensions[get_column_letter(idx)].width = widths.get(str(cell.value), 14)
-                for row in ws.iter_rows(min_row=2):
-                    for cell in row:
-                        cell.alignment = Alignment(wrap_text=True, vertical="top")
-                        if cell.data_type == "f":  # never a formula, whatever slipped through
-                            cell.data_type = "s"
+                    if cell.data_type == "f":  # never a formula, whatever slipped through
+                        cell.data_type = "s"
     return path
 
 
@@ -314,9 +315,9 @@ def _pdf_fonts() -> tuple[str, str]:
 
     if "KitSans" in pdfmetrics.getRegisteredFontNames():
         return "KitSans", "KitSans-Bold"
-    import matplotlib
+    import matplotlib as mpl
 
-    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    ttf = Path(mpl.get_data_path()) / "fonts" / "ttf"
     try:
         pdfmetrics.registerFont(TTFont("KitSans", str(ttf / "DejaVuSans.ttf")))
         pdfmetrics.registerFont(TTFont("KitSans-Bold", str(ttf / "DejaVuSans-Bold.ttf")))
@@ -331,7 +332,15 @@ def write_pdf(prog: Programme, path, *, paper: str = "A4", pictures: bool = True
     from reportlab.lib.pagesizes import A4, LETTER
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image, KeepTogether, ListFlowable, Paragraph, SimpleDocTemplate, Spacer, Table
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        ListFlowable,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+    )
 
     from sciatica_kit.catalog import load_catalog
 
