@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -180,13 +181,10 @@ def _e(text: Any) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def _picture_data_uri(exercise_id: str, catalog) -> str | None:
-    try:
-        from sciatica_kit.illustrations import exercise_png
-    except ImportError:
-        return None
-    png = exercise_png(exercise_id, catalog=catalog)
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def _picture_data_uri(exercise_id: str, catalog) -> str:
+    from sciatica_kit.illustrations import exercise_png
+
+    return "data:image/png;base64," + base64.b64encode(exercise_png(exercise_id, catalog=catalog)).decode("ascii")
 
 
 _CSS = """
@@ -343,6 +341,7 @@ def write_pdf(prog: Programme, path, *, paper: str = "A4", pictures: bool = True
     )
 
     from sciatica_kit.catalog import load_catalog
+    from sciatica_kit.illustrations import exercise_png
 
     sizes = {"A4": A4, "Letter": LETTER}
     if paper not in sizes:
@@ -381,21 +380,10 @@ def write_pdf(prog: Programme, path, *, paper: str = "A4", pictures: bool = True
         rec = ex[row.exercise_id]
         block = [p(f"{n}. {row.name}", h2)]
         if pictures:
-            try:
-                from sciatica_kit.illustrations import exercise_png
-            except ImportError:
-                exercise_png = None
-            if exercise_png is not None:
-                import io
-
-                png = exercise_png(row.exercise_id, catalog=cat)
-                img = Image(io.BytesIO(png))
-                scale = min(1.0, (page_w * 0.8) / img.imageWidth)
-                img.drawWidth, img.drawHeight = img.imageWidth * scale, img.imageHeight * scale
-                img.drawWidth = min(img.drawWidth, page_w * 0.8)
-                ratio = img.imageHeight / img.imageWidth
-                img.drawHeight = img.drawWidth * ratio
-                block.append(img)
+            img = Image(io.BytesIO(exercise_png(row.exercise_id, catalog=cat)))
+            img.drawWidth = page_w * 0.62  # two exercises usually share a page
+            img.drawHeight = img.drawWidth * img.imageHeight / img.imageWidth
+            block.append(img)
         block += [p(row.dose, dose), Spacer(1, 3), bullets(rec["steps"], numbered=True)]
         if row.cautions:
             block += [p("Take care", ParagraphStyle("b", parent=body, fontName=bold)), bullets(row.cautions.split("\n"))]
