@@ -36,8 +36,18 @@ class ChartFigure(Figure):
     def _repr_png_(self) -> bytes:
         import io
 
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        # One pass that lays the figure out and draws it: savefig(dpi=96) gives the same PNG but
+        # first lays it out in a dry-run draw, then draws again with the layout frozen.
         buf = io.BytesIO()
-        self.savefig(buf, format="png", dpi=96)
+        canvas, dpi = self.canvas, self.dpi
+        try:
+            self.set_dpi(96)
+            FigureCanvasAgg(self).print_png(buf)
+        finally:
+            self.set_canvas(canvas)
+            self.set_dpi(dpi)
         return buf.getvalue()
 
 DENSE_ENTRIES = 30  # above this many entries in a series, draw a 7-day rolling mean
@@ -268,6 +278,9 @@ def plot_cohort(
         q = rows.groupby("week")["value"].quantile([0.25, 0.5, 0.75]).unstack()
         counts = rows.groupby("week")["patient_id"].nunique()
         q = q[counts.reindex(q.index) >= 3]  # fewer than 3 patients is not a trend
+        if q.empty:
+            ax.text(0.5, 0.5, "Too few patients\nfor a median\n(3 a week needed)", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=9, color="#666")
         ax.fill_between(q.index, q[0.25], q[0.75], color="#1f4e79", alpha=0.18, lw=0, label="middle half")
         ax.plot(q.index, q[0.5], color="#1f4e79", lw=2, label="median")
         ax.set_title(f"{reg[m].get('short', reg[m]['name'])}: median", fontsize=9.5, loc="left")

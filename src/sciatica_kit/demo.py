@@ -163,7 +163,10 @@ def seed_demo_store(store=None, *, n_patients: int = 24, seed: int = DEMO_SEED, 
         return store
     log = demo_log(n_patients, seed=seed)
     store.add(log, source=f"demo seed {seed}", user="demo")
+    saved = set(store.programmes()["patient_id"])
     for p in patients.itertuples(index=False):
+        if p.patient_id in saved:
+            continue  # re-seeding replaces entries but never duplicates programmes
         prog = build_programme(p.conditions, phase=p.phase)
         prog = prog.with_details(created=p.start.date())
         store.save_programme(p.patient_id, prog, user="demo")

@@ -40,10 +40,17 @@ LOG_COLUMNS = ("patient_id", "date", "measure", "side", "value", "note")
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 MAX_PROBLEMS_SHOWN = 50
+MAX_HEADER_CHARS = 200  # longer headers are not a measure name; skip the regexes
+MAX_VALUE_CHARS = 100  # longer value cells are not a number; skip the unit regexes
 _SIDE_WORDS = {"l": "left", "left": "left", "lt": "left", "r": "right", "right": "right", "rt": "right", "": ""}
 _SIDE_SUFFIX = re.compile(r"^(?P<base>.+?)[\s_\-]*(?:\(|\b|_)(?P<side>left|right|l|r|lt|rt)\)?$")
 _PAREN = re.compile(r"\s*\([^)]*\)\s*")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\s*$")
+# control codes (not tab / line ends) and lone surrogates (badly decoded text) cannot be saved in
+# a workbook or as UTF-8: such text is reported, never stored
+_SURROGATE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+_THREADED_READ_BYTES = 4 * 1024 * 1024  # CSV files above this (and without quotes) are read in two threads
+_YEARS = (1678, 2261)  # the years a pandas date can hold; no visit lies outside them
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*$")
 
 
@@ -159,6 +166,9 @@ def read_log(
         if decimal is None:
             decimal = "."
     else:
+        fast = _read_wide_csv_fast(path_or_frame, sep=sep, decimal=decimal, dayfirst=dayfirst, today=today, cat=cat)
+        if fast is not None:
+            return fast
         raw, first_row, source, sep, decimal = _read_file(path_or_frame, sep=sep, decimal=decimal)
     return _parse(raw, first_row=first_row, source=source, dayfirst=dayfirst, decimal=decimal or ".", today=today, cat=cat)
 
@@ -224,6 +234,17 @@ def _read_file(path, *, sep, decimal):
         ) from None
     except pd.errors.EmptyDataError:
         raise LogError([LogProblem(None, None, "the file is empty", "Add a header row and at least one visit")], source) from None
+    if not isinstance(raw.index, pd.RangeIndex):
+        # every data line has more cells than the header, so pandas took the first column(s) as
+        # the index and shifted every value one column left; trailing separators do this
+        extra = raw.index.nlevels
+        spill = raw.iloc[:, -extra:].fillna("").astype(str)
+        if not (spill.apply(lambda s: s.str.strip()) == "").all().all():
+            raise LogError([LogProblem(1, None, "every row has more cells than the header has names",
+                                       f"Give every column a name in the header row; the separator was read as '{sep}'")], source)
+        shifted = raw.reset_index().iloc[:, : raw.shape[1]]
+        shifted.columns = raw.columns
+        raw = shifted
     return raw, 2, source, sep, decimal
 
 
@@ -246,7 +267,7 @@ def _read_excel(data: bytes, source: str) -> pd.DataFrame:
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise LogError([LogProblem(None, None, f"the workbook cannot be opened ({_short(exc)})", "Open it in Excel and save it again as .xlsx")], source) from None
     ws = wb.worksheets[0]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    rows = [[_excel_value(c) for c in r] for r in ws.iter_rows()]
     wb.close()
     while rows and all(_blank(v) for v in rows[0]):
         rows.pop(0)  # leading empty rows are not the header
@@ -258,6 +279,14 @@ def _read_excel(data: bytes, source: str) -> pd.DataFrame:
     width = len(header)
     body = [(r + [""] * width)[:width] for r in body]
     return pd.DataFrame(body, columns=header, dtype=object)
+
+
+def _excel_value(cell) -> Any:
+    """A cell's value; a percent-formatted number as the percentage typed (Excel keeps 30% as 0.3)."""
+    v = cell.value
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and "%" in (getattr(cell, "number_format", None) or ""):
+        return f"{v * 100:.12g}%"  # the '%' unit is then checked against the measure like any typed unit
+    return v
 
 
 def _blank(v: Any) -> bool:
@@ -289,6 +318,8 @@ def _map_header(header: Any, cat: Catalog) -> tuple[str, str] | None:
     """
     measures = cat.records["measures"]
     h = _norm_header(header)
+    if len(h) > MAX_HEADER_CHARS:
+        return None  # pasted junk, not a header: never fed to the regexes (they would take minutes)
     unitless = _PAREN.sub(" ", h).strip()
     for c in dict.fromkeys([h, h.replace("-", " "), h.replace(" ", "_"), unitless, unitless.replace(" ", "_")]):
         found = _lookup(c, cat)
@@ -318,6 +349,9 @@ def _parse(raw: pd.DataFrame, *, first_row: int, source: str, dayfirst, decimal:
         raise LogError([LogProblem(None, None, "the file has no columns", "Add a header row: patient_id, date, then measures")], source)
     raw = raw.copy()
     raw.columns = [str(c) for c in raw.columns]
+    twice = [c for c in dict.fromkeys(raw.columns) if list(raw.columns).count(c) > 1]
+    if twice:
+        raise LogError([LogProblem(1, c, "two or more columns have this same header", "Keep one of them, or rename the others") for c in twice], source)
     raw.index = pd.RangeIndex(first_row, first_row + len(raw))
     # drop rows where every cell is blank (blank lines, Excel padding)
     text = raw.astype(str).apply(lambda s: s.str.strip())
@@ -461,8 +495,11 @@ def _parse_dates(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, pd.
     is_iso = iso[0].notna()
     if is_iso.any():
         y, m, d = (iso.loc[is_iso, i].astype(int) for i in range(3))
-        out.loc[is_iso] = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}), errors="coerce")
-        reason.loc[is_iso & out.isna()] = "not a real calendar date"
+        odd = ~y.between(*_YEARS)
+        reason.loc[odd.index[odd.to_numpy()]] = "implausible year"
+        if (~odd).any():
+            out.loc[odd.index[~odd.to_numpy()]] = pd.to_datetime(pd.DataFrame({"year": y[~odd], "month": m[~odd], "day": d[~odd]}), errors="coerce")
+        reason.loc[is_iso & out.isna() & (reason == "")] = "not a real calendar date"
     dmy = s.loc[~is_iso].str.extract(_DMY)
     is_dmy = dmy[0].notna()
     if is_dmy.any():
@@ -480,6 +517,9 @@ def _parse_dates(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, pd.
         else:
             day, month = (a, b) if dayfirst else (b, a)
             ok = pd.Series(True, index=idx)
+        odd = ~y.between(*_YEARS)
+        reason.loc[idx[(ok & odd).to_numpy()]] = "implausible year"
+        ok = ok & ~odd
         good_idx = idx[ok.to_numpy()]
         if len(good_idx):
             out.loc[good_idx] = pd.to_datetime(
@@ -496,6 +536,7 @@ def _parse_dates(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, pd.
 def _parse_values(frame: pd.DataFrame, decimal: str, cat: Catalog) -> pd.Series:
     measures = cat.records["measures"]
     s = frame["value_text"].astype(str).str.strip()
+    s = s.where(s.str.len() <= MAX_VALUE_CHARS, "not a number")  # never run the unit regexes on pasted junk
     # strip a unit that matches the measure (7/10, 45°, 12 cm, 30 %)
     for mid in frame["measure"].unique():
         units = measures[mid].get("units_accepted") or []
@@ -505,7 +546,8 @@ def _parse_values(frame: pd.DataFrame, decimal: str, cat: Catalog) -> pd.Series:
         mask = frame["measure"] == mid
         s.loc[mask] = s.loc[mask].str.replace(pattern, "", regex=True, case=False)
     if decimal == ",":
-        s = s.str.replace(".", "", regex=False).where(~s.str.contains(r",\d", regex=True), s)
+        # no measure reaches 1000, so a '.' is never a thousands mark: 7.5 stays 7.5 (never 75),
+        # and '1.000,5' becomes '1.000.5', which is reported as not a number
         s = s.str.replace(",", ".", regex=False)
     return pd.to_numeric(s, errors="coerce")
 
@@ -524,6 +566,10 @@ def _validate_cells(frame, col_of, cat, *, dayfirst, decimal, today, problems) -
     long_ids = pid.str.len() > 64
     for r in frame.loc[long_ids, "row"].unique():
         problems.append(LogProblem(int(r), col_of.get("patient_id"), "the patient id is longer than 64 characters", "Use the clinic's short patient identifier"))
+    for name, texts in (("patient_id", pid), ("note", frame["note"].astype(str))):
+        for r in frame.loc[texts.str.contains(_SURROGATE).to_numpy(dtype=bool), "row"].unique():
+            problems.append(LogProblem(int(r), col_of.get(name, name), "the text has an invisible control code or a damaged character",
+                                       "Retype the text in this cell"))
     dates, reason = _parse_dates(frame["date_text"].astype(str), dayfirst)
     date_col = col_of.get("date")
     first = ~frame.duplicated(["row"])
@@ -535,6 +581,8 @@ def _validate_cells(frame, col_of, cat, *, dayfirst, decimal, today, problems) -
             problems.append(LogProblem(int(r), date_col, "the date is missing", "Fill in the visit date as YYYY-MM-DD"))
         elif why == "not a real calendar date":
             problems.append(LogProblem(int(r), date_col, f"'{txt}' is not a real calendar date", "Check the day and month"))
+        elif why == "implausible year":
+            problems.append(LogProblem(int(r), date_col, f"the year in '{txt}' cannot be a visit date", "Check the year of the visit"))
         else:
             problems.append(LogProblem(int(r), date_col, f"'{txt}' is not a date the kit can read", "Write it as YYYY-MM-DD"))
     future = dates > pd.Timestamp(today)
@@ -587,10 +635,10 @@ def _validate_cells(frame, col_of, cat, *, dayfirst, decimal, today, problems) -
         for _, g in groups:
             if g["value"].nunique() > 1:
                 rows = ", ".join(str(int(x)) for x in g["row"])
-                first_r = int(g["row"].iloc[0])
-                for r, c in g[["row", "value_col"]].iloc[1:].itertuples(index=False):
+                for r, c in g[["row", "value_col"]].itertuples(index=False):  # every row of the clash is named
+                    others = ", ".join(str(int(x)) for x in g["row"] if x != r)
                     problems.append(
-                        LogProblem(int(r), c, f"a different value for the same patient, date, measure and side is on row {first_r} (rows {rows})",
+                        LogProblem(int(r), c, f"a different value for the same patient, date, measure and side is on row {others} (rows {rows})",
                                    "Keep one value; correct the other row or its date")
                     )
         log = log.drop_duplicates(key, keep="first")
@@ -600,8 +648,366 @@ def _validate_cells(frame, col_of, cat, *, dayfirst, decimal, today, problems) -
 
 
 def _unneutralise(s: pd.Series) -> pd.Series:
-    """Undo the export's formula guard (a ' before = + - @) so exports re-import exactly."""
-    return s.str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+    """Undo the export's formula guard (a ' before = + - @, also full-width) so exports re-import exactly.
+
+    Line ends inside the text become ``\\n`` (a lone ``\\r`` would split a CSV row when exported).
+    """
+    s = s.str.replace("\r\n?", "\n", regex=True)
+    return s.str.replace(r"^'(?='*[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20])", "", regex=True)
+
+
+# --------------------------------------------------------------------------- fast paths
+#
+# A clean wide CSV (read_log) or an already typed tidy log (validate_log, so every
+# Store.add) is checked column-wise on each column's distinct values, without the
+# per-cell text round trip.  Whenever anything is unusual - any problem at all, a
+# unit in a cell, a duplicate visit, an odd header - they return None and the full
+# path above runs, so results and problem messages are exactly those of the full path.
+
+
+def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values (object array) of a column; NA becomes ''."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(dtype=np.intp), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = np.append(uniques, "").astype(object)
+    return codes, uniques
+
+
+def _encode_parts(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_encode` over the pieces of one column (a text may appear among the distinct values twice)."""
+    if len(columns) == 1:
+        return _encode(columns[0])
+    codes, uniques, offset = [], [], 0
+    for column in columns:
+        c, u = _encode(column)
+        codes.append(c + offset)
+        uniques.append(u)
+        offset += len(u)
+    return np.concatenate(codes), np.concatenate(uniques)
+
+
+def _read_parts(data: bytes, **options) -> list[pd.DataFrame]:
+    """The CSV read by pandas; a big file without quoted cells as two halves, in two threads.
+
+    Without quotes every line break ends a row, so each half (the second with the header line
+    put in front) reads exactly as that part of the whole file would.  pandas does the same
+    for big files it reads from a path.
+    """
+    halves = None
+    if len(data) >= _THREADED_READ_BYTES and b'"' not in data:
+        start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        head = data.find(b"\n", start) + 1
+        mid = data.find(b"\n", (head + len(data)) // 2) + 1
+        if 0 < head < mid < len(data) and data[start:head].strip():
+            halves = (data[:mid], data[:head] + data[mid:])
+    if halves is None:
+        return [pd.read_csv(io.BytesIO(data), **options)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:  # the parser lets go of the GIL while it splits cells
+        return list(pool.map(lambda part: pd.read_csv(io.BytesIO(part), **options), halves))
+
+
+def _stripped(uniques: np.ndarray) -> np.ndarray | None:
+    """Distinct cell texts stripped as the full path strips them; None if any is not text."""
+    if not all(isinstance(u, str) for u in uniques):
+        return None
+    return np.array([u.strip() for u in uniques], dtype=object)
+
+
+def _texts_ok(pid_text: np.ndarray, note_text: np.ndarray) -> bool:
+    """The patient ids and notes in use break no rule (checked once per distinct text)."""
+    if any(p == "" or len(p) > 64 for p in pid_text):
+        return False
+    # a damaged character that cannot be saved: the full path reports it
+    return not any(_SURROGATE.search(t) for t in (*pid_text, *note_text))
+
+
+def _dates_ok(dates: np.ndarray, today) -> bool:
+    today = today or dt.date.today()
+    return not (np.isnat(dates).any() or (dates > np.datetime64(pd.Timestamp(today))).any() or (dates < np.datetime64("1900-01-01")).any())
+
+
+def _values_ok(values: np.ndarray, m_codes: np.ndarray | int, m_ids, measures) -> bool:
+    """Every value is a finite number within its measure's range, whole where the measure is."""
+    if not np.isfinite(values).all():
+        return False
+    lo = np.array([float(measures[m]["min"]) for m in m_ids], dtype=float)[m_codes]
+    hi = np.array([float(measures[m]["max"]) for m in m_ids], dtype=float)[m_codes]
+    if ((values < lo) | (values > hi)).any():
+        return False
+    integer = np.array([bool(measures[m].get("integer", False)) for m in m_ids], dtype=bool)[m_codes]
+    return not (integer & (np.trunc(values) != values)).any()  # values are finite here: the same as % 1 != 0
+
+
+def _used(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+    return uniques[np.bincount(codes, minlength=len(uniques)) > 0]
+
+
+def _tidy_frame(columns: dict, dates: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """The tidy log as the full path builds it.
+
+    ``columns`` gives each text column as (distinct texts, codes) or as the array of its cells.
+    """
+    text = pd.Series(np.array(["x"], dtype=object)).dtype  # what the full path's DataFrame infers for text
+
+    def column(spec):
+        if isinstance(spec, np.ndarray):
+            cells = spec  # already one text per row
+        elif (spec[0] == spec[0][0]).all():  # one text throughout, e.g. no notes or no sides
+            cells = np.empty(len(spec[1]), dtype=object)
+            cells[:] = spec[0][0]
+        else:
+            cells = spec[0][spec[1]]
+        return pd.array(cells, dtype=text, copy=False)
+
+    texts = {c: column(columns[c]) for c in ("patient_id", "measure", "side", "note")}
+    log = pd.DataFrame(
+        {"patient_id": texts["patient_id"], "date": dates, "measure": texts["measure"], "side": texts["side"], "value": values,
+         "note": texts["note"]},
+        copy=False,
+    )
+    log["date"] = log["date"].astype("datetime64[ns]")
+    return log
+
+
+def _finish_fast(pid_codes, pid_text, dates, m_codes, m_ids, s_codes, sides, values, note_codes, note_text, *, today, cat):
+    """The checks and tidy-up of :func:`_validate_cells` for data with no problem, or None."""
+    if len(values) == 0:
+        return None
+    if not (_texts_ok(_used(pid_codes, pid_text), _used(note_codes, note_text)) and _dates_ok(dates, today)
+            and _values_ok(values, m_codes, m_ids, cat.records["measures"])):
+        return None
+    pid_final = _unneutralise(pd.Series(pid_text, dtype=object)).to_numpy(dtype=object)
+    note_final = _unneutralise(pd.Series(note_text, dtype=object)).to_numpy(dtype=object)
+    # one integer per (patient, date, measure, side), ordered as the sorted key
+    ranks = [pd.factorize(u, sort=True)[0] for u in (pid_final, m_ids, sides)]
+    sizes = [int(r.max()) + 1 for r in ranks]
+    day = dates.astype("datetime64[D]").astype(np.int64)
+    day = day - day.min()
+    n_days = int(day.max()) + 1
+    if float(sizes[0]) * n_days * sizes[1] * sizes[2] >= 2.0**62:
+        return None
+    key = ((ranks[0][pid_codes] * n_days + day) * sizes[1] + ranks[1][m_codes]) * sizes[2] + ranks[2][s_codes]
+    if (key[1:] > key[:-1]).all():
+        order = slice(None)  # already in order (a store's export, a sorted file): nothing to move
+    else:
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        if (ordered[1:] == ordered[:-1]).any():
+            return None  # the same patient, date, measure and side twice: the full path decides
+    columns = {"patient_id": (pid_final, pid_codes[order]), "measure": (m_ids, m_codes[order]), "side": (sides, s_codes[order]),
+               "note": (note_final, note_codes[order])}
+    return _tidy_frame(columns, dates[order], values[order])
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line (what :func:`_sniff_sep` reads), without splitting the whole text."""
+    pos = 0
+    while True:
+        end = text.find("\n", pos)
+        line = text[pos:] if end < 0 else text[pos:end]
+        if line.strip() or end < 0:
+            return line
+        pos = end + 1
+
+
+def _read_wide_csv_fast(path, *, sep, decimal, dayfirst, today, cat) -> pd.DataFrame | None:
+    """read_log's fast path: a wide CSV (one column per measure) of plain numbers and no problem."""
+    try:
+        path = Path(path)
+        if path.suffix.lower() not in CSV_SUFFIXES or not path.is_file():
+            return None
+        data = path.read_bytes()
+    except (OSError, TypeError, ValueError):
+        return None
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or b"\x00" in data[:4096] or b"\r" in data:
+        return None
+    # only the start is decoded here (for the separator); the CSV reader decodes the rest and
+    # stops at any byte that is not UTF-8, and the full path then tries the other encodings
+    start = data[:65536]
+    if not start.strip(b"\xef\xbb\xbf \t\n\x0b\x0c") or b"\n" not in start:
+        return None
+    try:
+        text = start[: start.rindex(b"\n")].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if not _first_line(text).strip():
+        return None
+    sep = sep or _sniff_sep(_first_line(text))
+    if (decimal or ("," if sep == ";" else ".")) != ".":
+        return None
+    # skipinitialspace (as the full path reads) only matters where a cell starts with a space or
+    # tab; the reader is much quicker without it, so it is left out when no cell does
+    spaced = len(sep) != 1 or not sep.isascii()
+    if not spaced and (b" " in data or b"\t" in data):
+        body = np.frombuffer(data, dtype=np.uint8)[3 if data.startswith(b"\xef\xbb\xbf") else 0 :]
+        before = body[np.flatnonzero((body[1:] == 32) | (body[1:] == 9))]  # the byte before each space or tab
+        spaced = bool(np.isin(body[:1], (32, 9)).any() or ((before == ord(sep)) | (before == 10)).any())
+    opts = dict(sep=sep, keep_default_na=False, skip_blank_lines=False, skipinitialspace=spaced, engine="c", encoding="utf-8-sig")
+    try:
+        header = pd.read_csv(io.BytesIO(data), nrows=0, dtype=str, **opts)
+    except (ValueError, csv.Error):
+        return None
+    measures = cat.records["measures"]
+    columns = [str(c) for c in header.columns]
+    mapping = {c: _map_header(c, cat) for c in columns}
+    targets = list(mapping.values())
+    if (
+        None in targets
+        or len(set(targets)) != len(targets)
+        or not isinstance(header.index, pd.RangeIndex)
+        or {t for t, _ in targets} & {"measure", "value", "side"}
+        or not {"patient_id", "date"} <= {t for t, _ in targets}
+    ):
+        return None
+    col_of = {t: c for c, (t, _) in mapping.items() if t in ("patient_id", "date", "note")}
+    measure_cols = [(c, t, s) for c, (t, s) in mapping.items() if t in measures]
+    if not measure_cols or any(measures[t]["sided"] and not s for _, t, s in measure_cols):
+        return None
+    names = {c for c, _, _ in measure_cols}
+    try:
+        parts = _read_parts(
+            data,
+            dtype={c: ("float64" if c in names else "category") for c in header.columns},  # category: text cells come dictionary-coded
+            na_values={c: [""] for c in header.columns if c in names},
+            **opts,
+        )
+    except (ValueError, OverflowError, csv.Error):
+        return None  # a cell that is not a plain number (a unit, a decimal comma, a typo)
+    if any([str(c) for c in raw.columns] != columns or not isinstance(raw.index, pd.RangeIndex) for raw in parts):
+        return None
+    n_rows = sum(len(raw) for raw in parts)
+    if n_rows == 0:
+        return None
+    encoded = {}
+    for t in ("patient_id", "date", "note"):
+        if t in col_of:
+            codes, uniques = _encode_parts([raw[col_of[t]] for raw in parts])
+            text_u = _stripped(uniques)
+            if text_u is None:
+                return None
+        else:
+            codes, text_u = np.zeros(n_rows, dtype=np.intp), np.array([""], dtype=object)
+        encoded[t] = (codes, text_u)
+    vals = [np.concatenate([raw[c].to_numpy(dtype=np.float64) for raw in parts]) for c, _, _ in measure_cols]
+    present = [~np.isnan(v) for v in vals]
+    any_value = np.logical_or.reduce(present)
+    blank = ~any_value
+    for codes, text_u in encoded.values():
+        blank &= (text_u == "")[codes]
+    if (~any_value & ~blank).any():
+        return None  # a visit without any measurement: reported by the full path
+    if blank.all():
+        return None
+    if blank.any():  # lines with nothing in them are dropped, as the full path drops them
+        keep = ~blank
+        encoded = {t: (codes[keep], text_u) for t, (codes, text_u) in encoded.items()}
+        vals, present = [v[keep] for v in vals], [p[keep] for p in present]
+    (pid_c, pid_u), (date_c, date_u), (note_c, note_u) = (encoded[t] for t in ("patient_id", "date", "note"))
+    # every check on distinct texts and dates, and on each measure column before it is unstacked
+    dates_u, reason_u = _parse_dates(pd.Series(date_u, dtype=object), dayfirst)
+    in_use = np.bincount(date_c, minlength=len(date_u)) > 0
+    day_u = dates_u.to_numpy(dtype="datetime64[ns]")
+    if (reason_u.to_numpy(dtype=object)[in_use] != "").any() or not _dates_ok(day_u[in_use], today):
+        return None
+    if not _texts_ok(_used(pid_c, pid_u), _used(note_c, note_u)):
+        return None
+    cols = sorted(range(len(measure_cols)), key=lambda j: measure_cols[j][1:])  # (measure, side) order
+    m_ids = np.array([measure_cols[j][1] for j in cols], dtype=object)
+    sides = np.array([measure_cols[j][2] for j in cols], dtype=object)
+    if not all(_values_ok(vals[j][present[j]], 0, m_ids[i : i + 1], measures) for i, j in enumerate(cols)):
+        return None
+    pid_final = _unneutralise(pd.Series(pid_u, dtype=object)).to_numpy(dtype=object)
+    note_final = _unneutralise(pd.Series(note_u, dtype=object)).to_numpy(dtype=object)
+    # visits in patient then date order; each visit's entries then come in (measure, side) order,
+    # which is the tidy log's order (a file sorted by patient and date needs no reordering)
+    day = np.where(in_use, day_u, day_u[in_use][0]).astype("datetime64[D]").astype(np.int64)
+    day = day - day.min()
+    visit = pd.factorize(pid_final, sort=True)[0][pid_c] * (int(day.max()) + 1) + day[date_c]
+    if (visit[1:] > visit[:-1]).all():
+        order = slice(None)
+    else:
+        order = np.argsort(visit, kind="stable")
+        if (np.diff(visit[order]) == 0).any():
+            return None  # two lines for the same patient and date: the full path decides
+    grid = np.column_stack([present[j] for j in cols])[order]
+    values = np.column_stack([vals[j] for j in cols])[order]
+    if grid.all():  # every visit has every measure (a daily logger's file): repeat, no search
+        each = lambda per_row: np.repeat(per_row[order], len(cols))  # noqa: E731
+        per_column = lambda per_col: np.tile(per_col, len(grid))  # noqa: E731
+        values = values.ravel()
+    else:
+        row, part = np.nonzero(grid)
+        each = lambda per_row: per_row[order][row]  # noqa: E731
+        per_column = lambda per_col: per_col[part]  # noqa: E731
+        values = values[grid]
+
+    def text(uniques, cells):  # a column of one text is filled in later, without building it here
+        return (uniques[:1], np.zeros(len(values), dtype=np.intp)) if (uniques == uniques[0]).all() else cells()
+
+    columns = {
+        "patient_id": text(pid_final, lambda: each(pid_final[pid_c])),
+        "measure": text(m_ids, lambda: per_column(m_ids)),
+        "side": text(sides, lambda: per_column(sides)),
+        "note": text(note_final, lambda: each(note_final[note_c])),
+    }
+    return _tidy_frame(columns, each(day_u[date_c]), values)
+
+
+def _validate_typed(log: pd.DataFrame, *, today, cat) -> pd.DataFrame | None:
+    """validate_log's fast path: a tidy log with datetime dates, numeric values and text columns."""
+    date, value = log["date"], log["value"]
+    if (
+        log.columns.has_duplicates
+        or len(log) == 0
+        or not (isinstance(date.dtype, np.dtype) and date.dtype.kind == "M")
+        or not (isinstance(value.dtype, np.dtype) and value.dtype.kind in "fiu")
+    ):
+        return None
+    days = date.to_numpy(dtype="datetime64[D]")  # the full path keeps the calendar day only
+    if np.isnat(days).any() or days.min() < np.datetime64("1900-01-01") or days.max() > np.datetime64(today or dt.date.today()):
+        return None
+    encoded = {}
+    for c in ("patient_id", "measure", "side", "note"):
+        if c in log.columns:
+            codes, uniques = _encode(log[c])
+            text_u = _stripped(uniques)
+            if text_u is None:
+                return None
+        else:
+            codes, text_u = np.zeros(len(log), dtype=np.intp), np.array([""], dtype=object)
+        encoded[c] = (codes, text_u)
+    measures = cat.records["measures"]
+    resolved = [_measure_id(u, cat) for u in encoded["measure"][1]]
+    side_words = [_SIDE_WORDS.get(s.lower()) for s in encoded["side"][1]]
+    if None in resolved or None in side_words:
+        return None
+    # the side of each (measure text, side text) pair: given, else implied by the measure text
+    m_codes, s_codes = encoded["measure"][0], encoded["side"][0]
+    pair = m_codes * len(side_words) + s_codes
+    pairs, pair_codes = np.unique(pair, return_inverse=True)
+    final_sides = []
+    for p in pairs:
+        (mid, implied), given = resolved[p // len(side_words)], side_words[p % len(side_words)]
+        side = given or implied
+        if measures[mid]["sided"] != bool(side):
+            return None
+        final_sides.append(side)
+    return _finish_fast(
+        encoded["patient_id"][0], encoded["patient_id"][1],
+        days.astype("datetime64[ns]"),
+        m_codes, np.array([m for m, _ in resolved], dtype=object),
+        pair_codes.reshape(-1), np.array(final_sides, dtype=object),
+        value.to_numpy(dtype=np.float64, copy=True),  # the result never shares the caller's array
+        encoded["note"][0], encoded["note"][1],
+        today=today, cat=cat,
+    )
 
 
 def validate_log(log: pd.DataFrame, *, catalog: Catalog | None = None, today: dt.date | None = None) -> pd.DataFrame:
@@ -614,10 +1020,16 @@ def validate_log(log: pd.DataFrame, *, catalog: Catalog | None = None, today: dt
     missing = [c for c in ("patient_id", "date", "measure", "value") if c not in log.columns]
     if missing:
         raise LogError([LogProblem(None, c, "column is missing", f"Add the '{c}' column") for c in missing], "The log")
+    twice = list(dict.fromkeys(str(c) for c in log.columns[log.columns.duplicated()]))
+    if twice:
+        raise LogError([LogProblem(None, c, "two or more columns have this same name", "Keep one of them") for c in twice], "The log")
+    fast = _validate_typed(log, today=today, cat=catalog or load_catalog())
+    if fast is not None:
+        return fast
     frame = pd.DataFrame({c: log[c] if c in log.columns else "" for c in LOG_COLUMNS})
     frame["date"] = frame["date"].map(_date_text)
     frame["value"] = frame["value"].map(_value_text)
-    frame = frame.fillna("").astype(str)
+    frame = frame.astype(object).fillna("").astype(str)  # object first: an all-empty note column read by pandas is float
     if "side" not in log.columns:
         frame["side"] = ""
     return read_log(frame, catalog=catalog, today=today, dayfirst=None)
@@ -668,5 +1080,9 @@ def write_log(log: pd.DataFrame, path, *, wide: bool = False) -> Path:
         if path.suffix.lower() in EXCEL_SUFFIXES:
             out.to_excel(tmp, index=False, engine="openpyxl")
         else:
-            out.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")
+            text = [c for c in out.columns if out[c].dtype == object or pd.api.types.is_string_dtype(out[c])]
+            out[text] = out[text].apply(lambda col: col.str.replace("\r\n?", "\n", regex=True))  # an unquoted \r splits a row
+            # no float_format: pandas writes the shortest text that reads back to the same float,
+            # so an ODI of 14/45*100 re-imports unchanged (not as a "correction" in the store)
+            out.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     return path

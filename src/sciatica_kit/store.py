@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -143,6 +144,52 @@ def _user(user: str | None) -> str:
         return "unknown"
 
 
+def _read_only_uri(path: Path) -> str:
+    """An SQLite URI that opens ``path`` read-only, percent-quoted: a folder named "Clinic #2"
+    must not silently open an empty database called "Clinic " instead."""
+    return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+def _create_store_file(path: Path) -> bool:
+    """Create a new owner-only store file, schema included, in one step.
+
+    The schema is written to a private temporary file that is then linked into place, so
+    neither a crash nor a colleague opening the store at the same moment ever sees a
+    half-made (0-byte) store.  Returns False when another process created it first.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        os.chmod(tmp, OWNER_ONLY)
+        engine = sa.create_engine(sa.engine.URL.create("sqlite", database=str(tmp)))
+        try:
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+                conn.execute(meta.insert(), [{"key": "schema", "value": SCHEMA_VERSION}, {"key": "created_at", "value": _now()}])
+        finally:
+            engine.dispose()
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")  # switched now: later a switch needs every other writer out
+        finally:
+            con.close()
+        try:
+            os.link(tmp, path)  # fails if the store appeared meanwhile: never overwrite it
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links on this drive (some USB sticks, network shares)
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _check_sqlite_file(path: Path) -> None:
     """Refuse a file that is not a healthy Sciatica Kit SQLite store (never touch it)."""
     size = path.stat().st_size
@@ -159,7 +206,7 @@ def _check_sqlite_file(path: Path) -> None:
             "Choose another store location or restore from a backup."
         )
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        con = sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             result = con.execute("PRAGMA quick_check").fetchone()[0]
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -220,10 +267,7 @@ class Store:
                     raise StoreError(f"The store location {self.path} is a folder; give a file name such as {self.path / 'store.sqlite'}")
                 _check_sqlite_file(self.path)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, OWNER_ONLY)
-                os.close(fd)
-                created = True
+                created = _create_store_file(self.path)
         self.engine = self._make_engine()
         try:
             self._init_schema(created)
@@ -240,8 +284,10 @@ class Store:
     # ------------------------------------------------------------------ engine
     def _make_engine(self) -> sa.Engine:
         if not self.is_sqlite:
-            return sa.create_engine(self.url, pool_pre_ping=True)
-        engine = sa.create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+            return sa.create_engine(self.url, pool_pre_ping=True, hide_parameters=True)
+        # hide_parameters: a database error must never print the rows (patients' notes) it was writing
+        engine = sa.create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+                                  hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_con, _record):
@@ -256,10 +302,15 @@ class Store:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            # take the write lock at the start: no deadlocked upgrade, busy_timeout waits
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writers take the write lock at the start (no deadlocked upgrade; busy_timeout waits);
+            # readers begin deferred, so in WAL mode a chart never waits behind a colleague's import
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("sk_read_only") else "BEGIN IMMEDIATE")
 
         return engine
+
+    def _reading(self) -> sa.Connection:
+        """A connection for reads only: no write lock is taken."""
+        return self.engine.connect().execution_options(sk_read_only=True)
 
     def _init_schema(self, created: bool) -> None:
         with self.engine.begin() as conn:
@@ -299,42 +350,56 @@ class Store:
         clean = validate_log(log, catalog=self.catalog)
         if clean.empty:
             return ImportResult(None, 0, 0, 0)
-        rows = _rows(clean)
+        n_rows = len(clean)
         who = _user(user) if user else self.user
         now = _now()
+        mark = "?" if self.is_sqlite else "%s"
         with self.engine.begin() as conn:
-            import_id = conn.execute(imports.insert().values(at=now, user=who, source=str(source)[:200], rows=len(rows))).inserted_primary_key[0]
+            import_id = conn.execute(imports.insert().values(at=now, user=who, source=str(source)[:200], rows=n_rows)).inserted_primary_key[0]
+            # Rows go straight into entries (no staging copy): the stored values for this import's
+            # keys are looked up by primary key first, so unchanged rows are skipped and corrected
+            # ones keep their old value in history, all inside the same write transaction.
+            rows = _rows(clean, import_id)
+            stored = _stored(conn, rows, mark)
+            old_rows = []
+            unchanged = 0
+            if stored:
+                fresh = []
+                for r in rows:
+                    old = stored.get(r[:4])
+                    if old is None:
+                        fresh.append(r)
+                    elif old[0] == r[4] and old[1] == r[5]:
+                        unchanged += 1
+                    else:
+                        fresh.append(r)
+                        old_rows.append((*r[:4], *old, "corrected", import_id, now, who))
+                rows = fresh
+            corrected = len(old_rows)
+            if old_rows:
+                conn.exec_driver_sql(
+                    "INSERT INTO history (patient_id, date, measure, side, value, note, import_id, action, replaced_by, at, user) "
+                    f"VALUES ({', '.join([mark] * 11)})",
+                    old_rows,
+                )
+            if rows:
+                conn.exec_driver_sql(
+                    f"INSERT INTO entries (patient_id, date, measure, side, value, note, import_id) VALUES ({', '.join([mark] * 7)}) "
+                    "ON CONFLICT (patient_id, date, measure, side) DO UPDATE SET value = excluded.value, note = excluded.note, "
+                    "import_id = excluded.import_id WHERE entries.value != excluded.value OR entries.note != excluded.note",
+                    rows,
+                )
             conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS staging (patient_id TEXT, date TEXT, measure TEXT, side TEXT, value REAL, note TEXT, "
-                "PRIMARY KEY (patient_id, date, measure, side))"
+                f"INSERT INTO patients (patient_id, created_at) VALUES ({mark}, {mark}) ON CONFLICT (patient_id) DO NOTHING",
+                [(str(pid), now) for pid in clean["patient_id"].unique()],
             )
-            conn.exec_driver_sql("DELETE FROM staging")
-            conn.exec_driver_sql("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)" if self.is_sqlite else
-                                 "INSERT INTO staging VALUES (%s, %s, %s, %s, %s, %s)", rows)
-            join = ("FROM entries e JOIN staging s ON e.patient_id = s.patient_id AND e.date = s.date "
-                    "AND e.measure = s.measure AND e.side = s.side")
-            unchanged = conn.exec_driver_sql(f"SELECT count(*) {join} WHERE e.value = s.value AND e.note = s.note").scalar()
-            corrected = conn.exec_driver_sql(
-                "INSERT INTO history (patient_id, date, measure, side, value, note, import_id, action, replaced_by, at, user) "
-                f"SELECT e.patient_id, e.date, e.measure, e.side, e.value, e.note, e.import_id, 'corrected', ?, ?, ? {join} "
-                "WHERE e.value != s.value OR e.note != s.note",
-                (import_id, now, who),
-            ).rowcount
-            conn.exec_driver_sql(
-                "INSERT INTO entries (patient_id, date, measure, side, value, note, import_id) "
-                "SELECT patient_id, date, measure, side, value, note, ? FROM staging WHERE true "
-                "ON CONFLICT (patient_id, date, measure, side) DO UPDATE SET value = excluded.value, note = excluded.note, "
-                "import_id = excluded.import_id WHERE entries.value != excluded.value OR entries.note != excluded.note",
-                (import_id,),
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO patients (patient_id, created_at) SELECT DISTINCT patient_id, ? FROM staging WHERE true "
-                "ON CONFLICT (patient_id) DO NOTHING",
-                (now,),
-            )
-            conn.exec_driver_sql("DELETE FROM staging")
-        added = len(rows) - unchanged - corrected
-        return ImportResult(int(import_id), int(added), int(corrected), int(unchanged))
+            if unchanged == n_rows:
+                # nothing written: record no import, so imports() never lists one whose rows undo_last
+                # would then remove by undoing the earlier import that really wrote them
+                conn.execute(imports.delete().where(imports.c.import_id == import_id))
+                import_id = None
+        added = n_rows - unchanged - corrected
+        return ImportResult(None if import_id is None else int(import_id), int(added), int(corrected), int(unchanged))
 
     def add_patient(self, patient_id: str) -> None:
         """Register a patient with no entries yet (ids only: no names or other identifiers)."""
@@ -400,7 +465,7 @@ class Store:
         if measures is not None:
             q = q.where(entries.c.measure.in_(list(measures)))
         q = q.order_by(entries.c.patient_id, entries.c.date, entries.c.measure, entries.c.side)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).all()
         if not rows:
             return empty_log()
@@ -416,16 +481,16 @@ class Store:
         q = sa.select(history).order_by(history.c.id)
         if patient_id is not None:
             q = q.where(history.c.patient_id == patient_id)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in history.c])
 
     def imports(self) -> pd.DataFrame:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return pd.DataFrame(conn.execute(sa.select(imports).order_by(imports.c.import_id)).mappings().all(), columns=[c.name for c in imports.c])
 
     def patients(self) -> pd.DataFrame:
         """One row per patient: entries, first and last visit, conditions and phase of the latest programme."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             ids = [r[0] for r in conn.execute(sa.select(patients.c.patient_id).order_by(patients.c.patient_id))]
             stats = conn.execute(
                 sa.select(entries.c.patient_id, sa.func.count(), sa.func.min(entries.c.date), sa.func.max(entries.c.date)).group_by(entries.c.patient_id)
@@ -449,7 +514,7 @@ class Store:
         q = sa.select(programmes).order_by(programmes.c.id)
         if patient_id is not None:
             q = q.where(programmes.c.patient_id == patient_id)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).mappings().all()
         out = []
         for r in rows:
@@ -481,7 +546,7 @@ class Store:
         """'ok' or SQLite's description of the damage."""
         if not self.is_sqlite:
             return "ok"
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
 
     def backup(self, target: str | os.PathLike) -> Path:
@@ -513,19 +578,24 @@ class Store:
         target = Path(target) if target is not None else default_store_path()
         if not backup.exists():
             raise StoreError(f"The backup {backup} does not exist.")
+        if backup.is_dir():
+            raise StoreError(f"The backup {backup} is a folder; give the backup file itself.")
+        if target.exists() and os.path.samefile(backup, target):
+            raise StoreError(f"{backup} is the store itself; choose a backup file to restore from.")
         _check_sqlite_file(backup)
         from sciatica_kit.files import private_path
 
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            os.replace(target, target.with_name(f"{target.name}.before-restore-{stamp}"))
-            for suffix in ("-wal", "-shm"):
+            kept = target.with_name(f"{target.name}.before-restore-{stamp}")
+            os.replace(target, kept)
+            for suffix in ("-wal", "-shm"):  # after a crash the -wal holds the last commits: keep it with the copy
                 side = Path(str(target) + suffix)
                 if side.exists():
-                    side.unlink()
+                    os.replace(side, Path(str(kept) + suffix))
         with private_path(target) as tmp:
-            src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+            src = sqlite3.connect(_read_only_uri(backup), uri=True)
             dst = sqlite3.connect(tmp)
             try:
                 src.backup(dst)
@@ -535,8 +605,10 @@ class Store:
         return cls(target)
 
 
-def _rows(log: pd.DataFrame) -> list[tuple]:
-    dates = pd.to_datetime(log["date"]).dt.strftime("%Y-%m-%d")
+def _rows(log: pd.DataFrame, *extra) -> list[tuple]:
+    """The log as (patient_id, date text, measure, side, value, note, *extra) tuples for the database."""
+    codes, days = pd.factorize(pd.to_datetime(log["date"]))  # format each distinct day once
+    dates = np.asarray(pd.DatetimeIndex(days).strftime("%Y-%m-%d"), dtype=object)[codes]
     return list(
         zip(
             log["patient_id"].astype(str).tolist(),
@@ -545,8 +617,27 @@ def _rows(log: pd.DataFrame) -> list[tuple]:
             log["side"].astype(str).tolist(),
             log["value"].astype(float).tolist(),
             log["note"].astype(str).tolist(),
+            *([x] * len(log) for x in extra),
             strict=True,
         )
     )
+
+
+def _stored(conn, rows: list[tuple], mark: str) -> dict[tuple, tuple]:
+    """(value, note, import_id) already stored for the (patient_id, date, measure, side) keys of ``rows``.
+
+    One primary-key range query per patient (first to last date of the import), so the cost
+    follows the size of the import, not of the store.
+    """
+    if conn.exec_driver_sql("SELECT 1 FROM entries LIMIT 1").first() is None:
+        return {}
+    spans = pd.DataFrame({"patient_id": [r[0] for r in rows], "date": [r[1] for r in rows]}).groupby("patient_id", sort=False)["date"].agg(["min", "max"])
+    sql = (f"SELECT patient_id, date, measure, side, value, note, import_id FROM entries "
+           f"WHERE patient_id = {mark} AND date >= {mark} AND date <= {mark}")
+    stored = {}
+    for pid, first, last in spans.itertuples():
+        for r in conn.exec_driver_sql(sql, (pid, first, last)):
+            stored[tuple(r[:4])] = tuple(r[4:])
+    return stored
 
 

@@ -1,0 +1,116 @@
+"""Measurements that need a process of their own (run by benchmarks/figures.py).
+
+    python benchmarks/_child.py memory N_PATIENTS
+    python benchmarks/_child.py notebooks KERNEL_NAME NOTEBOOK [NOTEBOOK ...]
+
+Each prints one JSON object on its last line of stdout.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def _rss_bytes() -> int:
+    """Resident set size right now (Linux /proc; 0 where unavailable)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _maxrss_bytes() -> int:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(kb) * (1 if sys.platform == "darwin" else 1024)
+
+
+def memory(n_patients: int) -> dict:
+    """Peak memory of summarise over demo_daily_log(n_patients), traced with tracemalloc.
+
+    Tracing starts after the imports, so the traced figures are the data plus
+    whatever summarise allocates on top of it (numpy and pandas report their
+    buffers and hash tables to tracemalloc).
+    """
+    import tracemalloc
+
+    import sciatica_kit
+    from sciatica_kit.demo import demo_daily_log
+    from sciatica_kit.progress import summarise
+
+    cat = sciatica_kit.load_catalog()
+    summarise(demo_daily_log(2, days=10), catalog=cat)  # warm caches outside the trace
+    gc.collect()
+    tracemalloc.start()
+    log = demo_daily_log(n_patients)
+    gc.collect()
+    deep = int(log.memory_usage(deep=True).sum())
+    data_traced = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    rss_before = _rss_bytes()
+    maxrss_before = _maxrss_bytes()
+    t0 = time.perf_counter()
+    summary = summarise(log, catalog=cat)
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "rows": len(log),
+        "groups": len(summary),
+        "deep_bytes": deep,
+        "data_traced_bytes": data_traced,
+        "peak_traced_bytes": peak,
+        "rss_before_bytes": rss_before,
+        "maxrss_before_bytes": maxrss_before,
+        "maxrss_after_bytes": _maxrss_bytes(),
+        "seconds_traced": seconds,
+    }
+
+
+def notebooks(kernel_name: str, paths: list[str]) -> dict:
+    """Execute notebooks one after another with nbclient; time each (kernel start included)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    out = []
+    for p in paths:
+        path = Path(p)
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            NotebookClient(nb, kernel_name=kernel_name, timeout=900, resources={"metadata": {"path": str(path.parent)}}).execute()
+        except CellExecutionError as exc:
+            lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+            error = lines[-1][:300] if lines else type(exc).__name__
+        out.append({"notebook": str(path), "seconds": time.perf_counter() - t0, "error": error})
+    return {"notebooks": out}
+
+
+def main(argv: list[str]) -> int:
+    task = argv[0]
+    try:
+        if task == "memory":
+            result = memory(int(argv[1]))
+        elif task == "notebooks":
+            result = notebooks(argv[1], argv[2:])
+        else:
+            raise SystemExit(f"unknown task {task!r}")
+    except Exception:
+        traceback.print_exc()
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""`make bench` itself works: a --smoke run prints and writes one row per figure.
+
+Timings are never asserted here (they depend on the machine); only that the
+benchmark runs to the end, exits 0 and reports every figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "summarise", "plot", "notebooks", "memory")
+TITLES = (
+    "build_programme p95 latency",
+    "import sciatica_kit",
+    "read_log",
+    "store.add",
+    "one visit saved from the logger",
+    "summarise",
+    "plot_progress",
+    "all notebooks executed",
+    "peak memory of summarise",
+)
+
+
+def test_smoke_run_reports_every_figure(tmp_path):
+    out = tmp_path / "bench-results"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--smoke", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+    # the printed table: a header and one line per figure, each with a result
+    lines = proc.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("figure "))
+    table = lines[header + 2 : header + 2 + len(FIGURES)]
+    for title, line in zip(TITLES, table, strict=True):
+        assert line.startswith(title), (title, line)
+        assert line.split(" | ")[6].strip() in {"pass", "MISS", "n/a"}, line
+
+    # the same rows as CSV and JSON
+    with (out / "bench-smoke.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["key"] for r in rows] == list(FIGURES)
+    assert all(r["error"] == "" and r["value_raw"] != "" for r in rows)
+    report = json.loads((out / "bench-smoke.json").read_text(encoding="utf-8"))
+    assert report["meta"]["size"] == "smoke"
+    assert [r["key"] for r in report["rows"]] == list(FIGURES)
+    for r in report["rows"]:
+        assert {"figure", "value", "reference", "ratio", "target", "result", "growth (1x -> 10x)"} <= set(r)
+        assert r["result"] in {"pass", "MISS", "n/a"}
+
+
+def test_results_folder_is_ignored_by_git():
+    assert "bench-results/" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
