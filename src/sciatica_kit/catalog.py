@@ -41,6 +41,9 @@ __all__ = [
 
 NOT_SPECIFIED = "not specified"
 DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes", "distance_km")
+# the programme table holds these as whole numbers (programme.INT_DOSES): a range such as [2.5, 3.5]
+# would be rounded out of its own bounds, so the catalogue must give whole numbers
+WHOLE_DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes")
 CATEGORIES = (
     "nerve glide slider",
     "nerve glide tensioner",
@@ -234,7 +237,14 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
     _check_finding_categories(fin, problems)
     for c in cond.values():
         for e in c["excludes"]:
-            for f in e.get("unless_findings", []):
+            lifts = e.get("unless_findings", [])
+            if not isinstance(lifts, list) or not all(isinstance(f, str) for f in lifts):
+                problems.append(
+                    f"{c['_file']}: condition '{c['id']}', field 'excludes.unless_findings': "
+                    f"should be a list of finding ids, e.g. [\"extension_preference\"]"
+                )
+                continue
+            for f in lifts:
                 if f not in fin:
                     problems.append(
                         f"{c['_file']}: condition '{c['id']}', field 'excludes.unless_findings': "
@@ -452,6 +462,10 @@ def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, di
                 doses[name] = parse_dose(rec[name])
             except ValueError as exc:
                 problems.append(f"{_where(rec, kind)}, field '{name}': {exc}")
+                continue
+            rng = doses[name]
+            if rng is not None and name in WHOLE_DOSE_FIELDS and not all(math.isnan(v) or v.is_integer() for v in rng):
+                problems.append(f"{_where(rec, kind)}, field '{name}': counted in whole numbers; write [low, high] with whole numbers")
         clean = {k: v for k, v in rec.items() if not k.startswith("_")}
         clean["doses"] = doses
         clean["file"] = rec["_file"]
@@ -462,6 +476,8 @@ def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, di
     for ident, rec in out.items():
         for name in ("progress_to", "regress_to"):
             for ref in rec[name]:
+                if not isinstance(ref, str):
+                    continue  # already reported: every item must be non-empty text
                 if ref not in out:
                     close = difflib.get_close_matches(ref, sorted(out), n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -521,7 +537,8 @@ def _check_rule_tables(entries: list[dict], kind: str, ex_ids: set[str], problem
         for name, need in lists.items():
             clean[name] = _check_refs(rec, kind, name, rec.get(name, []), ex_ids, need, problems)
         for item in clean.get("excludes", []):
-            if item.get("unless_findings") and not item.get("caution_if_lifted"):
+            lifted = item.get("caution_if_lifted")
+            if item.get("unless_findings") and not (isinstance(lifted, str) and lifted.strip()):
                 problems.append(
                     f"{_where(rec, kind)}, field 'excludes' ({item.get('exercise')}): an exclusion that a finding "
                     "can lift needs 'caution_if_lifted'"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 PAPER_SIZES = {"A4": ("210mm", "297mm"), "Letter": ("8.5in", "11in")}
 EXPORT_COLUMNS = {
     "exercise_id": "Exercise id",
@@ -79,6 +81,7 @@ def safe_cell(value: Any) -> Any:
     'Sit tall'
     """
     if isinstance(value, str):
+        value = _CONTROL.sub("", value)  # control codes cannot be stored in a workbook (and are invisible anyway)
         stripped = value.lstrip(" ")
         # also a text already starting with ' before a formula character, so that re-reading
         # (which removes one guarding ') gives the text back exactly
@@ -282,11 +285,13 @@ def programme_html_fragment(prog: Programme) -> str:
         out.append(prog.referral._repr_html_())
         out.append("</div>")
         return "\n".join(out)
-    cols = ["name", "category", "dose", "sets", "reps", "hold_s", "times_per_day", "reason", "cautions"]
-    view = prog.table[cols].rename(columns={"hold_s": "hold (s)", "times_per_day": "times/day"})
+    # the numbers stay in prog.table for sorting and editing; people read the dose in words
+    view = prog.table[["name", "category", "dose", "reason", "cautions"]].rename(
+        columns={"name": "Exercise", "category": "Category", "dose": "Dose", "reason": "Why it is there", "cautions": "Cautions"}
+    )
     styler = (
         view.style.hide(axis="index")
-        .format(na_rep="not specified", escape="html")
+        .format(escape="html")
         .set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "pre-wrap"})
         .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
     )

@@ -104,7 +104,7 @@ def _int_item(v: Any, lo: int, hi: int, what: str, i: int) -> int:
         raise ValueError(f"{what} item {i}: {v!r} is not a score; enter a whole number {lo}-{hi}")
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too big for a float
         raise ValueError(f"{what} item {i}: {v!r} is not a score; enter a whole number {lo}-{hi}") from None
     if not math.isfinite(f) or not f.is_integer() or not lo <= f <= hi:
         raise ValueError(f"{what} item {i}: {v!r} is out of range; enter a whole number {lo}-{hi}")

@@ -53,6 +53,7 @@ SAFETY_NOTE = (
     "both legs."
 )
 
+MAX_DOSE = 10_000  # no dose field reaches this; larger numbers are typing slips (and overflow a table column)
 INT_DOSES = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes")
 TABLE_COLUMNS = (
     "exercise_id",
@@ -317,7 +318,10 @@ def _as_overrides(value: Iterable[str] | Mapping[str, str] | None) -> dict[str, 
         return {value: ""}
     if isinstance(value, Mapping):
         return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
-    return {str(v): "" for v in value}
+    try:
+        return {str(v): "" for v in value}
+    except TypeError:  # not a list of ids (e.g. a number)
+        raise ValueError(f"Give exercise ids as a list or a mapping of id to reason, not {value!r:.80}") from None
 
 
 def _as_ids(value: Iterable[str] | str | None) -> list[str]:
@@ -325,7 +329,10 @@ def _as_ids(value: Iterable[str] | str | None) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return list(dict.fromkeys(value))
+    try:
+        return list(dict.fromkeys(value))
+    except TypeError:  # a number, or lists inside the list
+        raise ValueError(f"Give ids as a list of text ids such as ['sciatica'], not {value!r:.80}") from None
 
 
 def build_programme(
@@ -396,14 +403,17 @@ def build_programme(
     both = set(exclude_map) & set(include_map)
     if both:
         raise ValueError(f"Exercise(s) both included and excluded by the clinician: {', '.join(sorted(both))}")
-    edits = {k: dict(v) for k, v in (dose_edits or {}).items()}
+    try:
+        edits = {k: dict(v) for k, v in (dose_edits or {}).items()}
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError("dose_edits must map exercise ids to doses, e.g. {'walking': {'minutes': 20}}") from None
     cat.check_ids("exercise", edits)
     for ex_id, d in edits.items():
         for key, value in d.items():
             if key not in DOSE_FIELDS:
                 raise ValueError(f"Unknown dose field '{key}' for {ex_id}. Valid dose fields: {', '.join(DOSE_FIELDS)}")
             if value is not None and not _valid_number(value):
-                raise ValueError(f"Dose {key} for {ex_id} must be a positive number or empty, not {value!r}")
+                raise ValueError(f"Dose {key} for {ex_id} must be a positive number up to {MAX_DOSE} or empty, not {value!r:.80}")
             if value is not None and key in INT_DOSES and not float(value).is_integer():
                 raise ValueError(f"Dose {key} for {ex_id} must be a whole number, not {value!r}")
 
@@ -449,9 +459,9 @@ def build_programme(
 def _valid_number(v: object) -> bool:
     try:
         f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
-    return math.isfinite(f) and f > 0 and not isinstance(v, bool)
+    return math.isfinite(f) and 0 < f <= MAX_DOSE and not isinstance(v, bool)
 
 
 def _select(cat: Catalog, cond_ids, phase, finding_ids, exclude_map, include_map):

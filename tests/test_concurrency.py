@@ -1,0 +1,136 @@
+"""Several processes write to one store file at once: nothing is lost, nobody sees "database is locked".
+
+The Store waits for a busy file (``PRAGMA busy_timeout``) and takes the write lock at the
+start of each transaction (``BEGIN IMMEDIATE``), so concurrent writers queue instead of
+failing.  Workers are separate processes (see helpers_reliability).
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+
+import pytest
+
+from helpers_reliability import (
+    SOAK,
+    bulk_worker,
+    count,
+    entry_worker,
+    open_worker,
+    report,
+    worker_context,
+)
+from sciatica_kit.store import BUSY_TIMEOUT_MS, Store
+
+
+def _drain(q) -> list[str]:
+    out = []
+    while True:
+        try:
+            out.append(q.get(timeout=0.2))
+        except queue.Empty:
+            return out
+
+
+def test_the_store_waits_instead_of_failing_when_busy(tmp_path):
+    """The settings the concurrency guarantee rests on."""
+    store = Store(tmp_path / "kit.sqlite")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS >= 5000
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    # a write transaction takes the write lock at BEGIN: a second writer cannot sneak in
+    other = sqlite3.connect(tmp_path / "kit.sqlite", timeout=0)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.close()
+    store.close()
+
+
+def test_concurrent_writers_and_a_big_import_lose_nothing(tmp_path):
+    _writers_and_bulk(tmp_path, writers=3, entries=40, bulk_patients=60)
+
+
+@pytest.mark.slow
+def test_soak_many_writers_and_a_200k_row_import(tmp_path):
+    if SOAK:
+        _writers_and_bulk(tmp_path, writers=6, entries=150, bulk_patients=200)
+    else:
+        _writers_and_bulk(tmp_path, writers=4, entries=5, bulk_patients=5)
+
+
+def _writers_and_bulk(tmp_path, *, writers: int, entries: int, bulk_patients: int) -> None:
+    ctx = worker_context()
+    path = tmp_path / "kit.sqlite"
+    Store(path).close()
+    start, errors = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=entry_worker, args=(str(path), w, entries, start, errors), daemon=True) for w in range(writers)]
+    procs.append(ctx.Process(target=bulk_worker, args=(str(path), bulk_patients, "BULK-", start, errors), daemon=True))
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(180)
+    problems = _drain(errors)
+    assert not problems, "writers failed:\n" + "\n".join(problems[:5])
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+
+    store = Store(path)
+    log = store.read()
+    assert store.integrity_check() == "ok"
+    store.close()
+    written = log[log["patient_id"].str.startswith("W")]
+    expected = {f"W{w}-{k:04d}" for w in range(writers) for k in range(entries)}
+    assert set(written["patient_id"]) == expected, "entries are missing"
+    assert len(written) == len(expected), "an entry was stored twice"
+    for pid, note in zip(written["patient_id"], written["note"], strict=True):
+        w, k = pid[1:].split("-")
+        assert note == f"writer {w} entry {int(k)}", "an entry was mixed up with another writer's"
+    bulk_rows = bulk_patients * 365 * 3
+    assert (log["patient_id"].str.startswith("BULK-")).sum() == bulk_rows, "the big import is incomplete"
+    count("concurrent entries written", len(written) + bulk_rows)
+    report("concurrent writers", writers=writers, entries_each=entries, single_entries_written=len(written),
+           bulk_rows_written=bulk_rows, lost=len(expected) - len(written), lock_errors=len(problems))
+
+
+def test_many_processes_creating_the_same_new_store_at_once(tmp_path):
+    """Colleagues opening a brand-new store at the same moment: one creates it, the others use it."""
+    ctx = worker_context()
+    rounds = 2
+    for r in range(rounds):
+        path = tmp_path / f"round{r}" / "kit.sqlite"
+        start, errors = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=open_worker, args=(str(path), start, errors), daemon=True) for _ in range(5)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(60)
+        problems = _drain(errors)
+        assert not problems, "\n".join(problems[:3])
+        store = Store(path)
+        assert len(store.read()) == 5 and store.integrity_check() == "ok"
+        store.close()
+
+
+
+def test_reading_never_waits_for_a_colleagues_write_lock(tmp_path, monkeypatch):
+    """A chart must open while someone else is importing: reads take no write lock."""
+    import sciatica_kit.store as store_module
+    from sciatica_kit.demo import seed_demo_store
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)  # a read that waited would fail fast
+    path = tmp_path / "kit.sqlite"
+    store = seed_demo_store(Store(path), n_patients=2)
+    expected = len(store.read())
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        assert len(store.read()) == expected
+        assert list(store.patients()["patient_id"]) == ["DEMO-001", "DEMO-002"]
+        assert len(store.programmes()) >= 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
