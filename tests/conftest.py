@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("Agg")  # inside the pytest process only; notebook kernels keep their own backend
+mpl.use("Agg")  # inside the pytest process only; notebook kernels keep their own backend
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
