@@ -214,7 +214,7 @@ def test_import_shows_every_problem_and_saves_nothing(store):
     before = store.read()
     content = b"patient_id,date,pain,slr_left,note\nDEMO-001,2026-02-30,5,40,secret note\nDEMO-001,2026-03-01,11,-4,\n"
     assert not app.import_file("visits.csv", content)
-    assert app.message.kind == "error" and "3 problem(s)" in app.message.text
+    assert app.import_message.kind == "error" and "3 problem(s)" in app.import_message.text
     assert app.problems.value.count("<tr>") == 4  # header + 3 problems
     assert "secret note" not in app.problems.value
     pd.testing.assert_frame_equal(store.read(), before)

@@ -48,15 +48,6 @@ from sciatica_kit.widgets import ProgrammeBuilder
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),
-    md("## Self-check: the same from code"),
-    code("""
-import sciatica_kit as sk
-
-example = sk.build_programme(["herniated_disc", "piriformis_syndrome"], phase="subacute", patient="DEMO-001")
-assert {"floor_bridge", "supine_glute_stretch", "abdominal_bracing", "walking"} <= set(example.table["exercise_id"])
-assert example.table["reason"].str.len().gt(0).all() and not example.blocked
-print(f"{len(example.table)} exercises for the example patient; every row has a reason.")
-"""),
 ])
 
 write("02_log_and_chart_progress.ipynb", [
@@ -73,20 +64,6 @@ from sciatica_kit.widgets import ProgressLogger
 
 logger = ProgressLogger(patient_id="DEMO-001")
 logger
-"""),
-    md("## Self-check: the demo patient's summary from code"),
-    code("""
-import sciatica_kit as sk
-
-store = sk.Store()
-log = store.read("DEMO-001")
-summary = sk.summarise(log)
-assert not log.empty and {"pain", "odi"} <= set(summary["measure"])
-summary.loc[summary["measure"].isin(["pain", "leg_pain", "odi"]), ["measure", "baseline", "latest", "change", "mcid", "responder"]]
-"""),
-    code("""
-fig = sk.plot_progress(log, "DEMO-001", programmes=store.programmes("DEMO-001"))
-fig
 """),
 ])
 

@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 
 from sciatica_kit.catalog import load_catalog
-from sciatica_kit.widgets.common import Message, figure_png, section_title
+from sciatica_kit.widgets.common import APP_STYLE, Message, figure_png, section_title
 
 __all__ = ["ClinicOverview", "patient_table"]
 
@@ -57,7 +57,7 @@ class ClinicOverview(w.VBox):
         self.chart = w.Image(format="png", layout=w.Layout(max_width="1100px", width="100%"))
         self.data: pd.DataFrame | None = None
         super().__init__([
-            w.HTML('<h2 style="margin:4px 0">Clinic overview</h2>'),
+            w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             w.HBox([self.condition, self.refresh_button, self.progress]),
             self.message,
             section_title("Patients", "Latest change since the first visit; responder = change reaches the MCID."),

@@ -11,7 +11,30 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
-__all__ = ["Message", "download_link", "exports_dir", "figure_png", "problems_html", "section_title"]
+__all__ = ["APP_STYLE", "Message", "download_link", "exports_dir", "figure_png", "problems_html", "section_title"]
+
+_APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview")
+
+
+def _each(selector: str) -> str:
+    return ", ".join(f"{app} {selector}" for app in _APPS)
+
+
+# Prepended to each app's heading.  ipywidgets gives HTML widgets its 28px row height as
+# line-height (tables and wrapped hints become double-spaced) and buttons a fixed width
+# that cuts labels ("Build program..."); these rules, scoped to the apps, fix both.
+APP_STYLE = (
+    "<style>"
+    f"{_each('.widget-html-content')} {{line-height: 1.45}}"
+    f"{_each('.widget-button')} {{width: fit-content; min-width: 110px; flex-shrink: 0}}"
+    f"{_each('.widget-hbox')} {{flex-wrap: wrap}}"
+    ".sk-problems th, .sk-problems td {padding: 2px 8px; text-align: left; vertical-align: top}"
+    ".sk-clinic-overview table {font-size: 92%}"
+    ".sk-clinic-overview td, .sk-clinic-overview th {padding: 2px 4px}"
+    ".sk-clinic-overview td:nth-child(1), .sk-clinic-overview td:nth-child(3) {white-space: nowrap}"
+    ".sk-programme-builder .widget-hbox > .widget-checkbox {margin-right: 18px}"
+    "</style>"
+)
 
 _COLOURS = {
     "info": ("#0b3d91", "#e8f0fe"),

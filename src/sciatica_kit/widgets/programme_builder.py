@@ -17,9 +17,15 @@ import ipywidgets as w
 import traitlets as t
 
 from sciatica_kit.catalog import DOSE_FIELDS, load_catalog
-from sciatica_kit.programme import DISCLAIMER, Programme, build_programme
+from sciatica_kit.programme import Programme, build_programme
 from sciatica_kit.screening import screen
-from sciatica_kit.widgets.common import Message, download_link, exports_dir, section_title
+from sciatica_kit.widgets.common import (
+    APP_STYLE,
+    Message,
+    download_link,
+    exports_dir,
+    section_title,
+)
 
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
 
@@ -150,7 +156,8 @@ class ProgrammeBuilder(w.VBox):
         self.edit_exercise = w.Dropdown(description="Exercise", options=[], layout=w.Layout(width="420px"))
         self.edit_exercise.observe(self._on_pick_exercise, "value")
         self.dose_inputs = {
-            name: w.Text(description=DOSE_LABELS[name], placeholder="not specified", layout=w.Layout(width="190px"))
+            name: w.Text(description=DOSE_LABELS[name], placeholder="not specified", style={"description_width": "95px"},
+                         layout=w.Layout(width="200px"))
             for name in DOSE_FIELDS
         }
         self.apply_dose_button = w.Button(description="Apply dose", icon="pencil")
@@ -169,7 +176,7 @@ class ProgrammeBuilder(w.VBox):
             section_title("Adjust the programme", "Every change is recorded in the row's reason."),
             w.HBox([self.edit_exercise, self.remove_button]),
             w.GridBox(list(self.dose_inputs.values()) + [self.apply_dose_button],
-                      layout=w.Layout(grid_template_columns="repeat(4, 200px)")),
+                      layout=w.Layout(grid_template_columns="repeat(4, 205px)")),
             self.edit_reason,
             w.HBox([self.add_exercise, self.add_button]),
         ])
@@ -199,8 +206,7 @@ class ProgrammeBuilder(w.VBox):
         ], layout=w.Layout(display="none"))
 
         super().__init__([
-            w.HTML('<h2 style="margin:4px 0">Home-exercise programme</h2>'
-                   f'<div style="color:#555;font-size:90%">{html.escape(DISCLAIMER)}</div>'),
+            w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             self.patient,
             section_title("1. Red-flag screen", "Tick any red flag present. A red flag stops the programme and says whom to refer to."),
             w.VBox(flag_rows),
@@ -273,6 +279,8 @@ class ProgrammeBuilder(w.VBox):
         prog = self.model.programme
         self.table.value = prog._repr_html_()
         self.edit_exercise.options = [(n, i) for i, n in zip(prog.table["exercise_id"], prog.table["name"], strict=True)]
+        if self.edit_exercise.value is None and self.edit_exercise.options:
+            self.edit_exercise.index = 0  # setting options selects nothing; the dose boxes need an exercise
         self.result_box.layout.display = "flex" if not prog.blocked else "none"
         self._on_pick_exercise()
 

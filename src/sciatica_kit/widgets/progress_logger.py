@@ -27,7 +27,7 @@ from sciatica_kit.measures import (
     score_rmdq,
     score_start_back,
 )
-from sciatica_kit.widgets.common import Message, figure_png, problems_html, section_title
+from sciatica_kit.widgets.common import APP_STYLE, Message, figure_png, problems_html, section_title
 
 __all__ = ["ProgressLogger", "VisitModel"]
 
@@ -124,7 +124,7 @@ class ProgressLogger(w.VBox):
 
         # ---- questionnaires ------------------------------------------------------
         self.odi_items = [
-            w.Dropdown(options=[("-", None)] + [(str(i), i) for i in range(6)], value=None, description=f"{i + 1}. {name}",
+            w.Dropdown(options=[("-", None)] + [(str(i), i) for i in range(6)], index=0, description=f"{i + 1}. {name}",
                        style={"description_width": "170px"}, layout=w.Layout(width="280px"))
             for i, name in enumerate(ODI_SECTIONS)
         ]
@@ -132,7 +132,7 @@ class ProgressLogger(w.VBox):
         self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="140px")) for label in RMDQ_ITEMS]
         self.rmdq_score = w.HTML()
         self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, layout=w.Layout(width="auto")) for i, text in enumerate(START_BACK_ITEMS[:8])]
-        self.start_back_item9 = w.Dropdown(options=[("-", None)] + [(x, x) for x in START_BACK_ITEM9], value=None,
+        self.start_back_item9 = w.Dropdown(options=[("-", None)] + [(x, x) for x in START_BACK_ITEM9], index=0,
                                            description="9. Bothersome?", style={"description_width": "120px"})
         self.start_back_score = w.HTML()
         self.use_odi = w.Checkbox(description="Include Oswestry in this visit", indent=False)
@@ -162,10 +162,11 @@ class ProgressLogger(w.VBox):
         # ---- import ----------------------------------------------------------------
         self.upload = w.FileUpload(accept=".csv,.xlsx,.txt", multiple=False, description="Choose file")
         self.dayfirst = w.Dropdown(description="Dates", options=[("ISO only / report ambiguous", None), ("day first (31/01/2026)", True), ("month first (01/31/2026)", False)],
-                                   value=None, style={"description_width": "60px"}, layout=w.Layout(width="330px"))
+                                   index=0, style={"description_width": "60px"}, layout=w.Layout(width="330px"))
         self.import_button = w.Button(description="Import file", icon="upload")
         self.import_button.on_click(self._on_import)
-        self.progress = w.IntProgress(min=0, max=3, value=0, layout=w.Layout(width="300px", visibility="hidden"))
+        self.progress = w.IntProgress(min=0, max=3, value=0, layout=w.Layout(width="160px", visibility="hidden"))
+        self.import_message = Message()
         self.problems = w.HTML()
 
         # ---- chart and summary -------------------------------------------------------
@@ -173,7 +174,7 @@ class ProgressLogger(w.VBox):
         self.summary = w.HTML()
 
         super().__init__([
-            w.HTML('<h2 style="margin:4px 0">Log a visit and chart progress</h2>'),
+            w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             w.HBox([self.patient, self.new_patient, self.add_patient_button]),
             section_title("Visit", "Tick 'record' (or move a value) for each measurement taken today."),
             self.date,
@@ -185,6 +186,7 @@ class ProgressLogger(w.VBox):
             self.message,
             section_title("Import a log file", "CSV or Excel, one row per visit or one row per measurement. Nothing is saved unless the whole file is valid."),
             w.HBox([self.upload, self.dayfirst, self.import_button, self.progress]),
+            self.import_message,
             self.problems,
             section_title("Progress"),
             self.summary,
@@ -319,16 +321,16 @@ class ProgressLogger(w.VBox):
             self.progress.value = 2
             result = self.store.add(log, source=f"file {name}")
         except LogError as exc:
-            self.message.show(f"'{name}' was not imported: {len(exc.problems)} problem(s). Nothing was saved. Fix them in the file and import it again.", "error")
+            self.import_message.show(f"'{name}' was not imported: {len(exc.problems)} problem(s). Nothing was saved. Fix them in the file and import it again.", "error")
             self.problems.value = problems_html(exc.table)
             return False
         except Exception as exc:
-            self.message.show(f"'{name}' was not imported: {exc}", "error")
+            self.import_message.show(f"'{name}' was not imported: {exc}", "error")
             return False
         finally:
             self.progress.layout.visibility = "hidden"
             self.progress.value = 0
-        self.message.show(f"'{name}' imported: {result}.", "success")
+        self.import_message.show(f"'{name}' imported: {result}.", "success")
         self.patient.options = self._patient_ids()
         pids = list(log["patient_id"].unique())
         if self.patient.value not in pids and pids:
@@ -340,7 +342,7 @@ class ProgressLogger(w.VBox):
     def _on_import(self, _button=None) -> None:
         files = self.upload.value
         if not files:
-            self.message.show("Choose a file first.", "error")
+            self.import_message.show("Choose a file first.", "error")
             return
         f = files[0]
         self.import_file(f["name"], bytes(f["content"]))

@@ -1,0 +1,512 @@
+"""The three apps in a real Chromium, served by Voila and by JupyterLab.
+
+One Voila server and one JupyterLab server per module, each with its own seeded
+demo store (``$SCIATICA_KIT_STORE``) and exports folder
+(``$SCIATICA_KIT_EXPORTS``) in a temp folder, serving a *copy* of the
+notebooks.  Every test runs once per server (``[voila]`` / ``[lab]``) and
+checks what the clinician sees and what ends up on disk.
+
+Screenshots of each app state go to ``.state/screenshots/`` (git-ignored):
+900x1400 for Voila, 1280x900 (a laptop window) for JupyterLab.
+
+Chromium is the system browser (``apt-get install chromium``); when it is
+missing the tests FAIL with that message - they are never skipped.  Run
+without them with ``-m "not browser"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+STATE = REPO / ".state"
+SCREENSHOTS = STATE / "screenshots"
+
+START_TIMEOUT_S = 60  # server up (TCP port open)
+APP_TIMEOUT_MS = 60_000  # page load + kernel start + notebook run until the app is on screen
+ACTION_TIMEOUT_MS = 30_000  # one round trip through the kernel (build, save, export, redraw)
+
+VOILA_VIEWPORT = {"width": 900, "height": 1400}
+LAB_VIEWPORT = {"width": 1280, "height": 900}
+
+NB_PROGRAMME = "01_build_programme.ipynb"
+NB_LOGGER = "02_log_and_chart_progress.ipynb"
+NB_OVERVIEW = "03_clinic_overview.ipynb"
+
+CONDITIONS = {"sciatica": "Sciatica (lumbar radicular pain)", "piriformis_syndrome": "Piriformis syndrome"}
+RED_FLAG = "Cauda equina syndrome"
+FILTER_CONDITION = ("piriformis_syndrome", "Piriformis syndrome")
+
+# A log with a problem in every row but the last; the last row is valid and must NOT be saved either.
+BAD_CSV = (
+    "patient_id,date,measure,side,value,note\n"
+    "DEMO-001,2026-01-05,pain,,11,\n"  # out of range
+    "DEMO-001,2026-02-30,odi,,20,\n"  # no such date
+    "DEMO-001,2026-01-05,pian,,5,\n"  # unknown measure
+    "DEMO-001,2026-01-06,slr,,45,\n"  # sided measure without side
+    "BROWSER-IMPORT,2026-03-02,pain,,4,\n"  # valid: proves nothing is half-saved
+)
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def _chromium() -> str:
+    """The system Chromium ($SCIATICA_KIT_CHROMIUM overrides); missing -> FAIL with what to install."""
+    override = os.environ.get("SCIATICA_KIT_CHROMIUM")
+    candidates = [override] if override else [shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return path
+    pytest.fail(
+        f"Chromium not found ({override or 'chromium on PATH, /usr/bin/chromium'}), so the browser tests cannot run; "
+        "they are never skipped. Install it with `apt-get install chromium` (or `make browser` as root), "
+        "point $SCIATICA_KIT_CHROMIUM at a Chromium binary, or deselect these tests with -m 'not browser'.",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches the system Chromium (``playwright install`` cannot download here)."""
+    return {**browser_type_launch_args, "executable_path": _chromium()}
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    kind: str  # "voila" or "lab"
+    port: int
+    token: str
+    root: Path  # served copy of the notebooks
+    store_path: Path
+    exports: Path
+    log_path: Path
+    workspaces: Path
+    proc: subprocess.Popen
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, notebook: str) -> str:
+        if self.kind == "voila":
+            return f"{self.base}/voila/render/{notebook}"
+        return f"{self.base}/lab/tree/{notebook}?reset&token={self.token}"
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no server log)"
+
+    def api(self, method: str, path: str):
+        req = urllib.request.Request(f"{self.base}{path}", method=method, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """JupyterLab keeps kernels after the page closes: stop them so each test starts clean."""
+        for session in self.api("GET", "/api/sessions") or []:
+            self.api("DELETE", f"/api/sessions/{session['id']}")
+
+    def fresh_notebook(self, name: str) -> None:
+        """JupyterLab autosaves outputs into the copy: put the stripped notebook back before opening it."""
+        shutil.copy2(NOTEBOOKS / name, self.root / name)
+        shutil.rmtree(self.root / ".ipynb_checkpoints", ignore_errors=True)
+        for f in self.workspaces.glob("*"):
+            f.unlink()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(store: Path, exports: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # kernels must keep their inline backend, or charts vanish
+    env.update(SCIATICA_KIT_STORE=str(store), SCIATICA_KIT_EXPORTS=str(exports), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("SCIATICA_KIT_EXTRA_CATALOG", None)
+    # Jupyter / IPython / matplotlib / Chromium state stays in .state/ even outside `make`.
+    for var, sub in (("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
+                     ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl"),
+                     ("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config")):
+        env.setdefault(var, str(STATE / sub))
+    return env
+
+
+def _start(kind: str, tmp: Path) -> Server:
+    root, exports, store, work = tmp / "notebooks", tmp / "exports", tmp / "store" / "kit.sqlite", tmp / "lab"
+    root.mkdir()
+    exports.mkdir()
+    for nb in (NB_PROGRAMME, NB_LOGGER, NB_OVERVIEW):
+        shutil.copy2(NOTEBOOKS / nb, root / nb)
+    env = _server_env(store, exports)
+    seeded = subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert seeded.returncode == 0, f"seeding the demo store failed:\n{seeded.stdout}\n{seeded.stderr}"
+
+    port, token = _free_port(), f"sk-test-{os.getpid()}"
+    if kind == "voila":
+        cmd = [sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    else:
+        settings = work / "app-settings"
+        settings.mkdir(parents=True)
+        (settings / "overrides.json").write_text(json.dumps(
+            {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}))
+        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+               f"--LabApp.app_settings_dir={settings}", f"--LabApp.workspaces_dir={work / 'workspaces'}",
+               f"--LabApp.user_settings_dir={work / 'user-settings'}"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+    log_path = tmp / f"{kind}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(kind, port, token, root, store, exports, log_path, work / "workspaces", proc)
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:  # wait for the TCP port, not an HTTP page (a Voila page load starts a kernel)
+        if proc.poll() is not None:
+            pytest.fail(f"{kind} exited with code {proc.returncode}:\n{server.log_tail()}", pytrace=False)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                _stop(server)
+                pytest.fail(f"{kind} did not open port {port} within {START_TIMEOUT_S} s:\n{server.log_tail()}", pytrace=False)
+            time.sleep(0.2)
+    server.workspaces.mkdir(parents=True, exist_ok=True)
+    return server
+
+
+def _stop(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def voila_server(tmp_path_factory):
+    server = _start("voila", tmp_path_factory.mktemp("voila"))
+    yield server
+    _stop(server)
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    server = _start("lab", tmp_path_factory.mktemp("lab"))
+    yield server
+    _stop(server)
+
+
+@pytest.fixture(params=["voila", "lab"])
+def server(request) -> Server:
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+# --------------------------------------------------------------------------- opening an app
+
+
+@pytest.fixture
+def open_app(page, server):
+    """``open_app(notebook, css_class)`` -> locator of the app, rendered by Voila or run in JupyterLab."""
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+
+    def _open(notebook: str, css_class: str):
+        app = page.locator(f".{css_class}")
+        try:
+            if server.kind == "voila":
+                page.set_viewport_size(VOILA_VIEWPORT)
+                page.goto(server.url(notebook))
+            else:
+                page.set_viewport_size(LAB_VIEWPORT)
+                server.shutdown_kernels()
+                server.fresh_notebook(notebook)
+                page.goto(server.url(notebook))
+                _lab_run_all(page, server)
+            app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+        except Exception as exc:
+            shot = _shot(page, server, f"FAILED-open-{Path(notebook).stem}")
+            raise AssertionError(f"{css_class} did not appear in {server.kind} ({exc}); screenshot {shot}; "
+                                 f"server log:\n{server.log_tail()}") from exc
+        return app
+
+    yield _open
+    if server.kind == "lab":
+        page.close()
+        server.shutdown_kernels()
+
+
+def _lab_kernel_ready(server: Server) -> bool:
+    """The notebook's kernel is started, idle, and the page is connected to it."""
+    try:
+        kernels = server.api("GET", "/api/kernels") or []
+    except OSError:  # HTTPError 500 while a kernel is half-started (jupyter_server race): not ready yet
+        return False
+    return any(k.get("execution_state") == "idle" and k.get("connections", 0) > 0 for k in kernels)
+
+
+def _lab_run_all(page, server: Server) -> None:
+    """Run > Run All Cells once the kernel is connected; wait until every code cell shows ``[n]:``."""
+    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=APP_TIMEOUT_MS)
+    deadline = time.monotonic() + APP_TIMEOUT_MS / 1000
+    while not _lab_kernel_ready(server):
+        assert time.monotonic() < deadline, f"the JupyterLab kernel never became ready:\n{server.log_tail()}"
+        time.sleep(0.2)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(state="attached", timeout=APP_TIMEOUT_MS)
+    prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
+    texts: list[str] = []
+    for _attempt in range(3):  # a run requested while the page is still attaching to the kernel can be dropped
+        page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        page.locator('li[data-command="runmenu:run-all"]').click()
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            texts = [t.strip() for t in prompts.all_text_contents()]
+            if texts and all(re.fullmatch(r"\[\d+\]:", t) for t in texts):
+                break
+            if all(t == "[ ]:" for t in texts) and time.monotonic() - started > 8:
+                break  # nothing started: ask again
+            time.sleep(0.25)
+        if texts and all(re.fullmatch(r"\[\d+\]:", t) for t in texts):
+            break
+    else:
+        raise AssertionError(f"the notebook did not run in JupyterLab; prompts: {texts}")
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [t for t in errors.all_text_contents() if "Traceback" in t]
+    assert not tracebacks, f"a cell failed in JupyterLab:\n{tracebacks[0][:2000]}"
+
+
+def _shot(page, server: Server, name: str, target=None, block: str = "center") -> Path:
+    """Screenshot of the window (viewport) with ``target`` scrolled to its ``block`` (start/center)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if target is not None:
+        target.evaluate("(e, block) => e.scrollIntoView({block})", block)
+        page.wait_for_timeout(200)  # let images and fonts settle after the scroll
+    path = SCREENSHOTS / f"{server.kind}-{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def _button(app, label: str):
+    """A button by its label (its accessible name also holds the Font Awesome icon's glyph)."""
+    return app.get_by_role("button", name=re.compile(rf"^\W*{re.escape(label)}$"))
+
+
+def _message(app, kind: str = "success"):
+    return app.locator(f".sk-message.sk-{kind}")
+
+
+def _store(server: Server):
+    import sciatica_kit as sk
+
+    return sk.Store(server.store_path)
+
+
+# --------------------------------------------------------------------------- 1. programme builder
+
+
+@pytest.mark.browser
+def test_programme_builder_builds_exports_and_saves(page, server, open_app):
+    from playwright.sync_api import expect
+
+    import sciatica_kit as sk
+
+    pid = f"BROWSER-{server.kind.upper()}"
+    expected = sk.build_programme(list(CONDITIONS), phase="subacute", patient=pid).to_frame()
+    app = open_app(NB_PROGRAMME, "sk-programme-builder")
+    _shot(page, server, "01-programme-start")
+
+    patient = app.get_by_label("Patient", exact=True)
+    patient.fill(pid)
+    patient.press("Tab")
+    for label in CONDITIONS.values():
+        app.get_by_label(label, exact=True).check()
+    _button(app, "Build programme").click()
+    expect(_message(app)).to_contain_text(f"Programme built: {len(expected)} exercises", timeout=ACTION_TIMEOUT_MS)
+
+    table = app.locator(".sk-programme table")
+    expect(app.locator(".sk-programme h3")).to_have_text(f"Programme for {pid}")
+    shown = [t.strip() for t in table.locator("tbody tr td:first-child").all_inner_texts()]
+    assert shown == list(expected["Exercise"])
+    assert "Floor bridge" in shown
+    _shot(page, server, "02-programme-built", _message(app), block="start")
+
+    stem = f"{pid}-{dt.date.today().isoformat()}"
+    _button(app, "CSV").click()
+    expect(_message(app)).to_have_text(f"Saved {stem}.csv.", timeout=ACTION_TIMEOUT_MS)
+    expect(app.locator("a.sk-download")).to_have_attribute("download", f"{stem}.csv")
+    csv = pd.read_csv(server.exports / f"{stem}.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    cols = ["Exercise id", "Exercise", "Category", "Dose in words"]
+    assert csv[cols].to_dict("records") == expected[cols].astype(str).to_dict("records")
+
+    _button(app, "Excel").click()
+    expect(_message(app)).to_have_text(f"Saved {stem}.xlsx.", timeout=ACTION_TIMEOUT_MS)
+    link = app.locator("a.sk-download")
+    expect(link).to_have_attribute("download", f"{stem}.xlsx")
+    assert link.get_attribute("href").startswith("data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,")
+    xlsx = pd.read_excel(server.exports / f"{stem}.xlsx", sheet_name="Programme", dtype=str, keep_default_na=False)
+    assert xlsx[cols].to_dict("records") == expected[cols].astype(str).to_dict("records")
+
+    _button(app, "Save to patient").click()
+    expect(_message(app)).to_have_text(f"Programme saved for {pid}. Charts will mark today's start.", timeout=ACTION_TIMEOUT_MS)
+    _shot(page, server, "03-programme-exported-saved", app.get_by_role("heading", name="Adjust the programme"), block="start")
+    with _store(server) as store:
+        saved = store.programmes(pid)
+    assert len(saved) == 1
+    assert saved.iloc[0]["conditions"] == list(CONDITIONS)
+    assert saved.iloc[0]["exercise_ids"] == list(expected["Exercise id"])
+
+
+# --------------------------------------------------------------------------- 2. red flag
+
+
+@pytest.mark.browser
+def test_red_flag_blocks_the_programme(page, server, open_app):
+    from playwright.sync_api import expect
+
+    app = open_app(NB_PROGRAMME, "sk-programme-builder")
+    app.get_by_label(CONDITIONS["sciatica"], exact=True).check()
+    app.get_by_label(RED_FLAG, exact=True).check()
+
+    referral = app.locator(".sk-referral")
+    expect(referral).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+    expect(referral).to_contain_text("EMERGENCY")
+    expect(referral).to_contain_text("emergency department")
+    blocked = _button(app, "Blocked: refer first")
+    expect(blocked).to_be_disabled()
+    expect(_button(app, "Build programme")).to_have_count(0)
+    expect(app.locator(".sk-programme")).to_have_count(0)
+    _shot(page, server, "04-red-flag-referral", referral)
+    _shot(page, server, "04b-red-flag-blocked-button", blocked)
+
+    app.get_by_label(RED_FLAG, exact=True).uncheck()  # un-ticking lifts the block
+    expect(referral).to_have_count(0, timeout=ACTION_TIMEOUT_MS)
+    expect(_button(app, "Build programme")).to_be_enabled()
+
+
+# --------------------------------------------------------------------------- 3. progress logger
+
+
+@pytest.mark.browser
+def test_progress_logger_saves_a_visit_and_rejects_a_bad_file(page, server, open_app, tmp_path):
+    from playwright.sync_api import expect
+
+    from sciatica_kit.logbook import LogError, read_log
+
+    app = open_app(NB_LOGGER, "sk-progress-logger")
+    expect(app.get_by_label("Patient", exact=True)).to_have_value("DEMO-001")
+    chart = app.locator("img")
+    expect(chart).to_have_count(1)
+    expect(chart).to_have_attribute("src", re.compile(r"^blob:|^data:"), timeout=ACTION_TIMEOUT_MS)
+    before_src = chart.get_attribute("src")
+    assert app.get_by_label("Dates", exact=True).evaluate("s => s.selectedIndex") == 0  # the default rule is shown
+    _shot(page, server, "05-logger-start")
+
+    # Pain 7 through the slider's editable readout: moving a value ticks "record" by itself.
+    pain_row = app.locator(".widget-hbox").filter(has=page.get_by_text("Pain (0-10)", exact=True))
+    pain_row.locator(".widget-readout").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")
+    expect(pain_row.locator(".noUi-handle")).to_have_attribute("aria-valuenow", re.compile(r"^7(\.0)?$"))
+    expect(pain_row.get_by_role("checkbox")).to_be_checked(timeout=ACTION_TIMEOUT_MS)
+    # Leg pain recorded at its current value by ticking "record".
+    leg_row = app.locator(".widget-hbox").filter(has=page.get_by_text("Leg pain (0-10)", exact=True))
+    leg_row.get_by_role("checkbox").check()
+
+    _button(app, "Save visit").click()
+    today = dt.date.today()
+    expect(_message(app)).to_contain_text(f"Visit saved for DEMO-001 on {today:%d %b %Y}: 2 new", timeout=ACTION_TIMEOUT_MS)
+    expect(chart).not_to_have_attribute("src", before_src, timeout=ACTION_TIMEOUT_MS)
+    expect(pain_row.get_by_role("checkbox")).not_to_be_checked()  # the form is reset for the next visit
+    _shot(page, server, "06-logger-visit-saved", _message(app))
+    _shot(page, server, "07-logger-chart", app.get_by_role("heading", name="Progress", exact=True), block="start")
+
+    with _store(server) as store:
+        log = store.read("DEMO-001")
+        todays = log[log["date"] == pd.Timestamp(today)]
+        assert dict(zip(todays["measure"], todays["value"], strict=True)) == {"pain": 7.0, "leg_pain": 0.0}
+        before_entries, before_imports = store.read(), store.imports()
+
+    # A file with problems: every one is listed, and nothing (not even the valid row) is saved.
+    bad = tmp_path / "bad_visits.csv"
+    bad.write_text(BAD_CSV)
+    with pytest.raises(LogError) as info:
+        read_log(bad)
+    expected_problems = [("" if pd.isna(r) else str(int(r)), c or "") for r, c in zip(info.value.table["row"], info.value.table["column"], strict=True)]
+
+    upload = app.locator(".widget-upload")
+    with page.expect_file_chooser() as chooser:  # ipywidgets 8 keeps its <input type=file> out of the DOM
+        upload.click()
+    chooser.value.set_files(str(bad))
+    expect(upload).to_contain_text("(1)", timeout=ACTION_TIMEOUT_MS)
+    _button(app, "Import file").click()
+    expect(_message(app, "error")).to_contain_text(
+        f"'bad_visits.csv' was not imported: {len(expected_problems)} problem(s). Nothing was saved.", timeout=ACTION_TIMEOUT_MS)
+    problems = app.locator("table.sk-problems")
+    expect(problems.locator("tbody tr")).to_have_count(len(expected_problems))
+    listed = [(r.locator("td").nth(0).inner_text().strip(), r.locator("td").nth(1).inner_text().strip())
+              for r in problems.locator("tbody tr").all()]
+    assert listed == expected_problems
+    assert {c for _, c in listed} >= {"value", "date", "measure", "side"}
+    _shot(page, server, "08-logger-bad-file", _message(app, "error"), block="start")
+
+    with _store(server) as store:
+        pd.testing.assert_frame_equal(store.read(), before_entries)
+        pd.testing.assert_frame_equal(store.imports(), before_imports)
+        assert "BROWSER-IMPORT" not in set(store.patients()["patient_id"])
+
+
+# --------------------------------------------------------------------------- 4. clinic overview
+
+
+@pytest.mark.browser
+def test_clinic_overview_lists_and_filters_patients(page, server, open_app):
+    from playwright.sync_api import expect
+
+    with _store(server) as store:
+        patients = store.patients()
+    cond_id, cond_name = FILTER_CONDITION
+    expected_filtered = sorted(patients.loc[patients["conditions"].map(lambda c: cond_id in c), "patient_id"])
+    assert 0 < len(expected_filtered) < len(patients)
+
+    app = open_app(NB_OVERVIEW, "sk-clinic-overview")
+    expect(_message(app)).to_have_text(f"{len(patients)} patients (all conditions).", timeout=ACTION_TIMEOUT_MS)
+    rows = app.locator("table tbody tr")
+    expect(rows).to_have_count(len(patients))
+    all_ids = [t.strip() for t in rows.locator("td:first-child").all_inner_texts()]
+    assert all_ids == list(patients["patient_id"])
+    expect(app.locator("img")).to_have_attribute("src", re.compile(r"^blob:|^data:"))
+    _shot(page, server, "09-overview-all")
+
+    app.get_by_label("Condition", exact=True).select_option(label=cond_name)
+    expect(_message(app)).to_have_text(f"{len(expected_filtered)} patients ({cond_name}).", timeout=ACTION_TIMEOUT_MS)
+    expect(rows).to_have_count(len(expected_filtered))
+    assert sorted(t.strip() for t in rows.locator("td:first-child").all_inner_texts()) == expected_filtered
+    _shot(page, server, "10-overview-filtered")
+    _shot(page, server, "11-overview-filtered-chart", app.locator("img"), block="end")
