@@ -59,6 +59,15 @@ SIDE_STYLE = {
 DEFAULT_ORDER = ("pain", "leg_pain", "back_pain", "odi", "rmdq", "sbi", "start_back", "slr", "fingertip_floor", "schober", "lumbar_flexion", "adherence")
 
 
+def _fresh_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
+    """The caller's figure, cleared, or a new ChartFigure; constrained layout either way."""
+    if fig is None:
+        return ChartFigure(figsize=figsize, layout="constrained")
+    fig.clear()
+    fig.set_layout_engine("constrained")
+    return fig
+
+
 def _unit_label(info: dict) -> str:
     unit = info["unit"]
     if unit in ("°", "cm", "%"):
@@ -124,11 +133,7 @@ def plot_progress(
     n = max(len(measures), 1)
     ncols = 1 if n == 1 else 2
     nrows = int(np.ceil(n / ncols))
-    if fig is None:
-        fig = ChartFigure(figsize=(11 if ncols == 2 else 7, 2.9 * nrows + 0.9), layout="constrained")
-    else:
-        fig.clear()
-        fig.set_layout_engine("constrained")
+    fig = _fresh_figure(fig, (11 if ncols == 2 else 7, 2.9 * nrows + 0.9))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(measures):]:
         ax.set_visible(False)
@@ -227,11 +232,7 @@ def plot_cohort(
     """
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
-    if fig is None:
-        fig = ChartFigure(figsize=(12, 7.5), layout="constrained")
-    else:
-        fig.clear()
-        fig.set_layout_engine("constrained")
+    fig = _fresh_figure(fig, (12, 7.5))
     present = [m for m in cat.check_ids("measure", list(measures)) if (log["measure"] == m).any()] if not log.empty else []
     grid = fig.add_gridspec(2, max(len(present), 1))
     ax_bar = fig.add_subplot(grid[0, :])

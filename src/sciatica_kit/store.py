@@ -481,12 +481,15 @@ class Store:
         q = sa.select(history).order_by(history.c.id)
         if patient_id is not None:
             q = q.where(history.c.patient_id == patient_id)
-        with self._reading() as conn:
-            return pd.DataFrame(conn.execute(q).mappings().all(), columns=[c.name for c in history.c])
+        return self._frame(q, history)
 
     def imports(self) -> pd.DataFrame:
+        """Every import: when, who, from where, how many rows, and when it was undone."""
+        return self._frame(sa.select(imports).order_by(imports.c.import_id), imports)
+
+    def _frame(self, query, table: sa.Table) -> pd.DataFrame:
         with self._reading() as conn:
-            return pd.DataFrame(conn.execute(sa.select(imports).order_by(imports.c.import_id)).mappings().all(), columns=[c.name for c in imports.c])
+            return pd.DataFrame(conn.execute(query).mappings().all(), columns=[c.name for c in table.c])
 
     def patients(self) -> pd.DataFrame:
         """One row per patient: entries, first and last visit, conditions and phase of the latest programme."""

@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 
 from sciatica_kit.catalog import load_catalog
-from sciatica_kit.widgets.common import APP_STYLE, Message, figure_png, section_title
+from sciatica_kit.widgets.common import APP_STYLE, Message, StoreBacked, figure_png, section_title
 
 __all__ = ["ClinicOverview", "patient_table"]
 
@@ -39,7 +39,7 @@ def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str |
     return out.fillna({f"{m}_responder": "-" for m in KEY_MEASURES})
 
 
-class ClinicOverview(w.VBox):
+class ClinicOverview(StoreBacked, w.VBox):
     """Cohort charts and patient table, filterable by condition."""
 
     def __init__(self, *, store=None, catalog=None):
@@ -67,14 +67,6 @@ class ClinicOverview(w.VBox):
         ], layout=w.Layout(max_width="1150px"))
         self.add_class("sk-clinic-overview")
         self.refresh()
-
-    @property
-    def store(self):
-        if self._store is None:
-            from sciatica_kit.store import Store
-
-            self._store = Store()
-        return self._store
 
     def refresh(self) -> None:
         from sciatica_kit.charts import plot_cohort

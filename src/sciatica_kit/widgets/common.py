@@ -11,7 +11,7 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
-__all__ = ["APP_STYLE", "Message", "download_link", "exports_dir", "figure_png", "problems_html", "section_title"]
+__all__ = ["APP_STYLE", "Message", "StoreBacked", "download_link", "exports_dir", "figure_png", "problems_html", "section_title"]
 
 _APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview")
 
@@ -42,6 +42,30 @@ _COLOURS = {
     "warning": ("#7a4f01", "#fff4e5"),
     "error": ("#8b0015", "#fdecea"),
 }
+
+
+class StoreBacked:
+    """The store an app works on: given, or the default one opened on first use."""
+
+    _store = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from sciatica_kit.store import Store
+
+            self._store = Store()
+        return self._store
+
+    def _patient_ids(self) -> list[str]:
+        """Patients in the store; an unreadable store is reported in the app and gives no patients."""
+        try:
+            return list(self.store.patients()["patient_id"])
+        except Exception as exc:  # no store yet, or it is damaged: the app still opens
+            message = getattr(self, "message", None)
+            if message is not None:
+                message.show(f"The store could not be opened: {exc}", "error")
+            return []
 
 
 def exports_dir() -> Path:

@@ -17,11 +17,13 @@ import ipywidgets as w
 import traitlets as t
 
 from sciatica_kit.catalog import DOSE_FIELDS, load_catalog
+from sciatica_kit.export import EXPORT_COLUMNS
 from sciatica_kit.programme import Programme, build_programme
 from sciatica_kit.screening import screen
 from sciatica_kit.widgets.common import (
     APP_STYLE,
     Message,
+    StoreBacked,
     download_link,
     exports_dir,
     section_title,
@@ -29,15 +31,7 @@ from sciatica_kit.widgets.common import (
 
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
 
-DOSE_LABELS = {
-    "sets": "Sets",
-    "reps": "Reps",
-    "hold_s": "Hold (s)",
-    "times_per_day": "Times a day",
-    "days_per_week": "Days a week",
-    "minutes": "Minutes",
-    "distance_km": "Distance (km)",
-}
+DOSE_LABELS = {name: EXPORT_COLUMNS[name] for name in DOSE_FIELDS}
 _URGENCY_STYLE = {"emergency": "#b00020", "urgent": "#c75000", "soon": "#7a4f01"}
 
 
@@ -98,7 +92,7 @@ class ProgrammeModel(t.HasTraits):
         return self.programme
 
 
-class ProgrammeBuilder(w.VBox):
+class ProgrammeBuilder(StoreBacked, w.VBox):
     """Screen, choose, build, edit, export and save a home-exercise programme."""
 
     def __init__(self, *, store=None, catalog=None, clinic: str = ""):
@@ -223,20 +217,6 @@ class ProgrammeBuilder(w.VBox):
         self.add_class("sk-programme-builder")
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def store(self):
-        if self._store is None:
-            from sciatica_kit.store import Store
-
-            self._store = Store()
-        return self._store
-
-    def _patient_ids(self) -> list[str]:
-        try:
-            return list(self.store.patients()["patient_id"])
-        except Exception:  # no store yet, or it is damaged: the builder still works
-            return []
-
     def _on_red_flags(self, _change=None) -> None:
         self.model.red_flags = [rid for rid, b in self.red_flag_boxes.items() if b.value]
         ref = self.model.referral

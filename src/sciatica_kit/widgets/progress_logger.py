@@ -27,7 +27,14 @@ from sciatica_kit.measures import (
     score_rmdq,
     score_start_back,
 )
-from sciatica_kit.widgets.common import APP_STYLE, Message, figure_png, problems_html, section_title
+from sciatica_kit.widgets.common import (
+    APP_STYLE,
+    Message,
+    StoreBacked,
+    figure_png,
+    problems_html,
+    section_title,
+)
 
 __all__ = ["ProgressLogger", "VisitModel"]
 
@@ -88,7 +95,7 @@ class VisitModel(t.HasTraits):
         })
 
 
-class ProgressLogger(w.VBox):
+class ProgressLogger(StoreBacked, w.VBox):
     """Log a visit (or import a file) for a patient and see the progress chart refresh."""
 
     def __init__(self, *, store=None, catalog=None, patient_id: str | None = None):
@@ -198,22 +205,6 @@ class ProgressLogger(w.VBox):
         self._on_patient()
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def store(self):
-        if self._store is None:
-            from sciatica_kit.store import Store
-
-            self._store = Store()
-        return self._store
-
-    def _patient_ids(self) -> list[str]:
-        try:
-            return list(self.store.patients()["patient_id"])
-        except Exception as exc:
-            if hasattr(self, "message"):
-                self.message.show(f"The store could not be opened: {exc}", "error")
-            return []
-
     def _update_scores(self, touch: str | None = None) -> None:
         if touch == "odi":
             self.use_odi.value = True
