@@ -64,6 +64,7 @@ lint: install-test
 test-unit: install-test browser
 	@mkdir -p $(STATE)
 	$(TEST_ENV) $(PY) -m pytest tests
+	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
 
 test-notebooks: install-test
 	@mkdir -p $(STATE)
