@@ -330,3 +330,18 @@ def test_cohort_reuses_fig():
         if isinstance(line, Line2D) and line.get_label() == "median"
     ]
     assert len(medians) == 1
+
+
+def test_cohort_says_when_too_few_patients_for_a_median():
+    """Three patients all in week 0 only: no line can be drawn, so the panel says why."""
+    log = pd.DataFrame({
+        "patient_id": ["P1", "P2", "P3"], "date": pd.to_datetime(["2026-01-05"] * 3),
+        "measure": ["pain"] * 3, "side": [""] * 3, "value": [5.0, 6.0, 7.0], "note": [""] * 3,
+    })
+    fig = sk.plot_cohort(log, measures=("pain",))
+    texts = [t.get_text() for ax in fig.axes[1:] for t in ax.texts]
+    assert any("Too few patients" in t for t in texts)
+    many = sk.demo_log(12)
+    fig = sk.plot_cohort(many, measures=("pain",))
+    assert not any("Too few patients" in t.get_text() for ax in fig.axes[1:] for t in ax.texts)
+    assert fig.axes[1].lines and len(fig.axes[1].lines[0].get_xdata()) >= 2

@@ -141,3 +141,21 @@ def test_to_frame_joins_multiline_text(prog):
     frame = prog.to_frame()
     assert isinstance(frame, pd.DataFrame)
     assert not frame["Cautions"].str.contains("\n").any()
+
+
+def test_handout_tells_the_patient_only_what_is_meant_for_the_patient(tmp_path):
+    """Clinician notes (overrides, out-of-range edits) stay in the table and spreadsheet, not the handout."""
+    prog = sk.build_programme(["spinal_stenosis"], include={"prone_press_up_on_forearms": "clear extension preference"})
+    prog = prog.set_dose("knee_to_chest_stretch", hold_s=45)
+    table = prog.table.set_index("exercise_id")
+    assert "Clinician override" in table.loc["prone_press_up_on_forearms", "cautions"]
+    assert "outside the source range" in table.loc["knee_to_chest_stretch", "cautions"]
+    assert "Clinician override" not in table.loc["prone_press_up_on_forearms", "patient_cautions"]
+    assert "Keep the hips down" in table.loc["prone_press_up_on_forearms", "patient_cautions"]
+    html_text = prog.to_html()
+    assert "Keep the hips down and the neck relaxed." in html_text
+    for clinician_note in ("Clinician override", "outside the source range", "Forced in"):
+        assert clinician_note not in html_text
+    pdf_text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(prog.to_pdf(tmp_path / "h.pdf")).pages)
+    assert "Clinician override" not in pdf_text and "Keep the hips down" in pdf_text
+    assert "Clinician override" in (prog.to_frame()["Cautions"].str.cat(sep=" "))

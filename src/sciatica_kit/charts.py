@@ -267,7 +267,11 @@ def plot_cohort(
     ax_bar.set_ylabel("responders (%)")
     ax_bar.set_title("Share of patients whose change reaches the MCID (or the detectable change where no MCID exists)", fontsize=10.5, loc="left")
     ax_bar.spines[["top", "right"]].set_visible(False)
-    ax_bar.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if groups:
+        ax_bar.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:
+        ax_bar.text(0.5, 0.5, "No patient has two entries of a measure yet", ha="center", va="center",
+                    transform=ax_bar.transAxes, fontsize=11, color="#666")
     # median trajectory with the interquartile range, in weeks since each patient's first entry
     first = log.groupby("patient_id")["date"].transform("min")
     weeks = ((log["date"] - first).dt.days // 7).astype(int)
@@ -279,18 +283,20 @@ def plot_cohort(
         q = rows.groupby("week")["value"].quantile([0.25, 0.5, 0.75]).unstack()
         counts = rows.groupby("week")["patient_id"].nunique()
         q = q[counts.reindex(q.index) >= 3]  # fewer than 3 patients is not a trend
-        if q.empty:
-            ax.text(0.5, 0.5, "Too few patients\nfor a median\n(3 a week needed)", ha="center", va="center",
+        if len(q) < 2:  # a trajectory needs at least two weeks with enough patients
+            ax.text(0.5, 0.5, "Too few patients\nfor a median trajectory\n(3 in a week, 2 weeks)", ha="center", va="center",
                     transform=ax.transAxes, fontsize=9, color="#666")
-        ax.fill_between(q.index, q[0.25], q[0.75], color="#1f4e79", alpha=0.18, lw=0, label="middle half")
-        ax.plot(q.index, q[0.5], color="#1f4e79", lw=2, label="median")
+            ax.set_xticks([])
+        else:
+            ax.fill_between(q.index, q[0.25], q[0.75], color="#1f4e79", alpha=0.18, lw=0, label="middle half")
+            ax.plot(q.index, q[0.5], color="#1f4e79", lw=2, label="median")
+            if j == 0:
+                ax.legend(fontsize=7.5, frameon=False)
         ax.set_title(f"{reg[m].get('short', reg[m]['name'])}: median", fontsize=9.5, loc="left")
         ax.set_xlabel("weeks since first visit", fontsize=8.5)
         ax.set_ylim(reg[m]["min"], reg[m]["max"])
         ax.grid(axis="y", color="#e5e5e5", lw=0.6)
         ax.spines[["top", "right"]].set_visible(False)
-        if j == 0:
-            ax.legend(fontsize=7.5, frameon=False)
     n_pat = log["patient_id"].nunique()
     fig.suptitle(f"Clinic overview: {n_pat} patients", fontsize=14, fontweight="bold")
     return fig

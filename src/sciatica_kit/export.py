@@ -258,8 +258,8 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True) -
             parts.append(f'<img src="{img}" alt="{_e(row.name)}: start and end positions">')
         parts.append(f'<p class="dose">{_e(row.dose)}</p>')
         parts.append("<ol>" + "".join(f"<li>{_e(s)}</li>" for s in rec["steps"]) + "</ol>")
-        if row.cautions:
-            parts.append("<p><b>Take care</b></p><ul>" + "".join(f"<li>{_e(c)}</li>" for c in row.cautions.split("\n")) + "</ul>")
+        if row.patient_cautions:
+            parts.append("<p><b>Take care</b></p><ul>" + "".join(f"<li>{_e(c)}</li>" for c in row.patient_cautions.split("\n")) + "</ul>")
         parts.append(
             '<div class="stop"><b>Stop and contact us if</b><ul>'
             + "".join(f"<li>{_e(s)}</li>" for s in rec["stop_if"])
@@ -390,8 +390,8 @@ def write_pdf(prog: Programme, path, *, paper: str = "A4", pictures: bool = True
             img.drawHeight = img.drawWidth * img.imageHeight / img.imageWidth
             block.append(img)
         block += [p(row.dose, dose), Spacer(1, 3), bullets(rec["steps"], numbered=True)]
-        if row.cautions:
-            block += [p("Take care", ParagraphStyle("b", parent=body, fontName=bold)), bullets(row.cautions.split("\n"))]
+        if row.patient_cautions:
+            block += [p("Take care", ParagraphStyle("b", parent=body, fontName=bold)), bullets(row.patient_cautions.split("\n"))]
         block += [p("Stop and contact us if", ParagraphStyle("b2", parent=alert, fontName=bold)), bullets(rec["stop_if"], alert)]
         block.append(Spacer(1, 10))
         story.append(KeepTogether(block))

@@ -65,6 +65,7 @@ TABLE_COLUMNS = (
     "reason",
     "indicated_by",
     "cautions",
+    "patient_cautions",
     "stop_if",
     "dose_source",
     "sources",
@@ -544,7 +545,9 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, exclude_map, include_map
         if ex_id in excluded:
             overridden = excluded.pop(ex_id)
             row["reasons"].append(f"Forced in by the clinician{why} (overrides: {'; '.join(overridden)})")
-            row["cautions"].append("Clinician override: this exercise is normally kept out - " + "; ".join(overridden))
+            row.setdefault("clinician_cautions", []).append(
+                "Clinician override: this exercise is normally kept out - " + "; ".join(overridden)
+            )
             overrides.append({"exercise_id": ex_id, "action": "forced", "reason": reason, "overrides": overridden})
         else:
             row["reasons"].append(f"Added by the clinician{why}")
@@ -591,7 +594,8 @@ def _table(cat: Catalog, rows: dict[str, dict], phase: str, edits: dict) -> pd.D
         for name in DOSE_FIELDS:
             out[name] = _pick(rec["doses"].get(name), point, name in INT_DOSES)
         reasons = list(row["reasons"])
-        cautions = list(dict.fromkeys([*rec["cautions"], *row["cautions"]]))
+        patient_cautions = list(dict.fromkeys([*rec["cautions"], *row["cautions"]]))
+        cautions = [*patient_cautions, *row.get("clinician_cautions", [])]
         if ex_id in edits:
             changes = []
             for name, value in edits[ex_id].items():
@@ -607,7 +611,8 @@ def _table(cat: Catalog, rows: dict[str, dict], phase: str, edits: dict) -> pd.D
         out["dose"] = dose_in_words(out)
         out["reason"] = "\n".join(reasons)
         out["indicated_by"] = ", ".join(row["by"])
-        out["cautions"] = "\n".join(cautions)
+        out["cautions"] = "\n".join(cautions)  # everything, for the clinician
+        out["patient_cautions"] = "\n".join(patient_cautions)  # what the handout tells the patient
         out["stop_if"] = "\n".join(rec["stop_if"])
         out["dose_source"] = rec["dose_source"] + (f" ({rec['dose_note']})" if rec.get("dose_note") else "")
         out["sources"] = "; ".join(rec["sources"])
