@@ -48,6 +48,15 @@ from sciatica_kit.widgets import ProgrammeBuilder
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),
+    code("""
+# The same from code, for an example patient (prints nothing, so the Voila app stays clean;
+# type `example` in a new cell to see the table).
+import sciatica_kit as sk
+
+example = sk.build_programme(["herniated_disc", "piriformis_syndrome"], phase="subacute", patient="DEMO-001")
+assert not example.blocked and {"floor_bridge", "supine_glute_stretch", "walking"} <= set(example.table["exercise_id"])
+assert example.table["reason"].str.len().gt(0).all()
+"""),
 ])
 
 write("02_log_and_chart_progress.ipynb", [
