@@ -15,15 +15,7 @@ from matplotlib.patches import Rectangle
 import sciatica_kit as sk
 from sciatica_kit.charts import DENSE_ENTRIES
 from sciatica_kit.demo import demo_daily_log, demo_log
-
-
-def log_of(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["patient_id", "date", "measure", "side", "value"])
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-    frame["value"] = frame["value"].astype(float)
-    frame["note"] = ""
-    return frame
-
+from tidy_logs import tidy as log_of
 
 VISITS = log_of(
     [

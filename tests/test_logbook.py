@@ -20,6 +20,7 @@ from sciatica_kit.logbook import (
     validate_log,
     write_log,
 )
+from tidy_logs import KEY, assert_same_log, canonical, tidy
 
 LOGS = Path(__file__).resolve().parent / "data" / "logs"
 MANIFEST = tomllib.loads((LOGS / "manifest.toml").read_text(encoding="utf-8"))
@@ -27,29 +28,6 @@ TODAY = dt.date.fromisoformat(MANIFEST["today"])
 FILES = MANIFEST["file"]
 ACCEPTED = [f for f in FILES if "rows" in f]
 REJECTED = [f for f in FILES if "reject" in f]
-KEY = ["patient_id", "date", "measure", "side"]
-TEXT_COLUMNS = ["patient_id", "measure", "side", "note"]
-
-
-def tidy(rows: list[list]) -> pd.DataFrame:
-    """A tidy log written out by hand: [patient_id, date, measure, side, value, note]."""
-    frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-    frame["value"] = frame["value"].astype("float64")
-    return frame
-
-
-def canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.loc[:, list(LOG_COLUMNS)].sort_values(KEY, kind="stable").reset_index(drop=True)
-    for c in TEXT_COLUMNS:
-        out[c] = out[c].astype(object)
-    return out
-
-
-def assert_same_log(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(canonical(actual), canonical(expected), check_exact=True)
-
-
 def where(problems: list[LogProblem]) -> set[tuple]:
     return {(p.row, p.column) for p in problems}
 

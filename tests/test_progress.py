@@ -10,15 +10,7 @@ import pytest
 
 import sciatica_kit as sk
 from sciatica_kit.progress import SUMMARY_COLUMNS
-
-
-def log_of(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (patient_id, date, measure, side, value)."""
-    frame = pd.DataFrame(rows, columns=["patient_id", "date", "measure", "side", "value"])
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-    frame["value"] = frame["value"].astype(float)
-    frame["note"] = ""
-    return frame
+from tidy_logs import tidy as log_of
 
 
 def one(summary: pd.DataFrame, patient: str, measure: str, side: str = "") -> pd.Series:

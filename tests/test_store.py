@@ -13,27 +13,7 @@ import pytest
 import sciatica_kit as sk
 from sciatica_kit.logbook import LOG_COLUMNS, LogError, read_log
 from sciatica_kit.store import STORE_ENV, ImportResult, StoreError, default_store_path
-
-KEY = ["patient_id", "date", "measure", "side"]
-
-
-def tidy(rows: list[list]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-    frame["value"] = frame["value"].astype("float64")
-    return frame
-
-
-def canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.loc[:, list(LOG_COLUMNS)].sort_values(KEY, kind="stable").reset_index(drop=True)
-    for c in ("patient_id", "measure", "side", "note"):
-        out[c] = out[c].astype(object)
-    return out
-
-
-def assert_same_log(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(canonical(actual), canonical(expected), check_exact=True)
-
+from tidy_logs import assert_same_log, tidy
 
 FIRST = tidy(
     [
