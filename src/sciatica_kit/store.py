@@ -64,28 +64,27 @@ imports = sa.Table(
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("undone_at", sa.String),
 )
-entries = sa.Table(
-    "entries",
-    metadata,
-    sa.Column("patient_id", sa.String(64), primary_key=True),
-    sa.Column("date", sa.String(10), primary_key=True),
-    sa.Column("measure", sa.String(32), primary_key=True),
-    sa.Column("side", sa.String(8), primary_key=True),
-    sa.Column("value", sa.Float, nullable=False),
-    sa.Column("note", sa.Text, nullable=False),
-    sa.Column("import_id", sa.Integer, nullable=False),
-)
+
+
+def _entry_columns(*, keyed: bool) -> list[sa.Column]:
+    """An entry's columns; the current-values table keys on patient/date/measure/side, history does not."""
+    return [
+        sa.Column("patient_id", sa.String(64), primary_key=keyed, nullable=False),
+        sa.Column("date", sa.String(10), primary_key=keyed, nullable=False),
+        sa.Column("measure", sa.String(32), primary_key=keyed, nullable=False),
+        sa.Column("side", sa.String(8), primary_key=keyed, nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+        sa.Column("import_id", sa.Integer, nullable=False),
+    ]
+
+
+entries = sa.Table("entries", metadata, *_entry_columns(keyed=True))
 history = sa.Table(
     "history",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("patient_id", sa.String(64), nullable=False),
-    sa.Column("date", sa.String(10), nullable=False),
-    sa.Column("measure", sa.String(32), nullable=False),
-    sa.Column("side", sa.String(8), nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
-    sa.Column("note", sa.Text, nullable=False),
-    sa.Column("import_id", sa.Integer, nullable=False),
+    *_entry_columns(keyed=False),
     sa.Column("action", sa.String(16), nullable=False),
     sa.Column("replaced_by", sa.Integer),
     sa.Column("at", sa.String, nullable=False),
