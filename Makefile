@@ -23,7 +23,7 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test test-unit test-notebooks lint browser bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-unit test-notebooks lint browser bench report soak clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ test-notebooks: install-test
 		-o addopts="" -o testpaths=notebooks -o filterwarnings=ignore::DeprecationWarning notebooks
 
 test: lint test-unit test-notebooks
+
+# One test file or expression with the test environment: make pytest ARGS="tests/test_store.py -x"
+pytest: install-test
+	@mkdir -p $(STATE)
+	$(TEST_ENV) $(PY) -m pytest $(ARGS)
 
 bench: install-test
 	$(TEST_ENV) $(PY) benchmarks/run.py --size $(BENCH)
