@@ -36,6 +36,13 @@ APP_STYLE = (
     ".sk-clinic-overview td, .sk-clinic-overview th {padding: 2px 4px}"
     ".sk-clinic-overview td:nth-child(1), .sk-clinic-overview td:nth-child(3) {white-space: nowrap}"
     ".sk-programme-builder .widget-hbox > .widget-checkbox {margin-right: 18px}"
+    # A status line sits right after its section's buttons and stays in the window: when its place
+    # scrolls out of view it sticks to the window's edge (boxes must not clip, or sticky is lost).
+    f"{', '.join(_APPS)}, {_each('.widget-box')} {{overflow: visible}}"
+    ".jp-OutputArea:has(.sk-status), .jp-OutputArea-child:has(.sk-status), .jp-OutputArea-output:has(.sk-status) {overflow: visible}"
+    ".sk-status {position: sticky; bottom: 4px; top: 4px; z-index: 20}"
+    ".sk-status .sk-message {box-shadow: 0 1px 4px rgba(0,0,0,.25)}"
+    ".sk-confirm {position: sticky; bottom: 4px; top: 4px; z-index: 21; background: #fff}"
     "</style>"
 )
 
@@ -188,6 +195,7 @@ class Message(w.HTML):
 
     def __init__(self, **kw):
         super().__init__(**kw)
+        self.add_class("sk-status")
         self.kind = ""
         self.text = ""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import inspect
+import re
 
 import ipywidgets as w
 import traitlets as t
@@ -405,7 +406,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         kept_out = prog.excluded[prog.excluded["exercise_id"] == ex]
         reason = self.edit_reason.value.strip()
         if len(kept_out) and not reason:
-            why = "; ".join(str(r) for r in kept_out["reason"])
+            why = "; ".join(re.sub(r"\s*\[[^\]]*\]", "", str(r)) for r in kept_out["reason"])  # no source file names
             self.edit_message.show(f"{name} is kept out for this patient ({why}). To add it anyway, give your reason "
                                    "in the Reason box and press Add exercise again.", "error")
             return
