@@ -177,10 +177,8 @@ def _start(kind: str, tmp: Path, *, clinic: bool = False) -> Server:
     if clinic:
         import sciatica_kit as sk
 
-        with sk.Store(clinic_store) as clinic_db:  # one clinic patient with two visits
-            clinic_db.add(pd.DataFrame({"patient_id": ["P-0001", "P-0001"], "date": ["2026-01-05", "2026-02-02"],
-                                        "measure": ["pain", "pain"], "side": ["", ""], "value": [6.0, 3.0], "note": ["", ""]}),
-                          source="clinic visit")
+        with sk.Store(clinic_store) as clinic_db:  # one clinic patient
+            clinic_db.add_patient("P-0001")
 
     port, token = _free_port(), f"sk-test-{os.getpid()}"
     if kind == "voila":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 
 import pandas as pd
@@ -391,3 +392,31 @@ def test_overview_table_and_condition_filter(store):
 def test_overview_on_an_empty_store(tmp_path):
     app = ClinicOverview(store=sk.Store(tmp_path / "empty.sqlite"))
     assert app.message.kind == "info" and app.data.empty
+
+
+# --------------------------------------------------------------------------- patient report, demo store
+
+
+def test_patient_report_picks_a_patient_and_prints_the_disclaimer_once(store):
+    from sciatica_kit.programme import DISCLAIMER
+    from sciatica_kit.widgets import PatientReport
+
+    app = PatientReport(store=store, patient_id="DEMO-002")
+    assert app.patient.value == "DEMO-002" and "Progress report: DEMO-002" in app.heading.value
+    page = "".join(c.value for c in (app.summary, app.programme, app.disclaimer))
+    assert page.count(html.escape(DISCLAIMER)[:40]) == 1
+    assert "Not published" not in page and "crippled" not in page
+    app.patient.value = "DEMO-003"
+    assert "DEMO-003" in app.heading.value
+
+
+def test_apps_open_the_demo_store_with_a_banner_unless_a_clinic_store_is_configured(monkeypatch, tmp_path):
+    monkeypatch.delenv("SCIATICA_KIT_STORE")
+    app = ProgressLogger()
+    assert "Demo store: synthetic patients" in app.banner.value
+    assert "DEMO-001" in app.patient.options
+    monkeypatch.setenv("SCIATICA_KIT_STORE", str(tmp_path / "clinic.sqlite"))
+    clinic = ProgressLogger()
+    assert clinic.banner.value == "" and list(clinic.patient.options) == []
+    overview = ClinicOverview()
+    assert overview.data.empty and overview.banner.value == ""

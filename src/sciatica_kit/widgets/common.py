@@ -16,7 +16,7 @@ __all__ = [
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
 ]
 
-_APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview")
+_APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview", ".sk-patient-report")
 
 
 def _each(selector: str) -> str:
