@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sciatica_kit.logbook import conform_log
+
 __all__ = [
     "DEMO_SEED", "DEMO_STORE_ENV", "demo_daily_log", "demo_log", "demo_patients", "demo_store_path", "open_demo_store",
     "seed_demo_store",
@@ -125,11 +127,8 @@ def demo_log(n_patients: int = 24, *, seed: int = DEMO_SEED, weeks: int = 12) ->
     first_pain = (log["measure"] == "pain")
     pick = rng.random(len(log)) < 0.12
     log.loc[first_pain & pick, "note"] = rng.choice(NOTES[:-1], size=int((first_pain & pick).sum()))
-    log["date"] = log["date"].astype("datetime64[ns]")
-    log = log.sort_values(["patient_id", "date", "measure", "side"], kind="stable").reset_index(drop=True)
-    for c in ("patient_id", "measure", "side", "note"):
-        log[c] = log[c].astype(object)
-    return log[["patient_id", "date", "measure", "side", "value", "note"]]
+    log = log.sort_values(["patient_id", "date", "measure", "side"], kind="stable")
+    return conform_log(log)
 
 
 def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_SEED, measures: Sequence[str] = ("pain", "leg_pain", "adherence")) -> pd.DataFrame:
@@ -160,7 +159,7 @@ def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_S
             "value": vals.ravel(),
             "note": "",
         }))
-    return pd.concat(frames, ignore_index=True)
+    return conform_log(pd.concat(frames, ignore_index=True))
 
 
 def demo_store_path() -> Path:
