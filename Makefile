@@ -2,7 +2,7 @@
 #   make lab     install into .venv, seed the demo store, open JupyterLab on notebooks/
 #   make app     the same notebooks as a no-code Voila web app (loopback only)
 #   make test    install test tools (and Chromium through apt when root), run every test
-#   make bench   performance benchmark (BENCH=quick|full)
+#   make bench   performance benchmark (BENCH=quick|full), then app response times in Chromium
 #   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
 #   make soak    long randomised reliability runs
 SHELL := /bin/bash
@@ -100,8 +100,9 @@ pytest: install-test
 	@mkdir -p $(STATE)
 	$(TEST_ENV) $(PY) -m pytest $(ARGS)
 
-bench: install-test
+bench: install-test browser
 	$(TEST_ENV) $(PY) benchmarks/run.py --size $(BENCH)
+	$(TEST_ENV) $(PY) benchmarks/browser.py
 
 report: demo
 	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)

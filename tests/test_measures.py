@@ -157,14 +157,14 @@ def test_odi_rejects_bad_answers(answers, match):
 @pytest.mark.parametrize(
     ("score", "band"),
     [
-        (0, "minimal"),
-        (20, "minimal"),
-        (20.5, "moderate"),
-        (40, "moderate"),
-        (41, "severe"),
-        (60, "severe"),
-        (61, "crippled"),
-        (80, "crippled"),
+        (0, "minimal disability"),
+        (20, "minimal disability"),
+        (20.5, "moderate disability"),
+        (40, "moderate disability"),
+        (41, "severe disability"),
+        (60, "severe disability"),
+        (61, "very severe disability"),  # neutral wording (Fairbank's original: "crippled")
+        (80, "very severe disability"),
         (81, "bed-bound"),
         (100, "bed-bound"),
     ],

@@ -144,12 +144,12 @@ def score_odi(answers: Iterable[int | None]) -> float:
 
 
 def odi_band(score: float, *, catalog: Catalog | None = None) -> str:
-    """The Fairbank band for an ODI score ("minimal" ... "bed-bound").
+    """The Fairbank band for an ODI score ("minimal disability" ... "bed-bound"), in neutral words.
 
     Examples
     --------
     >>> odi_band(34.0)
-    'moderate'
+    'moderate disability'
     """
     zones = measure_info("odi", catalog=catalog)["zones"]
     if not 0 <= score <= 100:
