@@ -420,3 +420,11 @@ def test_apps_open_the_demo_store_with_a_banner_unless_a_clinic_store_is_configu
     assert clinic.banner.value == "" and list(clinic.patient.options) == []
     overview = ClinicOverview()
     assert overview.data.empty and overview.banner.value == ""
+
+
+def test_import_problems_name_the_apps_controls_not_parameters(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    assert not app.import_file("visits.csv", b"patient_id,date,pain\nDEMO-001,03/04/2026,5\n")
+    assert "Dates" in app.problems.value and "dayfirst" not in app.problems.value
+    assert not app.import_file("ids.csv", b"patient_id,date,pain\nJohn Smith,2026-03-04,5\n")
+    assert "clinic numbers" in app.import_message.text and "John Smith" not in store.patients()["patient_id"].tolist()

@@ -768,5 +768,6 @@ def _clinic_words(problems: pd.DataFrame) -> pd.DataFrame:
                   .str.replace("import with dayfirst=True (31/01/2026) or dayfirst=False (01/31/2026)",
                                "choose 'day first' or 'month first' under Dates and import again", regex=False)
                   .str.replace("dayfirst=True", "'day first' under Dates", regex=False)
-                  .str.replace("dayfirst=False", "'month first' under Dates", regex=False))
+                  .str.replace("dayfirst=False", "'month first' under Dates", regex=False)
+                  .str.replace(" or pass decimal=','", " (e.g. 4.5, not 4,5)", regex=False))
     return out
