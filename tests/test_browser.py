@@ -47,6 +47,8 @@ LAB_VIEWPORT = {"width": 1280, "height": 900}
 NB_PROGRAMME = "01_build_programme.ipynb"
 NB_LOGGER = "02_log_and_chart_progress.ipynb"
 NB_OVERVIEW = "03_clinic_overview.ipynb"
+NB_HOME = "00_home.ipynb"
+NB_REPORT = "04_patient_report.ipynb"
 
 CONDITIONS = {"sciatica": "Sciatica (lumbar radicular pain)", "piriformis_syndrome": "Piriformis syndrome"}
 RED_FLAG = "Cauda equina syndrome"
@@ -166,7 +168,7 @@ def _start(kind: str, tmp: Path, *, clinic: bool = False) -> Server:
     root, exports, work = tmp / "notebooks", tmp / "exports", tmp / "lab"
     root.mkdir()
     exports.mkdir()
-    for nb in (NB_PROGRAMME, NB_LOGGER, NB_OVERVIEW):
+    for nb in (NB_HOME, NB_PROGRAMME, NB_LOGGER, NB_OVERVIEW, NB_REPORT):
         shutil.copy2(NOTEBOOKS / nb, root / nb)
     clinic_store = tmp / "store" / "clinic.sqlite" if clinic else None
     env = _server_env(tmp, exports, clinic_store=clinic_store)
@@ -602,20 +604,37 @@ def test_each_message_appears_beside_its_button_inside_the_window(page, server, 
     _in_viewport(page, error)
     _shot(page, server, "14-builder-export-asks-for-id", error)
 
-    _button(app, "Apply dose").click()
-    expect(_message(app, "info")).to_contain_text("No dose changed", timeout=ACTION_TIMEOUT_MS)
-    expect(app.locator(".sk-message")).to_have_count(1)
-    _in_viewport(page, _message(app, "info"))
+    builder_buttons = [  # (button, words of the message it must show beside itself)
+        ("Apply dose", "No dose changed"), ("Remove exercise", "Give a reason"), ("CSV", "Enter the patient id"),
+        ("Excel", "Enter the patient id"), ("Handout (HTML)", "Enter the patient id"), ("FHIR CarePlan", "Enter the patient id"),
+        ("Save to patient", "Enter the patient id"),
+    ]
+    for label, words in builder_buttons:
+        _button(app, label).click()
+        message = app.locator(".sk-message", has_text=words)
+        expect(message).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+        expect(app.locator(".sk-message")).to_have_count(1)  # the previous message is cleared
+        _in_viewport(page, message)
 
     app = open_app(NB_LOGGER, "sk-progress-logger")
     page.set_viewport_size(laptop)
-    _button(app, "Save visit for DEMO-001").click()
-    expect(_message(app, "error")).to_contain_text("Nothing to save", timeout=ACTION_TIMEOUT_MS)
-    _in_viewport(page, _message(app, "error"))
-    _button(app, "Import file").click()
-    expect(_message(app, "error")).to_contain_text("Choose a file first", timeout=ACTION_TIMEOUT_MS)
-    expect(app.locator(".sk-message")).to_have_count(1)
-    _in_viewport(page, _message(app, "error"))
+    logger_buttons = [
+        ("Save visit for DEMO-001", "Nothing to save"), ("Import file", "Choose a file first"),
+        ("Add patient", "Enter the patient id"), ("Correct value", "Choose the value to correct"),
+    ]
+    for label, words in logger_buttons:
+        _button(app, label).click()
+        message = app.locator(".sk-message", has_text=words)
+        expect(message).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+        expect(app.locator(".sk-message")).to_have_count(1)
+        _in_viewport(page, message)
+    _button(app, "Undo last entry...").click()  # asks first, beside the button
+    question = app.locator(".sk-confirm .sk-question")
+    expect(question).to_contain_text("Undo removes the last entry for DEMO-001", timeout=ACTION_TIMEOUT_MS)
+    _in_viewport(page, question)
+    _shot(page, server, "18-logger-undo-question", question)
+    _button(app, "Keep them").click()
+    expect(app.locator(".sk-message", has_text="Nothing was removed")).to_be_visible(timeout=ACTION_TIMEOUT_MS)
 
 
 @pytest.mark.browser
@@ -714,3 +733,26 @@ def test_app_on_a_clinic_store_shows_no_demo_patient(page, clinic_voila_server):
     expect(app.locator("table tbody tr")).to_have_count(1)
     expect(app).not_to_contain_text("DEMO-")
     expect(app.locator(".sk-demo-banner")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
+    from playwright.sync_api import expect
+
+    from sciatica_kit.programme import DISCLAIMER
+
+    page.set_viewport_size(VOILA_VIEWPORT)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    page.goto(voila_server.url(NB_HOME))
+    expect(page.locator(".sk-demo-banner")).to_be_visible(timeout=APP_TIMEOUT_MS)
+    for name in ("Build a programme", "Log a visit and chart progress", "Clinic overview", "Patient report"):
+        expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
+    _shot(page, voila_server, "19-home")
+    page.get_by_role("link", name="Patient report", exact=True).click()
+    app = page.locator(".sk-patient-report")
+    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    expect(app.locator("h2")).to_have_text("Progress report: DEMO-001")
+    app.get_by_label("Patient", exact=True).select_option("DEMO-002")
+    expect(app.locator("h2")).to_have_text("Progress report: DEMO-002")
+    expect(app.get_by_text(DISCLAIMER[:40])).to_have_count(1)  # the disclaimer once
+    _shot(page, voila_server, "20-patient-report")
