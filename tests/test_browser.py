@@ -578,6 +578,7 @@ def test_switching_patient_never_saves_the_first_patients_oswestry_for_the_secon
 
 
 def _in_viewport(page, locator) -> None:
+    locator.wait_for(state="visible")
     box = locator.bounding_box()
     view = page.viewport_size
     assert box is not None, "the message is not on the page"
@@ -606,9 +607,9 @@ def test_each_message_appears_beside_its_button_inside_the_window(page, server, 
     _shot(page, server, "14-builder-export-asks-for-id", error)
 
     builder_buttons = [  # (button, words of the message it must show beside itself)
-        ("Apply dose", "No dose changed"), ("Remove exercise", "Give a reason"), ("CSV", "Enter the patient id"),
-        ("Excel", "Enter the patient id"), ("Handout (HTML)", "Enter the patient id"), ("FHIR CarePlan", "Enter the patient id"),
-        ("Save to patient", "Enter the patient id"),
+        ("Apply dose", "No dose changed"), ("Remove exercise", "Give a reason"), ("CSV", "before exporting the spreadsheet (CSV)"),
+        ("Excel", "before exporting the spreadsheet (Excel)"), ("Handout (HTML)", "before exporting the handout (HTML)"),
+        ("FHIR CarePlan", "before exporting the FHIR CarePlan"), ("Save to patient", "before saving"),
     ]
     for label, words in builder_buttons:
         _button(app, label).click()

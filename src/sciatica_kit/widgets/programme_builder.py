@@ -430,8 +430,11 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         if error:
             self.export_message.show(error, "error")
             return None
+        suffix, label = {"csv": (".csv", "spreadsheet (CSV)"), "excel": (".xlsx", "spreadsheet (Excel)"),
+                         "pdf": ("-handout.pdf", "handout (PDF)"), "html": ("-handout.html", "handout (HTML)"),
+                         "fhir": ("-careplan.json", "FHIR CarePlan")}[kind]
         if not pid and not self.no_name.value:
-            self.export_message.show("Enter the patient id at the top (the clinic number) before exporting, "
+            self.export_message.show(f"Enter the patient id at the top (the clinic number) before exporting the {label}, "
                                      "or tick 'No name on the handout'.", "error")
             return None
         if self.no_name.value:
@@ -439,9 +442,6 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         prog = prog.with_details(patient=pid or None)
         folder = exports_dir()
         stem = _safe_stem(pid or "programme") + "-" + dt.date.today().isoformat()
-        suffix, label = {"csv": (".csv", "spreadsheet (CSV)"), "excel": (".xlsx", "spreadsheet (Excel)"),
-                         "pdf": ("-handout.pdf", "handout (PDF)"), "html": ("-handout.html", "handout (HTML)"),
-                         "fhir": ("-careplan.json", "FHIR CarePlan")}[kind]
         try:
             folder.mkdir(parents=True, exist_ok=True)
             target = unique_path(folder, stem + suffix.rsplit(".", 1)[0], "." + suffix.rsplit(".", 1)[1])
