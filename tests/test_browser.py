@@ -757,5 +757,13 @@ def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
     expect(app.locator("h2")).to_have_text("Progress report: DEMO-001")
     app.get_by_label("Patient", exact=True).select_option("DEMO-002")
     expect(app.locator("h2")).to_have_text("Progress report: DEMO-002")
+    import sciatica_kit as sk
+
+    with _store(voila_server) as store:  # the table under the new name is already the new patient's
+        expected = sk.summarise(store.read("DEMO-002"))
+    odi = expected[expected["measure"] == "odi"].iloc[0]
+    row = app.locator("tr", has_text="Oswestry Disability Index")
+    cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+    assert cells[1:4] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
     expect(app.get_by_text(DISCLAIMER[:40])).to_have_count(1)  # the disclaimer once
     _shot(page, voila_server, "20-patient-report")

@@ -70,12 +70,13 @@ class PatientReport(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The report for {pid} could not be read"), "error")
             return
+        # Everything is computed first and the heading is set last, so the page never shows one
+        # patient's name above another patient's table or chart.
         dates = pd.to_datetime(log["date"])
         span = f", {dates.min():%d %b %Y} to {dates.max():%d %b %Y}" if len(log) else ""
-        self.heading.value = f"<h2 style='margin:6px 0'>Progress report: {html.escape(pid)}</h2><p>{dates.nunique()} visits{span}</p>"
+        heading = f"<h2 style='margin:6px 0'>Progress report: {html.escape(pid)}</h2><p>{dates.nunique()} visits{span}</p>"
         if log.empty:
-            self.summary.value = "<i>No entries yet.</i>"
-            self.chart.value = b""
+            summary, chart = "<i>No entries yet.</i>", b""
         else:
             s = summarise(log, catalog=self.catalog)
             names = {m: r["name"] for m, r in self.catalog.records["measures"].items()}
@@ -86,15 +87,19 @@ class PatientReport(StoreBacked, w.VBox):
                 "Entries": s["n"], "Baseline": s["baseline"], "Latest": s["latest"], "Change": s["change"],
                 "MCID": mcid, "Responder": responder,
             })
-            self.summary.value = view.style.hide(axis="index").format(precision=1, na_rep="-", escape="html").to_html()
+            summary = view.style.hide(axis="index").format(precision=1, na_rep="-", escape="html").to_html()
             fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-            self.chart.value = figure_png(fig)
+            chart = figure_png(fig)
             import matplotlib.pyplot as plt
 
             plt.close(fig)
         if current is not None:
-            self.programme.value = current._repr_html_()  # carries the disclaimer
-            self.disclaimer.value = ""
+            programme, disclaimer = current._repr_html_(), ""  # the programme carries the disclaimer
         else:
-            self.programme.value = "<p>No programme saved for this patient.</p>"
-            self.disclaimer.value = f"<p><i>{html.escape(DISCLAIMER)}</i></p>"
+            programme = "<p>No programme saved for this patient.</p>"
+            disclaimer = f"<p><i>{html.escape(DISCLAIMER)}</i></p>"
+        self.summary.value = summary
+        self.chart.value = chart
+        self.programme.value = programme
+        self.disclaimer.value = disclaimer
+        self.heading.value = heading

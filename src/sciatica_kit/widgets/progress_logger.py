@@ -388,9 +388,11 @@ class ProgressLogger(StoreBacked, w.VBox):
             finally:
                 self._reverting = False
         self.form_patient = pid or ""
+        self.save_button.disabled = True  # until the chart and history below show this patient
+        self.refresh()
+        # named last: once the button says "Save visit for X", the chart, summary and history show X
         self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
         self.save_button.disabled = not pid
-        self.refresh()
 
     # ------------------------------------------------------------------ actions
     def _on_add_patient(self, _button=None) -> None:
