@@ -388,11 +388,13 @@ class ProgressLogger(StoreBacked, w.VBox):
             finally:
                 self._reverting = False
         self.form_patient = pid or ""
-        self.save_button.disabled = True  # until the chart and history below show this patient
-        self.refresh()
-        # named last: once the button says "Save visit for X", the chart, summary and history show X
+        self.save_button.disabled = True  # until the summary and history below show this patient
+        log = self._refresh_tables()  # also blanks the previous patient's chart
+        # named once the tables show this patient; the chart (slowest) follows, and is never another patient's
         self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
         self.save_button.disabled = not pid
+        if log is not None:
+            self._draw_chart(log)
 
     # ------------------------------------------------------------------ actions
     def _on_add_patient(self, _button=None) -> None:
@@ -667,32 +669,34 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.correct_entry.value = None
 
     def refresh(self) -> None:
-        """Redraw the chart, summary and history for the form's patient."""
+        """Redraw the summary, history and chart for the form's patient."""
+        log = self._refresh_tables()
+        if log is not None:
+            self._draw_chart(log)
+
+    def _refresh_tables(self) -> pd.DataFrame | None:
+        """Summary and history for the form's patient; the chart is blanked until :meth:`_draw_chart`.
+
+        Returns the patient's log, or None when there is no patient or the store cannot be read.
+        """
         pid = self.form_patient
+        self.chart.value = b""  # never another patient's chart, even for a moment
         if not pid:
-            self.chart.value = b""
             self.summary.value = "<i>Choose or add a patient.</i>"
             self.history_table.value = ""
             self.correct_entry.options = []
-            return
-        from sciatica_kit.charts import plot_progress
+            return None
         from sciatica_kit.progress import summarise
 
         try:
             log = self.store.read(pid)
-            programmes = self.store.programmes(pid)
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The entries for {pid} could not be read"), "error")
-            return
-        fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-        self.chart.value = figure_png(fig)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+            return None
         self._show_history(pid)
         if log.empty:
             self.summary.value = f"<i>No entries yet for {html.escape(pid)}.</i>"
-            return
+            return log
         s = summarise(log, catalog=self.catalog)
         names = {m: r.get("short", r["name"]) for m, r in self.catalog.records["measures"].items()}
         mcid = s["mcid"].fillna("not published").astype(str)
@@ -705,6 +709,25 @@ class ProgressLogger(StoreBacked, w.VBox):
         })
         self.summary.value = (f"<div><b>{html.escape(pid)}</b></div>"
                               + view.style.hide(axis="index").format({"Baseline": "{:g}", "Latest": "{:g}", "Change": "{:+g}"}).to_html())
+        return log
+
+    def _draw_chart(self, log: pd.DataFrame) -> None:
+        """The progress chart for the form's patient (the slowest part: drawn last)."""
+        from sciatica_kit.charts import plot_progress
+
+        pid = self.form_patient
+        try:
+            programmes = self.store.programmes(pid)
+        except Exception as exc:
+            self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
+            return
+        fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
+        png = figure_png(fig)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        if pid == self.form_patient:
+            self.chart.value = png
 
 
 # ---------------------------------------------------------------------------------- store adapters
