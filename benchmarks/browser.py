@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     switch.append(time.perf_counter() - t)
                     page.wait_for_function("img => img.naturalWidth > 0 && img.complete", arg=image.element_handle())
                     chart.append(time.perf_counter() - t)
-                results.append(_stats("switch patient -> form, chart and history for that patient", switch, TARGETS["click_p95"]))
+                results.append(_stats("switch patient -> Save label, summary and history", switch, TARGETS["click_p95"]))
                 results.append(_stats("switch patient -> that patient's chart drawn", chart, TARGETS["click_p95"]))
 
                 save = []
@@ -119,13 +119,14 @@ def main(argv: list[str] | None = None) -> int:
                     pid = f"DEMO-{(i % 5) + 2:03d}"
                     patient.select_option(pid)
                     expect(app.get_by_role("button", name=f"Save visit for {pid}")).to_be_visible()
+                    page.wait_for_function("img => img.naturalWidth > 0 && img.complete", arg=image.element_handle())
                     pain.fill(str(i % 10))
                     t = time.perf_counter()
                     app.get_by_role("button", name=f"Save visit for {pid}").click()
                     expect(app.locator(".sk-message.sk-success")).to_contain_text(f"Visit saved for {pid}")
                     save.append(time.perf_counter() - t)
                     page.wait_for_timeout(50)
-                results.append(_stats("save a visit -> confirmation", save, TARGETS["click_p95"]))
+                results.append(_stats("save a visit -> confirmation (chart redrawn after)", save, TARGETS["click_p95"]))
 
                 page.goto(url + "01_build_programme.ipynb")
                 app = page.locator(".sk-programme-builder")
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                     cond.select_option(label=label)
                     expect(app.locator(".sk-message.sk-success")).to_contain_text(label if i % 2 == 0 else "all conditions")
                     filt.append(time.perf_counter() - t)
-                results.append(_stats("overview condition filter -> table, chart and message", filt, TARGETS["click_p95"]))
+                results.append(_stats("overview condition filter -> table and count (charts follow)", filt, TARGETS["click_p95"]))
                 browser.close()
         finally:
             proc.terminate()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets as w
 import pandas as pd
 
@@ -120,8 +118,15 @@ class ClinicOverview(StoreBacked, w.VBox):
                 self.chart.value = b""
                 self.message.show("No patients with this condition yet.", "info")
                 return
+            self.chart.value = b""  # the old chart never sits under the new table
             self._show_table()
             subset = log[log["patient_id"].isin(self.data["patient_id"])]
+            label = self.condition.label if cond else "all conditions"
+            with_entries = subset["patient_id"].nunique()
+            text = f"{len(self.data)} patients ({label})."
+            if with_entries != len(self.data):
+                text += f" The charts show the {with_entries} with entries."
+            self.message.show(text + " Drawing the charts...", "success")
             pts = patients[patients["patient_id"].isin(self.data["patient_id"])].copy()
             if cond:  # the chart splits by the chosen condition only
                 pts["conditions"] = [[cond]] * len(pts)
@@ -130,11 +135,6 @@ class ClinicOverview(StoreBacked, w.VBox):
             import matplotlib.pyplot as plt
 
             plt.close(fig)
-            label = self.condition.label if cond else "all conditions"
-            with_entries = subset["patient_id"].nunique()
-            text = f"{len(self.data)} patients ({html.escape(label)})."
-            if with_entries != len(self.data):
-                text += f" The charts show the {with_entries} with entries."
             self.message.show(text, "success")
         except Exception as exc:  # store unreachable or damaged: say so in the app
             self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")
