@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 
-__all__ = ["SUMMARY_COLUMNS", "summarise"]
+__all__ = ["SUMMARY_COLUMNS", "summarise", "summary_table"]
 
 SUMMARY_COLUMNS = (
     "patient_id", "measure", "side", "n", "first_date", "last_date", "weeks", "baseline", "latest",
@@ -111,6 +111,57 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     out["responder"] = _nullable(responder, (~has_mcid & np.isnan(mdc)) | single)
     out["basis"] = np.where(has_mcid, "MCID", np.where(np.isnan(mdc), "no published threshold", "MDC"))
     return out[list(SUMMARY_COLUMNS)]
+
+
+def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFrame:
+    """The summary as a clinician reads it: measure names, the threshold used, responder in words.
+
+    One renderer for every place that shows a summary (reports, apps, exports).
+
+    Parameters
+    ----------
+    summary
+        The result of :func:`summarise`.
+    catalog
+        For the measures' names (default: the kit's catalogue).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``Measure, Side, Entries, Baseline, Latest, Change, Change (%), Threshold, Responder``.
+        ``Threshold`` names what the responder call rests on (the MCID, else the smallest
+        detectable change), so "no MCID published" never stands beside a bare "yes".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"patient_id": ["P1", "P1"], "date": pd.to_datetime(["2026-01-05", "2026-02-02"]),
+    ...                     "measure": ["pain", "pain"], "side": ["", ""], "value": [7.0, 4.0]})
+    >>> summary_table(summarise(log))[["Measure", "Threshold", "Responder"]].to_dict("records")
+    [{'Measure': 'Pain (NPRS)', 'Threshold': 'MCID 2 points or 30%', 'Responder': 'yes'}]
+    """
+    cat = catalog or load_catalog()
+    names = {m: r["name"] for m, r in cat.records["measures"].items()}
+
+    def threshold(row) -> str:
+        if row["basis"] == "MCID":
+            return f"MCID {row['mcid']}"
+        if row["basis"] == "MDC":
+            return f"smallest detectable change {row['mdc']:g} (no MCID published)"
+        return "none published"
+
+    words = {True: "yes", False: "no"}
+    return pd.DataFrame({
+        "Measure": summary["measure"].map(names).fillna(summary["measure"]).to_numpy(object),
+        "Side": summary["side"].to_numpy(object),
+        "Entries": summary["n"].to_numpy(),
+        "Baseline": summary["baseline"].to_numpy(float),
+        "Latest": summary["latest"].to_numpy(float),
+        "Change": summary["change"].to_numpy(float),
+        "Change (%)": summary["percent_change"].to_numpy(float),
+        "Threshold": [threshold(r) for _, r in summary.iterrows()] if len(summary) else [],
+        "Responder": [("-" if pd.isna(v) else words[bool(v)]) for v in summary["responder"]],
+    })
 
 
 def _aggregate(g) -> pd.DataFrame:
