@@ -401,7 +401,7 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
         files=tuple(str(folder / f) for f in files) + ((str(extra),) if extra else ()),
         bibliography=_frame(bib),
         populations=_frame(pops),
-        urgencies=tuple(urgencies),
+        urgencies=tuple(urgencies),  # ids, most urgent first
         clinic=clinic,
     )
 
@@ -460,7 +460,7 @@ def _check_bibliography(entries: list[dict], problems: list[str]) -> dict[str, d
     return out
 
 
-def _check_urgencies(entries: list[dict], problems: list[str]) -> list[str]:
+def _check_urgencies(entries: list[dict], problems: list[str]) -> dict[str, dict]:
     tiers = sorted((e for e in entries if isinstance(e.get("rank"), int)), key=lambda e: e["rank"])
     for e in entries:
         for name in ("id", "name", "headline"):
@@ -473,7 +473,7 @@ def _check_urgencies(entries: list[dict], problems: list[str]) -> list[str]:
     ranks = [e["rank"] for e in tiers]
     if len(set(ranks)) != len(ranks):
         problems.append("red_flags.toml: two urgency tiers share a rank; give each its own")
-    return [e["id"] for e in tiers]
+    return {e["id"]: {k: v for k, v in e.items() if not k.startswith("_")} for e in tiers}
 
 
 def _check_combinations(entries: list[dict], flags: dict, urgencies: list[str], problems: list[str]) -> dict[str, dict]:
