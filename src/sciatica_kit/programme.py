@@ -911,7 +911,9 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, pop_ids, exclude_map, in
             note = rec.get("phase_note") or f"Not used in the {phase} phase."
             exclude(ex_id, f"{ph['name']}: {note} [{rec['phase_source']}]")
 
-    candidates = list(dict.fromkeys([*rows, *include_map, *excluded]))
+    def candidates() -> list[str]:
+        return list(dict.fromkeys([*rows, *include_map, *excluded]))
+
     # Condition, finding and population exclusions (they win over indications).
     for c in cond_ids:
         for item in conds[c]["excludes"]:
@@ -925,23 +927,23 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, pop_ids, exclude_map, in
         for item in finds[f]["excludes"]:
             exclude(item["exercise"], f"{finds[f]['name']}: {item['why']} [{item['source']}]")
         for item in finds[f]["excludes_categories"]:
-            for ex_id in candidates:
+            for ex_id in candidates():
                 if ex[ex_id]["category"] == item["category"]:
                     exclude(ex_id, f"{finds[f]['name']}: {item['why']} [{item['source']}]")
         for item in finds[f].get("excludes_tensioners", []):
-            for ex_id in candidates:
+            for ex_id in candidates():
                 if ex[ex_id]["nerve_tensioner"] == item["nerve"]:
                     exclude(ex_id, f"{finds[f]['name']}: {item['why']} [{item['source']}]")
     for p in pop_ids:
         for item in pops[p]["excludes"]:
             exclude(item["exercise"], f"{pops[p]['name']}: {item['why']} [{item['source']}]")
         for item in pops[p]["excludes_where"]:
-            for ex_id in candidates:
+            for ex_id in candidates():
                 if ex[ex_id].get(item["field"]) == item["value"]:
                     exclude(ex_id, f"{item['why']} [{item['source']}]")
     # Directional exercises follow an assessed directional preference.
     prefs = {finds[f]["directional_preference"] for f in finding_ids} - {None}
-    for ex_id in candidates:
+    for ex_id in candidates():
         rec = ex[ex_id]
         if rec["directional"] and rec["direction"] not in prefs:
             exclude(ex_id, f"Assess directional preference first: {rec['name']} follows an assessed "
@@ -961,10 +963,14 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, pop_ids, exclude_map, in
         return (-len(rows[k]["by"]), order.get(ex[k]["category"], len(order)), position[k])
 
     for nerve in {ex[k]["nerve_tensioner"] for k in rows} - {None}:
-        tensioners = sorted((k for k in rows if ex[k]["nerve_tensioner"] == nerve and k not in include_map), key=rank)
-        for k in tensioners[1:]:
-            rows.pop(k)
-            exclude(k, f"One {nerve}-nerve tensioner at a time: '{ex[tensioners[0]]['name']}' already loads the "
+        tensioners = sorted((k for k in rows if ex[k]["nerve_tensioner"] == nerve), key=rank)
+        keep = next((k for k in tensioners if k not in include_map), tensioners[0])
+        for k in tensioners:
+            if k == keep:
+                continue
+            if k not in include_map:  # a clinician's include stays, recorded as overriding this rule
+                rows.pop(k)
+            exclude(k, f"One {nerve}-nerve tensioner at a time: '{ex[keep]['name']}' already loads the "
                        f"{nerve} nerve [{cat.cite('kit; coppieters_butler_2008')}]")
 
     overrides: list[dict] = []
