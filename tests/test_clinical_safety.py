@@ -360,3 +360,145 @@ def test_clinician_dose_edits_outside_the_range_are_flagged(cat):
             assert float(row[name]) == value
             assert "outside the source range" in row["cautions"], (ex_id, name)
             assert "Dose edited by the clinician" in row["reason"]
+
+
+# --------------------------------------------------------------------------- doses as the sources give them
+
+# Every figure the sources give for an exercise's dose (clinical-facts.md section 1), written out
+# here independently of the catalogue, plus unit conversions of them (3 miles = 4.8 km).
+SOURCE_FIGURES = {
+    "seated_sciatic_nerve_glide": {15, 5},  # 15 reps, up to 5 times a day (seed 000)
+    "supine_sciatic_nerve_glide": {20, 2, 3},  # 20 slow reps, 2-3 times a day (seed 002)
+    "prone_press_up_on_forearms": {5, 10, 8},  # hold 5-10 s, 8-10 reps (seed 003)
+    "floor_bridge": {5},  # hold 5 s (seed 003)
+    "knee_to_chest_stretch": {20, 30, 3},  # 20-30 s, 3 times (seed 003)
+    "sciatic_mobilising_stretch": {20, 30, 2, 3},  # 20-30 s, 2-3 times (seed 003)
+    "supine_hamstring_stretch_strap": {15, 20, 2},  # 15-20 s, 2 times each leg (seed 004)
+    "supine_glute_stretch": {15, 2},  # 15 s, 2 reps each side, at least 2 times a day (seed 004)
+    "walking": {3, 4.8},  # build up to 3 miles (4.8 km) a day (seed 001)
+}
+_WORD_NUMBERS = {"once": 1, "twice": 2}
+
+
+def _numbers(text: str) -> set[float]:
+    import re
+
+    found = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)}
+    found |= {float(v) for w, v in _WORD_NUMBERS.items() if re.search(rf"\b{w}\b", text, re.I)}
+    return found
+
+
+def test_every_number_in_every_dose_text_is_a_source_figure(cat):
+    """Every exercise in every phase: each number in the dose text is a source figure (or its conversion)."""
+    checked = 0
+    for ex_id in cat.exercises.index:
+        for phase in PHASES:
+            prog = sk.build_programme([], phase=phase, include={ex_id: "dose check"}, catalog=cat, max_exercises=8)
+            (dose,) = prog.table.loc[prog.table["exercise_id"] == ex_id, "dose"]
+            allowed = {float(v) for v in SOURCE_FIGURES.get(ex_id, ())}
+            assert _numbers(dose) <= allowed, f"{ex_id} ({phase}): '{dose}' has a number no source gives"
+            checked += 1
+    assert checked == 3 * len(cat.exercises)
+    doses = {e: sk.build_programme([], include=[e], catalog=cat).table["dose"].iloc[0] for e in SOURCE_FIGURES}
+    assert doses["supine_hamstring_stretch_strap"] == "Hold 15\u201320 seconds, repeat 2 times each side"
+    assert doses["seated_sciatic_nerve_glide"] == "Repeat 15 times, up to 5 times a day"
+    assert doses["supine_glute_stretch"] == "Hold 15 seconds, repeat 2 times each side, at least twice a day"
+    assert doses["supine_sciatic_nerve_glide"] == "Repeat 20 times, 2\u20133 times a day"
+    assert doses["walking"] == "Build up to 4.8 km (3 miles), every day"
+
+
+def test_a_clinicians_number_and_a_clinic_default_are_the_only_other_numbers(tmp_path):
+    extra = tmp_path / "clinic.toml"
+    extra.write_text(
+        '[clinic]\nname = "Riverside Physiotherapy"\n\n'
+        '[[dose_default]]\nexercise = "bird_dog"\nreps = [8, 8]\nsets = [2, 2]\n',
+        encoding="utf-8",
+    )
+    clinic_cat = sk.load_catalog(extra=extra)
+    prog = sk.build_programme(["axial_back_pain"], catalog=clinic_cat)
+    bird = prog.table.set_index("exercise_id").loc["bird_dog"]
+    assert bird["dose"] == "Repeat 8 times each side (clinic default), 2 sets (clinic default)"
+    assert "clinic default (Riverside Physiotherapy)" in bird["dose_source"]
+    assert int(bird["reps"]) == 8
+    assert _numbers(bird["dose"]) == {8.0, 2.0}
+    picked = prog.set_dose("bird_dog", reps=10).table.set_index("exercise_id").loc["bird_dog"]
+    assert picked["dose"] == "Repeat 10 times each side, 2 sets (clinic default)"
+    extra.write_text('[clinic]\nname = "Riverside"\n\n[[dose_default]]\nexercise = "walking"\ndistance_km = [5, 5]\n', encoding="utf-8")
+    with pytest.raises(sk.CatalogError, match="the source already gives this dose"):
+        sk.load_catalog(extra=extra)
+    extra.write_text('[[dose_default]]\nexercise = "bird_dog"\nreps = [8, 8]\n', encoding="utf-8")
+    with pytest.raises(sk.CatalogError, match=r"\[clinic\] name is missing"):
+        sk.load_catalog(extra=extra)
+
+
+# --------------------------------------------------------------------------- who reads what
+
+
+def _clinician_texts(cat) -> set[str]:
+    """Every clinician-facing text in the catalogue, read from the records and the typed models' markings."""
+    from sciatica_kit.catalog_models import MODELS, text_fields
+
+    out: set[str] = set()
+    tables = {"condition": "conditions", "finding": "findings", "red_flag": "red_flags", "phase": "phases",
+              "population": "populations", "source": "bibliography", "exercise": "exercises"}
+    for key, table in tables.items():
+        fields = text_fields(MODELS[key][1])
+        for rec in cat.records[table].values():
+            for name, audience in fields.items():
+                if audience == "clinician" and isinstance(rec.get(name), str):
+                    out.add(rec[name])
+            for value in rec.values():
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, dict):
+                            for k in ("why", "caution_if_lifted", "source"):
+                                if isinstance(item.get(k), str):
+                                    out.add(item[k])
+                            if item.get("audience", "clinician") == "clinician" and isinstance(item.get("text"), str):
+                                out.add(item["text"])
+    for tier in cat.records["urgency_tiers"].values():
+        out.add(tier["headline"])
+    # names and short words can legitimately appear in patient text (an exercise's own name); keep sentences
+    return {t for t in out if len(t) > 25}
+
+
+def _handout_text(prog) -> str:
+    import html as html_mod
+    import re
+
+    return html_mod.unescape(re.sub(r"<[^>]+>", " ", handout_html(prog, pictures=False)))
+
+
+def test_clinician_wording_never_reaches_a_patient_handout(cat):
+    """Every catalogue entry through the handout: conditions x findings x populations x phases, and every exercise forced in."""
+    clinician = _clinician_texts(cat)
+    assert len(clinician) > 50
+    phrases = ("review before use", "assess", "femoral territory", "sciatica kit rule", "not covered by the kit",
+               "screen not recorded", "dose guidance")
+    pops = [()] + [(p,) for p in cat.populations.index]
+    everything = list(cat.exercises.index)
+    programmes = []
+    for cond in cat.conditions.index:
+        for finds in _finding_subsets(cat):
+            for pop in pops:
+                kw = {"weeks_since_surgery": 6} if "after_spinal_surgery" in pop else {}
+                for phase in ("acute", "chronic"):
+                    programmes.append(sk.build_programme([cond, "spondylolisthesis"], phase=phase, findings=list(finds),
+                                                         population=list(pop), catalog=cat, max_exercises=30, **kw))
+    for finds in _finding_subsets(cat):
+        for pop in pops:
+            kw = {"weeks_since_surgery": 6} if "after_spinal_surgery" in pop else {}
+            programmes.append(sk.build_programme(list(cat.conditions.index), findings=list(finds), population=list(pop),
+                                                 include=everything, start_back_risk="high", catalog=cat,
+                                                 red_flags=["inflammatory_suspected"], **kw))
+    seen_rows = set()
+    for prog in programmes:
+        text = _handout_text(prog)
+        low = text.lower()
+        leaks = [c for c in clinician if c in text]
+        leaks += [n for n in prog.clinician_notes if n in text]
+        leaks += [r for r in prog.excluded["reason"] if r in text]
+        leaks += [p for p in phrases if p in low]
+        assert not leaks, f"clinician wording on the handout of {prog!r}: {leaks[:3]}"
+        seen_rows |= set(prog.table["exercise_id"])
+    assert seen_rows == set(cat.exercises.index), "some exercise never reached a handout in this test"
