@@ -194,7 +194,7 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
         ("bibliography.toml", 'kind = "guideline"', 'kind = "blog"', ["bibliography.toml", "'kind'"]),
         ("red_flags.toml", 'all_of = ["cancer_history"]', 'all_of = ["cancer_hist"]', ["mscc_suspected", "unknown red flag 'cancer_hist'"]),
         ("findings.toml", 'first pull.", audience = "patient"', 'first pull.", audience = "everyone"', ["findings.toml", "severe_nerve_damage", "'cautions'"]),
-        ("poses.toml", 'setting = "chair"', 'setting = "sofa"', ["poses.toml", "seated_sciatic_nerve_slider", "'setting'"]),
+        ("poses.toml", "pillow = true", 'pillow = "yes"', ["poses.toml", "'pillow'", "valid boolean"]),
         ("exercises.toml", 'category = "aerobic"', 'category = "cardio"', ["'category'", "unknown category 'cardio'"]),
         ("exercises.toml", 'hold_s = [5, 5]', 'hold_s = "five"', ["floor_bridge", "'hold_s'", "not a dose"]),
         ("exercises.toml", 'reps = [15, 15]', 'rep = [15, 15]', ["seated_sciatic_nerve_glide", "'rep'", "unknown field", "'reps'"]),

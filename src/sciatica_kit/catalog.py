@@ -384,7 +384,7 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
         "urgency_tiers": urgencies,
     }
     advice = tuple(dict(a) for a in advice)
-    _resolve_citations(records, advice, problems)
+    _resolve_citations(records, advice, problems, clinic_files=(extra.name,) if extra is not None else ())
     if problems:
         raise CatalogError(problems)
     return Catalog(
@@ -406,14 +406,22 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
     )
 
 
-def _resolve_citations(records: dict, advice: tuple[dict, ...], problems: list[str]) -> None:
-    """Replace every cited id by its readable reference (ids kept in ``source_ids`` / ``sources_ids``)."""
-    bib = records["bibliography"]
+def _resolve_citations(records: dict, advice: tuple[dict, ...], problems: list[str], clinic_files: Iterable[str] = ()) -> None:
+    """Replace every cited id by its readable reference (ids kept in ``source_ids`` / ``source_id``).
 
-    def readable(ref, where):
+    A clinic's own file may also name a source in free words (not an id); it is then
+    shown labelled "(the clinic's own source)".  An id-like word that is not in the
+    bibliography is always an error.
+    """
+    bib = records["bibliography"]
+    clinic_files = set(clinic_files)
+
+    def readable(ref, where, file=None):
         try:
             return cite(ref, bib)
         except ValueError as exc:
+            if file in clinic_files and isinstance(ref, str) and ref.strip() and not _CITE_PART.match(ref.split(";")[0].strip()):
+                return f"{ref.strip()} (the clinic's own source)"  # free text in a clinic's own file, labelled
             problems.append(f"{where}: {exc}")
             return str(ref)
 
@@ -421,21 +429,22 @@ def _resolve_citations(records: dict, advice: tuple[dict, ...], problems: list[s
              "phases": "phase", "measures": "measure", "populations": "population", "combinations": "combination"}
     for table, kind in kinds.items():
         for ident, rec in records[table].items():
-            where = f"{rec.get('_file', table + '.toml')}: {kind} '{ident}'"
+            file = rec.get("_file") or rec.get("file") or f"{table}.toml"
+            where = f"{file}: {kind} '{ident}'"
             if "sources" in rec:
                 rec["source_ids"] = list(rec["sources"])
-                rec["sources"] = [readable(s, f"{where}, field 'sources'") for s in rec["sources"]]
+                rec["sources"] = [readable(s, f"{where}, field 'sources'", file) for s in rec["sources"]]
             for key in ("dose_source", "phase_source", "dose_guidance_source"):
                 val = rec.get(key)
                 if isinstance(val, str) and val and not val.startswith("No source"):
                     rec[key + "_id"] = val
-                    rec[key] = readable(val, f"{where}, field '{key}'")
+                    rec[key] = readable(val, f"{where}, field '{key}'", file)
             for key, items in rec.items():
                 if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
                     for item in items:
                         if isinstance(item.get("source"), str):
                             item["source_id"] = item["source"]
-                            item["source"] = readable(item["source"], f"{where}, field '{key}'")
+                            item["source"] = readable(item["source"], f"{where}, field '{key}'", file)
     for rec in records["dose_defaults"].values():
         rec["source"] = f"Clinic default: {rec['clinic']}"
     for i, item in enumerate(advice):

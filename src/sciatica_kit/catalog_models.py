@@ -261,9 +261,10 @@ class _Frame(BaseModel):
 
 
 class PoseModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    setting: Literal["floor", "mat", "chair", "bike", "water", "standing"] | None = None
-    view: Literal["side", "above"] | None = None
+    model_config = ConfigDict(extra="allow", strict=True)
+    # the values themselves (which settings exist...) are checked by sciatica_kit.illustrations
+    setting: str | None = None
+    view: str | None = None
     pillow: bool | None = None
     start: _Frame | None = None
     end: _Frame | None = None
