@@ -9,8 +9,8 @@ import pytest
 import sciatica_kit as sk
 from sciatica_kit.measures import (
     MAX_ODI_MISSING,
-    NotScored,
     START_BACK_ITEM9,
+    NotScored,
     StartBackResult,
     measure_info,
     odi_band,
