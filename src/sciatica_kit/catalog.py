@@ -61,7 +61,6 @@ NERVES = ("sciatic", "femoral")
 KIT_SOURCE = "kit"
 _CITE_PART = re.compile(r"^([a-z][a-z0-9_]*)(?:\s*\((.*)\))?$", re.S)
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_SEED_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt")
 
 EXTRA_ENV = "SCIATICA_KIT_EXTRA_CATALOG"
 
