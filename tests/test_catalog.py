@@ -195,6 +195,7 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
         ("red_flags.toml", 'all_of = ["cancer_history"]', 'all_of = ["cancer_hist"]', ["mscc_suspected", "unknown red flag 'cancer_hist'"]),
         ("findings.toml", 'first pull.", audience = "patient"', 'first pull.", audience = "everyone"', ["findings.toml", "severe_nerve_damage", "'cautions'"]),
         ("poses.toml", "pillow = true", 'pillow = "yes"', ["poses.toml", "'pillow'", "valid boolean"]),
+        ("phases.toml", '{ text = "Heat before', '{ txt = "Heat before', ["phases.toml", "[advice]", "item 2"]),
         ("exercises.toml", 'category = "aerobic"', 'category = "cardio"', ["'category'", "unknown category 'cardio'"]),
         ("exercises.toml", 'hold_s = [5, 5]', 'hold_s = "five"', ["floor_bridge", "'hold_s'", "not a dose"]),
         ("exercises.toml", 'reps = [15, 15]', 'rep = [15, 15]', ["seated_sciatic_nerve_glide", "'rep'", "unknown field", "'reps'"]),
@@ -306,3 +307,17 @@ def test_clinic_file_cannot_reuse_a_packaged_id(tmp_path):
     extra.write_text(CLINIC_FILE.replace('id = "clam_shell"', 'id = "walking"'), encoding="utf-8")
     with pytest.raises(sk.CatalogError, match="'walking' is already used in exercises.toml"):
         sk.load_catalog(extra=extra)
+
+
+def test_every_text_field_says_who_reads_it():
+    from sciatica_kit.catalog_models import MODELS, ExerciseModel, FindingModel, text_fields
+
+    ex = text_fields(ExerciseModel)
+    assert {k for k, v in ex.items() if v == "patient"} == {"name", "targets", "position", "equipment", "steps", "cautions", "stop_if"}
+    assert {k for k, v in ex.items() if v == "clinician"} == {"dose_source", "dose_note", "phase_note"}
+    assert text_fields(FindingModel)["description"] == "clinician"
+    prose = {"name", "description", "why", "text", "action", "refer_to", "headline", "title", "short", "not_covered", "dose_guidance"}
+    for key, (_kind, model) in MODELS.items():
+        marked = text_fields(model)
+        for name in prose & set(model.model_fields):
+            assert name in marked, f"{key}.{name} does not say whether the patient or the clinician reads it"

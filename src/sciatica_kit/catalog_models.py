@@ -252,6 +252,19 @@ class DoseDefaultModel(BaseModel):
     distance_km: Dose | None = None
 
 
+class AdviceItemModel(_Strict):
+    text: str = _text("patient")
+    source: str
+
+
+class _Advice(_Strict):
+    items: list[AdviceItemModel]
+
+
+class _Categories(_Strict):
+    order: list[str]
+
+
 class _Frame(BaseModel):
     """One pose frame: known fields are typed; the illustration module checks the rest."""
 
@@ -326,6 +339,14 @@ def validate_documents(docs: dict[str, dict], problems: list[str], *, extra_name
         if fname == "poses.toml":
             _validate_poses(doc, problems)
             continue
+        for key, model in (("advice", _Advice), ("categories", _Categories)):
+            if key in doc:
+                try:
+                    model.model_validate(doc[key])
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        loc = "".join(f" item {int(p) + 1}" if isinstance(p, int) else f" {p}" for p in err["loc"])
+                        problems.append(f"{fname}: [{key}],{loc}: {err['msg']}")
         for key, (kind, model) in MODELS.items():
             items = doc.get(key)
             if not isinstance(items, list):
