@@ -502,3 +502,23 @@ def test_clinician_wording_never_reaches_a_patient_handout(cat):
         assert not leaks, f"clinician wording on the handout of {prog!r}: {leaks[:3]}"
         seen_rows |= set(prog.table["exercise_id"])
     assert seen_rows == set(cat.exercises.index), "some exercise never reached a handout in this test"
+
+
+def test_clinician_wording_never_reaches_the_pdf_handout(cat, tmp_path):
+    """The PDF handout reads the same patient-facing columns: every exercise forced in, every population."""
+    import re
+
+    from pypdf import PdfReader
+
+    clinician = {re.sub(r"\s+", " ", c) for c in _clinician_texts(cat)}
+    for pop in [()] + [(p,) for p in cat.populations.index]:
+        kw = {"weeks_since_surgery": 6} if "after_spinal_surgery" in pop else {}
+        prog = sk.build_programme(list(cat.conditions.index), findings=["severe_nerve_damage", "extension_preference"],
+                                  population=list(pop), include=list(cat.exercises.index), start_back_risk="high",
+                                  red_flags=["inflammatory_suspected"], catalog=cat, **kw)
+        path = prog.to_pdf(tmp_path / f"handout{len(pop)}{''.join(pop)}.pdf", pictures=False)
+        text = re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in PdfReader(path).pages))
+        assert "Bird dog" in text  # the extraction works
+        leaks = [c for c in clinician if c in text] + [p for p in ("review before use", "femoral territory", "Sciatica Kit rule",
+                                                                     "not covered by the kit", "screen not recorded") if p.lower() in text.lower()]
+        assert not leaks, f"clinician wording in the PDF handout ({pop}): {leaks[:3]}"
