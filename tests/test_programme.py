@@ -250,6 +250,10 @@ def test_directional_exercises_wait_for_an_assessed_preference():
     assert "Sciatica Kit rule, supported by Long et al. 2004" in excluded_reason(prog, "prone_press_up_on_forearms")
     assessed = sk.build_programme(["herniated_disc"], findings=["extension_preference"])
     assert {"prone_press_up_on_forearms", "mckenzie_repeated_extension"} <= set(ids(assessed))
+    opposite = sk.build_programme(["herniated_disc"], findings=["flexion_preference"])
+    reason = excluded_reason(opposite, "prone_press_up_on_forearms")
+    assert "Assess directional preference first" not in reason  # it was assessed: flexion
+    assert "Opposite to the assessed flexion preference" in reason
     forced = sk.build_programme(["herniated_disc"], include={"prone_press_up_on_forearms": "assessed today"})
     assert "Assess directional preference first" in row(forced, "prone_press_up_on_forearms")["reason"]
 

@@ -945,9 +945,12 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, pop_ids, exclude_map, in
     prefs = {finds[f]["directional_preference"] for f in finding_ids} - {None}
     for ex_id in candidates():
         rec = ex[ex_id]
-        if rec["directional"] and rec["direction"] not in prefs:
+        if rec["directional"] and not prefs:
             exclude(ex_id, f"Assess directional preference first: {rec['name']} follows an assessed "
                            f"{rec['direction']} preference [{cat.cite('kit; long_2004')}]")
+        elif rec["directional"] and rec["direction"] not in prefs:
+            exclude(ex_id, f"Opposite to the assessed {'/'.join(sorted(prefs))} preference: {rec['name']} loads "
+                           f"{rec['direction']} [{cat.cite('kit; long_2004')}]")
 
     for ex_id, reason in exclude_map.items():
         exclude(ex_id, "Removed by the clinician" + (f": {reason}" if reason else ""))
