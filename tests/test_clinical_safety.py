@@ -16,7 +16,7 @@ how ``build_programme`` applies them, so a rule the builder forgets fails here:
 
 The default run covers 2^9 condition subsets x 3 phases x the 6 allowed finding subsets
 (both directional preferences at once are refused) = 9 216 unblocked combinations, and
-each population over a sample.  The slow variants (``make soak``: SOAK=1, -m slow) add
+each population over a sample.  The slow variants (``make soak``: SOAK=1, -m soak) add
 every population over every combination, force every excluded exercise in every
 combination and render every handout; without SOAK they run a sample.
 """
@@ -145,7 +145,7 @@ def test_every_unblocked_combination_keeps_the_rules(cat):
     _sweep_unblocked(cat, full=False)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_every_combination_with_every_override(cat):
     """Every combination, every excluded exercise forced in, every handout rendered (sampled without SOAK)."""
     _sweep_unblocked(cat, full=True, stride=1 if SOAK else 257)
@@ -278,7 +278,7 @@ def test_a_red_flag_always_refers_at_the_most_urgent_tier(cat):
     _sweep_red_flags(cat, full=False)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_red_flags_over_every_condition_subset(cat):
     _sweep_red_flags(cat, full=SOAK, sample=not SOAK)
 
