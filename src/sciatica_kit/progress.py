@@ -5,8 +5,11 @@ percent change, improvement in the measure's better direction, whether it
 beats the MCID (points *or* percent, as published) and the smallest detectable
 change, a weekly trend (least-squares slope), and a responder flag.
 
-Responder: the improvement reaches the MCID where one is published; where none
-is, it exceeds the smallest detectable change; otherwise it is unknown (NA).
+Responder: the improvement reaches the MCID (points or percent) *and* the
+smallest detectable change (MDC) where both are published, so a change inside
+measurement error is never a responder; with only one published, that one; with
+neither, unknown (NA).  "Reaches" is "at least" (>=).  ``worse`` uses the same
+thresholds in the other direction.
 All of it is vectorised so a whole clinic's history summarises in seconds.
 """
 
@@ -95,21 +98,28 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     out["improvement"] = improvement
     out["mcid"] = measure.map({m: _mcid_text(v["mcid_points"], v["mcid_percent"]) for m, v in reg.items()}).to_numpy(object)
     has_mcid = ~np.isnan(mcid_pts) | ~np.isnan(mcid_pct)
+    has_mdc = ~np.isnan(mdc)
     with np.errstate(invalid="ignore"):
         beats_pts = np.where(np.isnan(mcid_pts), False, improvement >= mcid_pts - 1e-9)
         beats_pct = np.where(np.isnan(mcid_pct) | np.isnan(improvement_pct), False, improvement_pct >= mcid_pct - 1e-9)
-        beats_mdc = improvement > mdc
-        worse_mcid = np.where(np.isnan(mcid_pts), False, -improvement >= mcid_pts - 1e-9)
-        worse_mdc = -improvement > mdc
+        beats_mdc = np.where(has_mdc, improvement >= mdc - 1e-9, False)
+        worse_pts = np.where(np.isnan(mcid_pts), False, -improvement >= mcid_pts - 1e-9)
+        worse_pct = np.where(np.isnan(mcid_pct) | np.isnan(improvement_pct), False, -improvement_pct >= mcid_pct - 1e-9)
+        worse_mdc = np.where(has_mdc, -improvement >= mdc - 1e-9, False)
     single = out["n"].to_numpy() < 2
-    out["beats_mcid"] = _nullable(beats_pts | beats_pct, ~has_mcid | single)
+    beats_mcid = beats_pts | beats_pct
+    worse_mcid = worse_pts | worse_pct
+    out["beats_mcid"] = _nullable(beats_mcid, ~has_mcid | single)
     out["mdc"] = mdc
-    out["beats_mdc"] = _nullable(beats_mdc, np.isnan(mdc) | single)
-    out["worse"] = _nullable(np.where(has_mcid, worse_mcid, worse_mdc), (~has_mcid & np.isnan(mdc)) | single)
+    out["beats_mdc"] = _nullable(beats_mdc, ~has_mdc | single)
+    unknown = (~has_mcid & ~has_mdc) | single
+    # both published: both must be reached; one published: that one
+    worse = np.where(has_mcid & has_mdc, worse_mcid & worse_mdc, np.where(has_mcid, worse_mcid, worse_mdc))
+    out["worse"] = _nullable(worse, unknown)
     out["trend_per_week"] = slope_per_day * 7.0
-    responder = np.where(has_mcid, beats_pts | beats_pct, beats_mdc)
-    out["responder"] = _nullable(responder, (~has_mcid & np.isnan(mdc)) | single)
-    out["basis"] = np.where(has_mcid, "MCID", np.where(np.isnan(mdc), "no published threshold", "MDC"))
+    responder = np.where(has_mcid & has_mdc, beats_mcid & beats_mdc, np.where(has_mcid, beats_mcid, beats_mdc))
+    out["responder"] = _nullable(responder, unknown)
+    out["basis"] = np.where(has_mcid & has_mdc, "MCID and MDC", np.where(has_mcid, "MCID", np.where(has_mdc, "MDC", "no published threshold")))
     return out[list(SUMMARY_COLUMNS)]
 
 
