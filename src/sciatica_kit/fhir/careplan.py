@@ -238,7 +238,7 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
         "resourceType": "CarePlan",
         "extension": [
             {"url": PHASE_EXTENSION, "valueCode": prog.phase},
-            {"url": PROGRAMME_EXTENSION, "valueString": json.dumps(_record(prog, b.text(pid) or None), sort_keys=True)},
+            {"url": PROGRAMME_EXTENSION, "valueString": json.dumps(_record(prog, b.text(pid) or None))},
         ],
         "status": "on-hold" if prog.blocked else "active",
         "intent": "plan",

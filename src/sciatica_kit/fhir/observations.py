@@ -462,6 +462,17 @@ def import_observations(
 _FIELD = {"value": "value[x]", "date": "effective[x]", "side": "bodySite", "measure": "code", "patient_id": "subject", "note": "note"}
 
 
+def _in_resources(problem: str, names: list[str]) -> str:
+    """A file-import message with its file rows replaced by the resources they came from."""
+    problem = re.sub(r" \(rows [\d, ]+\)", "", problem)
+
+    def name(m: re.Match) -> str:
+        i = int(m[1]) - 2
+        return names[i] if 0 <= i < len(names) else m[0]
+
+    return re.sub(r"\brow (\d+)", name, problem)
+
+
 def _validated_log(rows: list[dict], names: list[str], cat: Catalog, today) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
     frame["date"] = pd.to_datetime(frame["date"])
@@ -473,7 +484,7 @@ def _validated_log(rows: list[dict], names: list[str], cat: Catalog, today) -> p
         for p in err.problems:
             if p.row is not None and 0 <= p.row - 2 < len(names):
                 fld = _FIELD.get(p.column or "", p.column)
-                mapped.append(LogProblem(None, None, f"{names[p.row - 2]}, {fld}: {p.problem}", p.fix))
+                mapped.append(LogProblem(None, None, f"{names[p.row - 2]}, {fld}: {_in_resources(p.problem, names)}", p.fix))
             else:
                 mapped.append(p)
         raise LogError(mapped, "The FHIR import") from None

@@ -238,7 +238,7 @@ def response_rows(entry, entries, *, patient_id, problems, skipped) -> list[dict
         return []
     scores, why = _score(measure, answers)
     if scores is None:
-        problems.add(entry, "item", f"cannot be scored: {why}", "Complete the form, then send it again")
+        problems.add(entry, "item", f"cannot be scored: {why.rstrip('.')}", "Complete the form, then send it again")
         return []
     when = b.parse_fhir_datetime(res.get("authored"))
     if when is None:
