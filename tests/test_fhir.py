@@ -600,3 +600,28 @@ def test_round_trip_keeps_program_record_out_of_the_patient_name():
         bundle = careplan_bundle(sk.build_programme(["sciatica"], patient="Jane Smith"))
     record = json.loads(next(e["valueString"] for e in _careplan(bundle)["extension"] if e["url"] == PROGRAMME_EXTENSION))
     assert record["patient"] is None
+
+
+def test_questionnaire_answers_in_loinc_yes_no_and_a_wrong_sent_score_is_noted():
+    bundle = questionnaire_bundle("rmdq", [True] * 3 + [False] * 21, patient_id="P-1", authored="2025-03-01")
+    (qr,) = _resources(bundle, "QuestionnaireResponse")
+    for item in qr["item"][:24]:
+        ticked = item["answer"][0].pop("valueBoolean")
+        item["answer"][0]["valueCoding"] = {"system": LOINC, "code": "LA33-6" if ticked else "LA32-8"}
+    qr["item"][-1]["answer"] = [{"valueInteger": 9}]
+    got = import_observations(bundle)
+    assert got.log["value"].tolist() == [3.0]
+    assert any("says 9 but its answers score 3" in n for n in got.notes)
+
+
+def test_the_red_flag_screen_travels_in_the_plan_notes_when_the_programme_has_one():
+    from sciatica_kit.fhir.careplan import _screen_text
+
+    prog = sk.build_programme(["sciatica"])
+    assert _screen_text(None) == ""
+    assert _screen_text({"done": True, "ticked": []}) == "done: True"
+    with_screen = type("P", (), {"text": "No red flags on screening (2026-03-02)."})()
+    assert _screen_text(with_screen) == "No red flags on screening (2026-03-02)."
+    notes = [n["text"] for n in _careplan(careplan_bundle(prog))["note"]]
+    if getattr(prog, "screen", None) is not None:
+        assert any(n.startswith("Red-flag screen: ") for n in notes)

@@ -180,6 +180,18 @@ def _referral(ref: Any, subject: str, flag_urls: list[str]) -> dict:
     return res
 
 
+def _screen_text(screen: Any) -> str:
+    """The red-flag screen in words, whatever shape the programme keeps it in (None: no screen)."""
+    if screen is None:
+        return ""
+    for attr in ("text", "summary"):
+        if isinstance(value := getattr(screen, attr, None), str) and value.strip():
+            return value.strip()
+    if isinstance(screen, Mapping):
+        return "; ".join(f"{k}: {v}" for k, v in screen.items() if v not in (None, "", [], ()))
+    return b.text(screen).strip()
+
+
 def _record(prog: Programme, patient_id: str | None) -> dict:
     record = dict(prog.to_dict())
     record["patient"] = patient_id if patient_id and b.identity_problem(patient_id) != "name" else None
@@ -262,9 +274,8 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
         entries.append((ref_url, _referral(prog.referral, patient_url, flag_urls)))
         activities.append({"reference": {"reference": ref_url}})
         notes.append({"text": prog.referral.text})
-    screen = getattr(prog, "screen", None)
-    if screen is not None and b.text(getattr(screen, "text", "") or "").strip():
-        notes.append({"text": "Red-flag screen: " + b.text(screen.text)})
+    if screen_text := _screen_text(getattr(prog, "screen", None)):
+        notes.append({"text": "Red-flag screen: " + screen_text})
     if not prog.blocked:
         exercises = cat.records["exercises"]
         activities += [_activity(r, exercises.get(r["exercise_id"], {})) for r in prog.table.to_dict("records")]

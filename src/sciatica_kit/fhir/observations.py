@@ -404,7 +404,7 @@ def import_observations(
             continue
         if kind == "QuestionnaireResponse":
             before = len(problems.items)
-            got = response_rows(entry, entries, patient_id=patient_id, problems=problems, skipped=skipped)
+            got = response_rows(entry, entries, patient_id=patient_id, problems=problems, skipped=skipped, notes=notes)
             if len(problems.items) == before:
                 for row in got:
                     rows.append(row)
@@ -498,7 +498,9 @@ def _validated_log(rows: list[dict], names: list[str], cat: Catalog, today) -> p
     return log
 
 
-def read_observations(bundle: dict | str | Path, *, catalog: Catalog | None = None, patient_id: str | None = None) -> pd.DataFrame:
+def read_observations(
+    bundle: dict | str | Path, *, catalog: Catalog | None = None, patient_id: str | None = None, today=None
+) -> pd.DataFrame:
     """Read FHIR Observations into a tidy progress log (the ``log`` of :func:`import_observations`).
 
     Examples
@@ -509,4 +511,4 @@ def read_observations(bundle: dict | str | Path, *, catalog: Catalog | None = No
     >>> read_observations(observations_bundle(log))["measure"].tolist()
     ['leg_pain']
     """
-    return import_observations(bundle, catalog=catalog, patient_id=patient_id).log
+    return import_observations(bundle, catalog=catalog, patient_id=patient_id, today=today).log

@@ -28,6 +28,7 @@ ANSWER_SYSTEM = f"{b._BASE}/CodeSystem/answer"
 _MIN = "http://hl7.org/fhir/StructureDefinition/minValue"
 _MAX = "http://hl7.org/fhir/StructureDefinition/maxValue"
 MEASURES = ("odi", "rmdq", "start_back", "sbi")
+_LOINC_YES_NO = {"LA33-6": True, "LA32-8": False}  # LOINC answers Yes / No
 
 
 def _spec(measure: str) -> dict:
@@ -182,8 +183,8 @@ def _read_answer(item: Mapping, got: Mapping | None) -> Any:
     if item["type"] == "boolean":
         if "valueBoolean" in ans:
             return bool(ans["valueBoolean"])
-        code = str((ans.get("valueCoding") or {}).get("code") or ans.get("valueString") or "").lower()
-        return code or None
+        code = str((ans.get("valueCoding") or {}).get("code") or ans.get("valueString") or "")
+        return _LOINC_YES_NO.get(code, code.lower()) or None
     if item["type"] == "choice":
         c = ans.get("valueCoding") or {}
         for o in item["options"]:
@@ -214,7 +215,7 @@ def _flatten(items: list) -> dict[str, Mapping]:
     return out
 
 
-def response_rows(entry, entries, *, patient_id, problems, skipped) -> list[dict]:
+def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None) -> list[dict]:
     """Tidy-log rows for one QuestionnaireResponse (used by :func:`import_observations`)."""
     from sciatica_kit.fhir.observations import _patient_of
 
@@ -248,6 +249,9 @@ def response_rows(entry, entries, *, patient_id, problems, skipped) -> list[dict
     if pid is None:
         return []
     score = float(scores[spec["score"]["linkId"]])
+    sent = b.number(_read_answer({"type": "decimal"}, given.get(spec["score"]["linkId"])))
+    if sent is not None and notes is not None and abs(sent - score) > 0.01:
+        notes.append(f"{entry.name}: the response says {sent:g} but its answers score {score:g}; the kit's score is kept.")
     return [{"patient_id": pid, "date": when, "measure": measure, "side": "", "value": score, "note": ""}]
 
 
