@@ -625,3 +625,16 @@ def test_the_red_flag_screen_travels_in_the_plan_notes_when_the_programme_has_on
     notes = [n["text"] for n in _careplan(careplan_bundle(prog))["note"]]
     if getattr(prog, "screen", None) is not None:
         assert any(n.startswith("Red-flag screen: ") for n in notes)
+
+
+def test_import_prefers_the_clinic_number_to_a_national_number_and_notes_one_used():
+    nhs = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}
+    data = json.loads((CORPUS / "obs_searchset_integer.json").read_text())
+    patient = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["identifier"] = [nhs, {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "MRN-1001"}]
+    got = import_observations(data, today=TODAY)
+    assert set(got.log["patient_id"]) == {"MRN-1001"} and not got.notes
+    patient["identifier"] = [nhs]
+    got = import_observations(data, today=TODAY)
+    assert set(got.log["patient_id"]) == {"9434765919"}
+    assert any("looks like a national number" in n for n in got.notes)

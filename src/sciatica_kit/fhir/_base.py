@@ -229,7 +229,8 @@ def patient_identifier(res: Mapping, *, system: str | None = None) -> str | None
         codes = [c.get("code") for c in ((ident.get("type") or {}).get("coding") or [])]
         if "MR" in codes:
             return text(ident["value"]).strip()
-    return text(idents[0]["value"]).strip() if idents else None
+    plain = [i for i in idents if identity_problem(text(i["value"])) is None]  # a national number last
+    return text((plain or idents)[0]["value"]).strip() if idents else None
 
 
 # --------------------------------------------------------------------------- validation
@@ -281,7 +282,9 @@ def validated(entries: list[tuple[str, dict]], kind: str = "collection") -> dict
         "type": kind,
         "entry": [{"fullUrl": url, "resource": res} for url, res in entries],
     }
-    return json.loads(validate_bundle(bundle).model_dump_json())
+    plain = json.loads(json.dumps(bundle, allow_nan=False))  # JSON-able, a copy the caller may change
+    validate_bundle(plain)
+    return plain
 
 
 def resource_problem(res: Mapping) -> str | None:

@@ -447,6 +447,9 @@ def import_observations(
         note = "\n".join(b.text(n.get("text")) for n in res.get("note") or [] if isinstance(n, Mapping) and n.get("text"))
         rows.append({"patient_id": pid, "date": when, "measure": mid, "side": side, "value": value, "note": note})
         names.append(entry.name)
+    for pid in dict.fromkeys(str(r["patient_id"]) for r in rows):
+        if problem := b.identity_problem(pid):
+            notes.append(f"The patient id {pid!r} looks like a {problem}; the clinic's own patient number is safer.")
     if len(unresolved) > 1:
         first = next(e for e in entries if e.name == next(iter(unresolved.values())))
         problems.add(first, "subject", f"the resources refer to {len(unresolved)} different patients not in the bundle "
