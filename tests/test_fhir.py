@@ -638,3 +638,34 @@ def test_import_prefers_the_clinic_number_to_a_national_number_and_notes_one_use
     got = import_observations(data, today=TODAY)
     assert set(got.log["patient_id"]) == {"9434765919"}
     assert any("looks like a national number" in n for n in got.notes)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"valueInteger": 10**30}, {"valueQuantity": {"value": "NaN"}}, {"valueBoolean": True},
+        {"valueQuantity": {"unit": "mm"}}, {"code": "pain"}, {"code": {"coding": ["x"]}}, {"subject": "Patient/pt-1"},
+        {"bodySite": [1, 2]}, {"effectiveDateTime": 20260302}, {"note": [{"text": "\ud800"}]}, {"status": None},
+        {"extension": [{"url": "laterality", "valueCodeableConcept": "left"}]}, {"dataAbsentReason": "x"},
+    ],
+    ids=repr,
+)
+def test_hostile_observations_are_refused_or_skipped_never_crash(change):
+    data = json.loads((CORPUS / "obs_unrelated_observations.json").read_text())
+    obs = data["entry"][3]["resource"]
+    if any(k.startswith("value") for k in change):
+        obs.pop("valueInteger")
+    obs.update(change)
+    try:
+        got = import_observations(data, today=TODAY)
+    except LogError as err:
+        assert all(p.problem.startswith("Observation 'pain-3' (entry 3)") for p in err.problems)
+    else:
+        assert got.log.empty and "pain-3" in got.report
+
+
+@pytest.mark.parametrize("junk", [5, None, b"\xff\xfe", "null", {"resourceType": 3}, {"no": "type"}])
+def test_what_is_not_fhir_json_gets_a_plain_message(junk):
+    with pytest.raises(ValueError) as err:
+        import_observations(junk)
+    assert "Traceback" not in str(err.value) and "FHIR" in str(err.value)

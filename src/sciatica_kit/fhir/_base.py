@@ -305,6 +305,10 @@ def load_json(source: Any) -> Any:
     """A dict as given; JSON or NDJSON text; or the path of such a file (one JSON value, or a list for NDJSON)."""
     if isinstance(source, (Mapping, list)):
         return source
+    if not isinstance(source, (str, bytes, Path)):
+        raise ValueError(f"Not FHIR JSON (got {type(source).__name__}). Pass a Bundle or resource, JSON text or a file path.")
+    if isinstance(source, bytes):
+        source = source.decode("utf-8-sig", errors="replace")
     if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
         raw = source
     else:
@@ -359,7 +363,7 @@ def entries_of(data: Any) -> list[Entry]:
                 "transaction or batch Bundle."
             )
         items = list(enumerate(data.get("entry") or []))
-    elif isinstance(data, Mapping) and data.get("resourceType"):
+    elif isinstance(data, Mapping) and isinstance(data.get("resourceType"), str) and data["resourceType"]:
         items = [(None, {"resource": data})]
     else:
         kind = type(data).__name__

@@ -183,7 +183,8 @@ class _Problems:
 
 def _measure_of(res: Mapping, cat: Catalog, codes: Mapping) -> tuple[str | None, dict | None, str | None]:
     """(measure id, import-only code record, problem) for an Observation's code."""
-    codings = [c for c in ((res.get("code") or {}).get("coding") or []) if isinstance(c, Mapping)]
+    code = res.get("code") if isinstance(res.get("code"), Mapping) else {}
+    codings = [c for c in code.get("coding") or [] if isinstance(c, Mapping)] if isinstance(code.get("coding"), list) else []
     measures = cat.records["measures"]
     local = [c.get("code") for c in codings if c.get("system") == b.MEASURE_SYSTEM]
     if local:
@@ -202,7 +203,9 @@ def _measure_of(res: Mapping, cat: Catalog, codes: Mapping) -> tuple[str | None,
 
 
 def _code_words(res: Mapping) -> str:
-    cc = res.get("code") or {}
+    cc = res.get("code") if isinstance(res.get("code"), Mapping) else {}
+    if not isinstance(cc.get("coding"), list):
+        return str(cc.get("text") or "no code")
     parts = [f"{c.get('code')} {c.get('display') or ''}".strip() for c in cc.get("coding") or [] if isinstance(c, Mapping)]
     return cc.get("text") or "; ".join(parts) or "no code"
 
