@@ -43,7 +43,14 @@ import pandas as pd
 
 from sciatica_kit.catalog import Catalog, load_catalog, unknown_id_error
 from sciatica_kit.fhir import _base as b
-from sciatica_kit.logbook import LOG_COLUMNS, LogError, LogProblem, empty_log, validate_log
+from sciatica_kit.logbook import (
+    LOG_COLUMNS,
+    LogError,
+    LogProblem,
+    conform_log,
+    empty_log,
+    validate_log,
+)
 
 __all__ = ["FhirImport", "import_observations", "observations_bundle", "read_observations"]
 
@@ -501,7 +508,7 @@ def _validated_log(rows: list[dict], names: list[str], cat: Catalog, today) -> p
     offsets = [times.get((str(p), d, m, s or ""), pd.Timedelta(0)) for p, d, m, s in
                zip(log["patient_id"], log["date"], log["measure"], log["side"], strict=True)]
     log["date"] = log["date"] + pd.to_timedelta(pd.Series(offsets, index=log.index, dtype="timedelta64[ns]"))
-    return log
+    return conform_log(log)
 
 
 def read_observations(
