@@ -669,3 +669,11 @@ def test_what_is_not_fhir_json_gets_a_plain_message(junk):
     with pytest.raises(ValueError) as err:
         import_observations(junk)
     assert "Traceback" not in str(err.value) and "FHIR" in str(err.value)
+
+
+@pytest.mark.parametrize(("words", "measure"), [("Leg pain", "leg_pain"), ("back pain (0-10)", "back_pain"), ("Pain score", "pain"), ("VAS", "pain")])
+def test_a_shared_loinc_code_is_told_apart_by_its_words_through_the_header_aliases(words, measure):
+    obs = {"resourceType": "Observation", "status": "final", "subject": {"identifier": {"value": "P-1"}},
+           "code": {"coding": [{"system": LOINC, "code": "72514-3"}], "text": words},
+           "effectiveDateTime": "2026-03-02", "valueInteger": 5}
+    assert import_observations(obs, today=TODAY).log["measure"].tolist() == [measure]

@@ -340,6 +340,7 @@ class Entry:
     full_url: str | None = None
     method: str | None = None
     keys: list[str] = field(default_factory=list)
+    label: str | None = None
 
     @property
     def kind(self) -> str:
@@ -347,6 +348,8 @@ class Entry:
 
     @property
     def name(self) -> str:
+        if self.label:
+            return self.label
         rid = self.resource.get("id")
         where = f" (entry {self.index})" if self.index is not None else ""
         return f"{self.kind} '{rid}'{where}" if rid else f"{self.kind}{where or ' (no id)'}"

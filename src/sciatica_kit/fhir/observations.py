@@ -199,14 +199,48 @@ def _measure_of(res: Mapping, cat: Catalog, codes: Mapping) -> tuple[str | None,
             return None, None, str(unknown_id_error("measure", local[0], measures))
         return local[0], None, None
     loinc = [c.get("code") for c in codings if c.get("system") == b.LOINC]
-    for mid, info in codes["measure"].items():
-        if mid in measures and info.get("loinc") in loinc:
-            return mid, None, None
+    sharing = [mid for mid, info in codes["measure"].items() if mid in measures and info.get("loinc") in loinc]
+    if sharing:
+        return _by_words(code, codings, sharing, cat) or sharing[0], None, None
     for mid, info in codes["measure"].items():
         for alt in info.get("loinc_import", []):
             if alt["code"] in loinc and mid in measures:
                 return mid, alt, None
     return None, None, None
+
+
+def _by_words(code: Mapping, codings: list, sharing: list[str], cat: Catalog) -> str | None:
+    """Among measures sharing a LOINC code (pain, back pain, leg pain), the one the code's words name.
+
+    The words (``code.text``, then the displays) are looked up in the catalogue's
+    header aliases, the table a log file's headers go through.
+    """
+    if len(sharing) < 2:
+        return None
+    table = {str(h).lower(): m for h, m in cat.aliases["maps_to"].items()}
+    words = [code.get("text"), *(c.get("display") for c in codings)]
+    for w in words:
+        mid = table.get(str(w or "").strip().lower())
+        if mid in sharing:
+            return mid
+    return None
+
+
+def _components(entry: b.Entry, cat: Catalog, codes: Mapping, problems: _Problems) -> list[tuple]:
+    """The measures an Observation carries as components (a panel of back and leg pain, SLR per side)."""
+    res, out = entry.resource, []
+    shared = {k: v for k, v in res.items() if not k.startswith("value") and k not in ("component", "code", "dataAbsentReason", "referenceRange")}
+    for j, comp in enumerate(res.get("component") or [] if isinstance(res.get("component"), list) else []):
+        if not isinstance(comp, Mapping):
+            continue
+        mid, alt, problem = _measure_of(comp, cat, codes)
+        label = f"{entry.name}, component {j}"
+        part = b.Entry(entry.index, {**shared, **comp}, entry.full_url, entry.method, entry.keys, label=label)
+        if problem:
+            problems.add(part, "code", problem, "Use a measure id of the kit")
+        elif mid is not None:
+            out.append((part, mid, alt))
+    return out
 
 
 def _code_words(res: Mapping) -> str:
@@ -431,32 +465,34 @@ def import_observations(
         if problem:
             problems.add(entry, "code", problem, "Use a measure id of the kit")
             continue
-        if mid is None:
+        parts = [(entry, mid, alt)] if mid is not None else _components(entry, cat, codes, problems)
+        if not parts:
             skipped.append((entry.name, f"not a measure the kit tracks ({_code_words(res)})"))
             continue
         if status not in _READ_STATUSES:
             problems.add(entry, "status", f"{status!r} is not a result", "Send final, amended, corrected or preliminary results")
             continue
-        if not any(k.startswith("value") for k in res) and res.get("dataAbsentReason"):
-            why = _code_words({"code": res["dataAbsentReason"]})
-            skipped.append((entry.name, f"no value ({why})"))
-            continue
         lenient = {k: v for k, v in res.items() if k != "valueDecimal"}
         if invalid := b.resource_problem(lenient):
             problems.add(entry, None, f"not valid FHIR R4 ({invalid.lstrip(', ')})", "Fix the fields so they follow FHIR R4")
             continue
-        before = len(problems.items)
-        value = _value(entry, mid, alt, codes, problems, notes)
-        when = _when(entry, problems)
-        pid, ref = _patient_of(entry, entries, patient_id, problems)
-        if len(problems.items) > before:
-            continue
-        if ref is not None:
-            unresolved[ref] = entry.name
-        side = _side(res, sides) if cat.records["measures"][mid]["sided"] else ""
-        note = "\n".join(b.text(n.get("text")) for n in res.get("note") or [] if isinstance(n, Mapping) and n.get("text"))
-        rows.append({"patient_id": pid, "date": when, "measure": mid, "side": side, "value": value, "note": note})
-        names.append(entry.name)
+        for part, mid, alt in parts:
+            if not any(k.startswith("value") for k in part.resource) and part.resource.get("dataAbsentReason"):
+                skipped.append((part.name, f"no value ({_code_words({'code': part.resource['dataAbsentReason']})})"))
+                continue
+            before = len(problems.items)
+            value = _value(part, mid, alt, codes, problems, notes)
+            when = _when(part, problems)
+            pid, ref = _patient_of(part, entries, patient_id, problems)
+            if len(problems.items) > before:
+                continue
+            if ref is not None:
+                unresolved[ref] = part.name
+            side = _side(part.resource, sides) if cat.records["measures"][mid]["sided"] else ""
+            notes_text = (n.get("text") for n in res.get("note") or [] if isinstance(n, Mapping) and n.get("text"))
+            rows.append({"patient_id": pid, "date": when, "measure": mid, "side": side, "value": value,
+                         "note": "\n".join(b.text(t) for t in notes_text)})
+            names.append(part.name)
     for pid in dict.fromkeys(str(r["patient_id"]) for r in rows):
         if problem := b.identity_problem(pid):
             notes.append(f"The patient id {pid!r} looks like a {problem}; the clinic's own patient number is safer.")
