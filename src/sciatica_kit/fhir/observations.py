@@ -3,9 +3,12 @@
 Reading rules (stated, tested by ``tests/data/fhir``):
 
 * **Which measure**: the kit's own measure code; else a LOINC code from
-  ``codes.toml`` (72514-3, shared by three pain measures, reads as ``pain``).
-  Anything else (a body weight, a blood pressure) is skipped and listed in the
-  report, never an error.
+  ``codes.toml``.  72514-3 is shared by three pain measures: the code's words
+  (``code.text``, displays) pick back or leg pain through the catalogue's
+  header aliases (the table log-file headers go through), else it is ``pain``.
+  An Observation whose own code is not tracked gives one row per tracked
+  ``component`` (a pain panel).  Anything else (a body weight, a blood
+  pressure) is skipped and listed in the report, never an error.
 * **Value**: ``valueQuantity`` converted to the kit's unit with the factors in
   ``codes.toml`` (rad -> deg, mm -> cm, a 100 mm VAS -> 0-10, raw ODI points
   out of 50 -> %); a quantity without a unit is taken in the kit's unit; a
