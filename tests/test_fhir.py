@@ -708,3 +708,18 @@ def test_a_shared_loinc_code_is_told_apart_by_its_words_through_the_header_alias
            "code": {"coding": [{"system": LOINC, "code": "72514-3"}], "text": words},
            "effectiveDateTime": "2026-03-02", "valueInteger": 5}
     assert import_observations(obs, today=TODAY).log["measure"].tolist() == [measure]
+
+
+def test_careplan_doses_and_referral_come_from_the_plan_when_a_rebuild_differs():
+    """A plan issued under an older catalogue comes back as issued, not as today's rebuild."""
+    bundle = json.loads((CORPUS / "careplan_kit_export.json").read_text())
+    walking = next(a for a in _careplan(bundle)["activity"] if a.get("detail", {}).get("code", {}).get("coding", [{}])[0].get("code") == "walking")
+    for part in walking["detail"]["extension"][0]["extension"]:
+        if part["url"] == "minutes":
+            part["valueQuantity"]["value"] = 35
+    walking["detail"]["reasonCode"] = [{"text": "Issued reason"}]
+    row = read_careplan(bundle).table.set_index("exercise_id").loc["walking"]
+    assert row["minutes"] == 35 and "35 minutes" in row["dose"] and row["reason"] == "Issued reason"
+    blocked = json.loads((CORPUS / "careplan_blocked.json").read_text())
+    _resources(blocked, "ServiceRequest")[0]["note"][0]["text"] = "Refer now (as issued)."
+    assert read_careplan(blocked).referral.text == "Refer now (as issued)."

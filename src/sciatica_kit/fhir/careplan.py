@@ -16,9 +16,12 @@ gives back the programme as issued.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from sciatica_kit.catalog import DOSE_FIELDS, Catalog, load_catalog
 from sciatica_kit.fhir import _base as b
@@ -357,7 +360,7 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
                 record = json.loads(ext["valueString"])
             except json.JSONDecodeError:
                 break
-            return Programme.from_dict(record, catalog=catalog)
+            return _as_issued(Programme.from_dict(record, catalog=catalog), plan, entries)
 
     conditions, red_flags, findings = [], [], []
     for e in entries:
@@ -406,7 +409,48 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
         "include": include, "exclude": exclude, "dose_edits": edits, "patient": patient, "clinic": author,
         "created": str(created)[:10] if created else None,
     }
-    return Programme.from_dict({k: v for k, v in record.items() if v is not None}, catalog=catalog)
+    prog = Programme.from_dict({k: v for k, v in record.items() if v is not None}, catalog=catalog)
+    return _as_issued(prog, plan, entries, reasons=False)
+
+
+def _as_issued(prog: Programme, plan: Mapping, entries: list, *, reasons: bool = True) -> Programme:
+    """The programme with the plan's own doses (and reasons, cautions, referral text) where they differ.
+
+    A rebuild follows today's catalogue; what was issued is what the plan says.  When
+    the exercises themselves differ the rebuild is returned as it is.
+    """
+    from dataclasses import replace
+
+    from sciatica_kit.programme import dose_in_words
+
+    acts = [a for a in plan.get("activity") or [] if a.get("detail") and not a["detail"].get("doNotPerform")]
+    ids = [_local(a["detail"].get("code"), b.EXERCISE_SYSTEM) for a in acts]
+    table = prog.table.copy()
+    if ids != list(table["exercise_id"]):
+        return prog
+    for i, act in enumerate(acts):
+        detail = act["detail"]
+        dose = _dose_from(detail)
+        for key in DOSE_FIELDS:
+            value = dose.get(key)
+            table.loc[i, key] = pd.NA if value is None else value
+        for ext in detail.get("extension") or []:
+            for part in ext.get("extension") or [] if ext.get("url") == DOSE_EXTENSION else []:
+                if part.get("url") == "each_side":
+                    table.loc[i, "each_side"] = bool(part.get("valueBoolean"))
+        table.loc[i, "dose"] = dose_in_words(table.loc[i].to_dict())
+        if reasons:
+            table.loc[i, "reason"] = "\n".join(r.get("text", "") for r in detail.get("reasonCode") or [])
+            table.loc[i, "cautions"] = "\n".join(
+                str(c.get("text", "")).removeprefix("Caution: ") for c in act.get("progress") or [])
+    changes: dict[str, Any] = {"table": table}
+    for e in entries:
+        if e.kind == "ServiceRequest" and prog.referral is not None and e.resource.get("note"):
+            text = b.text(e.resource["note"][0].get("text"))
+            if text and text != prog.referral.text:
+                with contextlib.suppress(TypeError):  # a referral that is not a dataclass: keep the rebuilt one
+                    changes["referral"] = replace(prog.referral, text=text)
+    return replace(prog, **changes)
 
 
 def _same(a: Any, b_: Any) -> bool:
