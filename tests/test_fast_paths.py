@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 import sciatica_kit as sk
-from sciatica_kit import logbook, progress
+from sciatica_kit import progress
 from sciatica_kit.demo import demo_daily_log, demo_log
+from sciatica_kit.log import LogError, read, validate
+from sciatica_kit.log import fast as fast_paths
 
 TODAY = pd.Timestamp("2026-11-01").date()
 
@@ -23,7 +25,7 @@ TODAY = pd.Timestamp("2026-11-01").date()
 def _outcome(fn, *args, **kwargs):
     try:
         return "ok", fn(*args, **kwargs)
-    except logbook.LogError as err:
+    except LogError as err:
         return "error", (str(err), [(p.row, p.column, p.problem, p.fix) for p in err.problems])
 
 
@@ -38,8 +40,8 @@ def _same(fast, full):
 
 
 def _full(monkeypatch):
-    monkeypatch.setattr(logbook, "_read_wide_csv_fast", lambda *a, **k: None)
-    monkeypatch.setattr(logbook, "_validate_typed", lambda *a, **k: None)
+    monkeypatch.setattr(read, "_read_wide_csv_fast", lambda *a, **k: None)
+    monkeypatch.setattr(validate, "_validate_typed", lambda *a, **k: None)
     monkeypatch.setattr(progress, "_aggregate_fast", lambda *a, **k: None)
 
 
@@ -101,7 +103,7 @@ def _variants(tmp_path):
 @pytest.mark.parametrize("threaded", [False, True], ids=["one read", "two halves in threads"])
 def test_read_log_fast_path_matches_the_full_path(tmp_path, monkeypatch, threaded):
     if threaded:  # big files without quotes are read as two halves; make every test file "big"
-        monkeypatch.setattr(logbook, "_THREADED_READ_BYTES", 64)
+        monkeypatch.setattr(fast_paths, "_THREADED_READ_BYTES", 64)
     cases = _variants(tmp_path)
     fast = {}
     for name, (text, kw) in cases.items():
@@ -116,7 +118,7 @@ def test_read_log_fast_path_matches_the_full_path(tmp_path, monkeypatch, threade
     for name in ("demo", "shuffled rows", "byte order mark", "tab separated", "daily entries", "daily entries with notes",
                  "notes with quotes and formulas"):
         path, kw, _ = fast[name]
-        assert logbook._read_wide_csv_fast(path, sep=None, decimal=None, dayfirst=None, today=TODAY, cat=cat) is not None, name
+        assert fast_paths._read_wide_csv_fast(path, sep=None, decimal=None, dayfirst=None, today=TODAY, cat=cat) is not None, name
     _full(monkeypatch)
     for name, (path, kw, got) in fast.items():
         print(name)
@@ -167,7 +169,7 @@ def test_validate_log_fast_path_matches_the_full_path(monkeypatch):
     cat = sk.load_catalog()
     got = {name: _outcome(sk.validate_log, log, today=TODAY) for name, log in cases.items()}
     for name in ("demo", "daily", "shuffled", "object columns", "spelled measures and sides", "time of day", "missing notes"):
-        assert logbook._validate_typed(cases[name], today=TODAY, cat=cat) is not None, name
+        assert fast_paths._validate_typed(cases[name], today=TODAY, cat=cat) is not None, name
     _full(monkeypatch)
     for name, log in cases.items():
         print(name)

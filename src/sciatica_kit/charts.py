@@ -21,7 +21,7 @@ from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 
 from sciatica_kit.catalog import Catalog, load_catalog
-from sciatica_kit.logbook import check_log
+from sciatica_kit.log import check_log
 from sciatica_kit.progress import summarise
 
 __all__ = ["DENSE_ENTRIES", "ChartFigure", "plot_cohort", "plot_progress"]
