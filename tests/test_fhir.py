@@ -36,7 +36,7 @@ from sciatica_kit.fhir import (
     read_observations,
     write_bundle,
 )
-from sciatica_kit.logbook import LogError, validate_log
+from sciatica_kit.log import LogError, conform_log, validate_log
 from tidy_logs import assert_same_log
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,9 +83,8 @@ def _no_clinic_settings(monkeypatch, tmp_path):
 
 def _expected(rows: list) -> pd.DataFrame:
     frame = pd.DataFrame([list(r) for r in rows], columns=["patient_id", "date", "measure", "side", "value", "note"])
-    frame["date"] = pd.to_datetime(frame["date"], format="ISO8601").astype("datetime64[ns]")
-    frame["value"] = frame["value"].astype("float64")
-    return frame
+    frame["date"] = pd.to_datetime(frame["date"], format="ISO8601")
+    return conform_log(frame)
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -58,7 +58,7 @@ from sciatica_kit.fhir.questionnaires import (
     read_questionnaire_responses,
 )
 from sciatica_kit.files import private_path
-from sciatica_kit.logbook import LOG_COLUMNS
+from sciatica_kit.log import LOG_COLUMNS
 
 __all__ = [
     "CONDITION_SYSTEM",

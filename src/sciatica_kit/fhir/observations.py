@@ -29,7 +29,7 @@ Reading rules (stated, tested by ``tests/data/fhir``):
   left/right laterality qualifier (also as a laterality extension).
 * **Status**: final, amended, corrected, preliminary and registered are read;
   entered-in-error and cancelled are skipped and listed.
-* Every row then goes through :func:`sciatica_kit.logbook.validate_log`, the
+* Every row then goes through :func:`sciatica_kit.log.validate_log`, the
   rules of a file import (ranges, sides, dates, duplicates); its problems are
   reported against the resource.  Nothing is imported when anything is wrong.
 """
@@ -46,10 +46,11 @@ import pandas as pd
 
 from sciatica_kit.catalog import Catalog, load_catalog, unknown_id_error
 from sciatica_kit.fhir import _base as b
-from sciatica_kit.logbook import (
+from sciatica_kit.log import (
     LOG_COLUMNS,
     LogError,
     LogProblem,
+    check_log,
     conform_log,
     empty_log,
     validate_log,
@@ -142,6 +143,7 @@ def observations_bundle(
     """
     cat = catalog or load_catalog()
     codes = b.load_codes()
+    log = check_log(log, "The log")
     _check_log(log, cat)
     rows = log.to_dict("records")
     ids = [str(patient_id) if patient_id is not None else b.text(r["patient_id"]) for r in rows]
@@ -415,7 +417,7 @@ def import_observations(
     -------
     FhirImport
         ``log`` (the columns of a file import, validated by
-        :func:`~sciatica_kit.logbook.validate_log`; dates keep their time of
+        :func:`~sciatica_kit.log.validate_log`; dates keep their time of
         day), ``skipped`` resources with the reason, and ``notes``.
 
     Raises
