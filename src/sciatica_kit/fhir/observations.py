@@ -27,8 +27,9 @@ Reading rules (stated, tested by ``tests/data/fhir``):
   problem unless ``patient_id=`` names it.
 * **Side**: ``bodySite`` with a SNOMED left/right lower-limb structure or the
   left/right laterality qualifier (also as a laterality extension).
-* **Status**: final, amended, corrected, preliminary and registered are read;
-  entered-in-error and cancelled are skipped and listed.
+* **Status**: final, amended, corrected and preliminary are read;
+  entered-in-error, cancelled and registered (no result yet) are skipped and
+  listed; any other status is a problem.
 * Every row then goes through :func:`sciatica_kit.log.validate_log`, the
   rules of a file import (ranges, sides, dates, duplicates); its problems are
   reported against the resource.  Nothing is imported when anything is wrong.
@@ -58,8 +59,8 @@ from sciatica_kit.log import (
 
 __all__ = ["FhirImport", "import_observations", "observations_bundle", "read_observations"]
 
-_READ_STATUSES = ("final", "amended", "corrected", "preliminary", "registered")
-_SKIP_STATUSES = ("entered-in-error", "cancelled")
+_READ_STATUSES = ("final", "amended", "corrected", "preliminary")
+_SKIP_STATUSES = ("entered-in-error", "cancelled", "registered")  # registered: no result yet
 _UNIT_WORDS = {"°": "deg", "degree": "deg", "degrees": "deg", "radian": "rad", "radians": "rad", "percent": "%",
                "score": "{score}", "points": "{score}", "{points}": "{score}", "{#}": "{score}", "": ""}
 
