@@ -454,7 +454,8 @@ def import_observations(
             continue
         if kind == "QuestionnaireResponse":
             before = len(problems.items)
-            got = response_rows(entry, entries, patient_id=patient_id, problems=problems, skipped=skipped, notes=notes)
+            got = response_rows(entry, entries, patient_id=patient_id, problems=problems, skipped=skipped, notes=notes,
+                               unresolved=unresolved)
             if len(problems.items) == before:
                 for row in got:
                     rows.append(row)

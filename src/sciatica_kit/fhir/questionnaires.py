@@ -215,7 +215,7 @@ def _flatten(items: list) -> dict[str, Mapping]:
     return out
 
 
-def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None) -> list[dict]:
+def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None, unresolved=None) -> list[dict]:
     """Tidy-log rows for one QuestionnaireResponse (used by :func:`import_observations`)."""
     from sciatica_kit.fhir.observations import _patient_of
 
@@ -245,9 +245,11 @@ def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None) 
     if when is None:
         problems.add(entry, "authored", "no date", "Give authored, the day the form was filled in")
         return []
-    pid, _ref = _patient_of(entry, entries, patient_id, problems)
+    pid, ref = _patient_of(entry, entries, patient_id, problems)
     if pid is None:
         return []
+    if ref is not None and unresolved is not None:
+        unresolved[ref] = entry.name
     score = float(scores[spec["score"]["linkId"]])
     sent = b.number(_read_answer({"type": "decimal"}, given.get(spec["score"]["linkId"])))
     if sent is not None and notes is not None and abs(sent - score) > 0.01:
