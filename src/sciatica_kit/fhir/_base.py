@@ -242,6 +242,29 @@ def model_class(resource_type: str):
     return get_fhir_model_class(resource_type)
 
 
+_PLAIN = {
+    "json_invalid": "should be an object with fields, not a single value",
+    "model_type": "should be an object with fields",
+    "model_validation_format": "has the wrong shape (an object or a list where the other is expected)",
+    "list_type": "should be a list",
+    "string_type": "should be text",
+    "string_unicode": "has a damaged character",
+    "missing": "is missing",
+    "extra_forbidden": "is not a FHIR R4 field here",
+}
+
+
+def _plain(err: Mapping) -> str:
+    """A validation message in plain words (the model's own words when there is no better one)."""
+    if err["type"] in _PLAIN:
+        return _PLAIN[err["type"]]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if "does not match spec regex" in msg:
+        kind = msg.split(" value string")[0]
+        return f"is not a valid FHIR {kind.lower()}"
+    return msg
+
+
 def describe(exc: pydantic.ValidationError, where: str = "Bundle") -> str:
     problems = []
     for err in exc.errors(include_url=False)[:5]:
@@ -251,8 +274,8 @@ def describe(exc: pydantic.ValidationError, where: str = "Bundle") -> str:
             here, loc = f"entry {loc[1]}", loc[2:]
             if loc[:1] == ["resource"]:
                 loc = loc[1:]
-        fld = ".".join(str(p) for p in loc) or "(whole resource)"
-        problems.append(f"{here}, field {fld}: {err['msg']}")
+        fld = ".".join(str(p) for p in loc if p != "root") or "(whole resource)"
+        problems.append(f"{here}, field {fld}: {_plain(err)}")
     more = f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
     return "; ".join(problems) + more
 
