@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -78,27 +79,55 @@ def _finding(finding_id: str, record: Mapping, subject: str) -> dict:
     }
 
 
+_PER_DAY = re.compile(
+    r"(?i)\b(?P<how>up to |at least )?(?P<low>once|twice|\d+)(?:\u2013(?P<high>\d+))?(?: times)? a day"
+)
+
+
+def _per_day_range(words: str, figure: float) -> tuple[int, int | None]:
+    """(frequency, frequencyMax) for times a day, as the dose words say it ("up to 5", "2-3", "at least twice")."""
+    m = _PER_DAY.search(words or "")
+    if not m:
+        return int(figure), None
+    low = {"once": 1, "twice": 2}.get(m["low"].lower()) or int(m["low"])
+    if (m["how"] or "").lower().startswith("up to"):
+        return 1, low
+    if (m["how"] or "").lower().startswith("at least"):
+        return low, None
+    high = int(m["high"]) if m["high"] else None
+    return low, (high if high and high != low else None)
+
+
 def timing(row: Mapping[str, Any]) -> dict | None:
     """scheduledTiming for a programme row, or None when no timing is known.
 
-    Times a day -> ``frequency`` per 1 day; days a week without times a day ->
-    ``frequency`` per 1 week; both -> per day, with the days a week in the text
-    (and in ``dayOfWeek`` when the row names the days).
+    Times a day -> ``frequency`` (and ``frequencyMax`` for "2-3" or "up to 5", as
+    the dose words say) per 1 day; days a week without times a day -> ``frequency``
+    per 1 week, every day -> once per day; both -> per day, with the days a week in
+    ``dayOfWeek`` when the row names the days, else in the text.  Never a weekly
+    product.  The text is the dose in words as issued.
     """
     per_day, per_week = b.number(row.get("times_per_day")), b.number(row.get("days_per_week"))
     minutes = b.number(row.get("minutes"))
     named = [d for d in (row.get("days_of_week") or []) if d in _DAYS] if isinstance(row.get("days_of_week"), (list, tuple)) else []
+    said = b.text(row.get("dose")).strip()
     repeat: dict[str, Any] = {}
     words = []
     if per_day is not None:
-        repeat.update(frequency=int(per_day), period=1, periodUnit="d")
+        low, high = _per_day_range(said, per_day)
+        repeat.update(frequency=low, period=1, periodUnit="d")
+        if high is not None:
+            repeat["frequencyMax"] = high
         words.append(f"{_TIMES.get(int(per_day), _fmt(per_day) + ' times')} a day")
         if per_week is not None and per_week != 7:
             words.append(f"on {_fmt(per_week)} days a week")
             if named:
                 repeat["dayOfWeek"] = named
     elif per_week is not None:
-        repeat.update(frequency=int(per_week), period=1, periodUnit="wk")
+        if per_week == 7:
+            repeat.update(frequency=1, period=1, periodUnit="d")
+        else:
+            repeat.update(frequency=int(per_week), period=1, periodUnit="wk")
         words.append("every day" if per_week == 7 else f"on {_fmt(per_week)} days a week")
         if named:
             repeat["dayOfWeek"] = named
@@ -107,8 +136,8 @@ def timing(row: Mapping[str, Any]) -> dict | None:
     if not repeat:
         return None
     out: dict[str, Any] = {"repeat": repeat}
-    if words:
-        out["code"] = {"text": " ".join(words)}
+    if said or words:
+        out["code"] = {"text": said or " ".join(words)}
     return out
 
 
@@ -121,6 +150,8 @@ def _dose_extension(row: Mapping[str, Any]) -> dict:
         if (v := b.number(row.get(key))) is not None:
             parts.append({"url": key, "valueQuantity": {"value": v, "unit": unit, "system": b.UCUM, "code": unit}})
     parts.append({"url": "each_side", "valueBoolean": bool(row.get("each_side"))})
+    if words := b.text(row.get("dose")).strip():
+        parts.append({"url": "words", "valueString": words})  # the dose as issued, ranges included
     return {"url": DOSE_EXTENSION, "extension": parts}
 
 
@@ -346,7 +377,7 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
     >>> list(read_careplan(careplan_bundle(prog)).table["exercise_id"]) == list(prog.table["exercise_id"])
     True
     """
-    from sciatica_kit.programme import Programme, build_programme
+    from sciatica_kit.programme import Programme
 
     cat = catalog or load_catalog()
     entries = b.entries_of(b.load_json(source))
@@ -360,7 +391,23 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
                 record = json.loads(ext["valueString"])
             except json.JSONDecodeError:
                 break
-            return _as_issued(Programme.from_dict(record, catalog=catalog), plan, entries)
+            prog = Programme.from_dict(record, catalog=catalog)
+            if set(_plan_ids(plan)) == set(prog.table["exercise_id"]):
+                return _as_issued(prog, plan, entries)
+            # an inputs-only record rebuilt under a changed catalogue: rebuild from the plan's own activities
+            keep = ("conditions", "phase", "red_flags", "findings", "patient", "clinic", "created")
+            return _rebuild(plan, entries, cat, catalog, {k: record[k] for k in keep if k in record})
+    return _rebuild(plan, entries, cat, catalog, {})
+
+
+def _plan_ids(plan: Mapping) -> list[str | None]:
+    acts = [a for a in plan.get("activity") or [] if a.get("detail") and not a["detail"].get("doNotPerform")]
+    return [_local(a["detail"].get("code"), b.EXERCISE_SYSTEM) for a in acts]
+
+
+def _rebuild(plan: Mapping, entries: list, cat: Catalog, catalog: Catalog | None, known: Mapping) -> Programme:
+    """A programme from a plan's resources: its inputs, then its exercises and doses as clinician overrides."""
+    from sciatica_kit.programme import Programme, build_programme
 
     conditions, red_flags, findings = [], [], []
     for e in entries:
@@ -381,7 +428,11 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
             and e.resource.get("valueBoolean", True)
         ):
             findings.append(f)
-    phase = next((x.get("valueCode") for x in plan.get("extension") or [] if x.get("url") == PHASE_EXTENSION), "subacute")
+    conditions = list(known.get("conditions", conditions))
+    red_flags = list(known.get("red_flags", red_flags))
+    findings = list(known.get("findings", findings))
+    phase = known.get("phase") or next(
+        (x.get("valueCode") for x in plan.get("extension") or [] if x.get("url") == PHASE_EXTENSION), "subacute")
     wanted: dict[str, dict] = {}
     for act in plan.get("activity") or []:
         detail = act.get("detail") or {}
@@ -406,15 +457,16 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
             edits[ex_id] = changed
     record = {
         "conditions": list(dict.fromkeys(conditions)), "phase": phase, "red_flags": red_flags, "findings": findings,
-        "include": include, "exclude": exclude, "dose_edits": edits, "patient": patient, "clinic": author,
-        "created": str(created)[:10] if created else None,
+        "include": include, "exclude": exclude, "dose_edits": edits,
+        "patient": known.get("patient", patient), "clinic": known.get("clinic", author),
+        "created": known.get("created") or (str(created)[:10] if created else None),
     }
     prog = Programme.from_dict({k: v for k, v in record.items() if v is not None}, catalog=catalog)
-    return _as_issued(prog, plan, entries, reasons=False)
+    return _as_issued(prog, plan, entries)
 
 
-def _as_issued(prog: Programme, plan: Mapping, entries: list, *, reasons: bool = True) -> Programme:
-    """The programme with the plan's own doses (and reasons, cautions, referral text) where they differ.
+def _as_issued(prog: Programme, plan: Mapping, entries: list) -> Programme:
+    """The programme with the plan's own order, doses, reasons, cautions and referral text.
 
     A rebuild follows today's catalogue; what was issued is what the plan says.  When
     the exercises themselves differ the rebuild is returned as it is.
@@ -425,9 +477,9 @@ def _as_issued(prog: Programme, plan: Mapping, entries: list, *, reasons: bool =
 
     acts = [a for a in plan.get("activity") or [] if a.get("detail") and not a["detail"].get("doNotPerform")]
     ids = [_local(a["detail"].get("code"), b.EXERCISE_SYSTEM) for a in acts]
-    table = prog.table.copy()
-    if ids != list(table["exercise_id"]):
+    if sorted(map(str, ids)) != sorted(map(str, prog.table["exercise_id"])):
         return prog
+    table = prog.table.set_index("exercise_id", drop=False).loc[ids].reset_index(drop=True)
     for i, act in enumerate(acts):
         detail = act["detail"]
         dose = _dose_from(detail)
@@ -438,11 +490,14 @@ def _as_issued(prog: Programme, plan: Mapping, entries: list, *, reasons: bool =
             for part in ext.get("extension") or [] if ext.get("url") == DOSE_EXTENSION else []:
                 if part.get("url") == "each_side":
                     table.loc[i, "each_side"] = bool(part.get("valueBoolean"))
-        table.loc[i, "dose"] = dose_in_words(table.loc[i].to_dict())
-        if reasons:
-            table.loc[i, "reason"] = "\n".join(r.get("text", "") for r in detail.get("reasonCode") or [])
+        said = [p.get("valueString") for x in detail.get("extension") or [] if x.get("url") == DOSE_EXTENSION
+                for p in x.get("extension") or [] if p.get("url") == "words"]
+        table.loc[i, "dose"] = said[0] if said and said[0] else dose_in_words(table.loc[i].to_dict())
+        if detail.get("reasonCode"):
+            table.loc[i, "reason"] = "\n".join(r.get("text", "") for r in detail["reasonCode"])
+        if act.get("progress"):  # a plan without cautions keeps the catalogue's (a caution is never dropped)
             table.loc[i, "cautions"] = "\n".join(
-                str(c.get("text", "")).removeprefix("Caution: ") for c in act.get("progress") or [])
+                str(c.get("text", "")).removeprefix("Caution: ") for c in act["progress"])
     changes: dict[str, Any] = {"table": table}
     for e in entries:
         if e.kind == "ServiceRequest" and prog.referral is not None and e.resource.get("note"):
