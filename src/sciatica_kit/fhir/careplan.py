@@ -395,7 +395,7 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
             if set(_plan_ids(plan)) == set(prog.table["exercise_id"]):
                 return _as_issued(prog, plan, entries)
             # an inputs-only record rebuilt under a changed catalogue: rebuild from the plan's own activities
-            keep = ("conditions", "phase", "red_flags", "findings", "patient", "clinic", "created")
+            keep = ("conditions", "phase", "red_flags", "findings", "patient", "clinic", "created", "max_exercises")
             return _rebuild(plan, entries, cat, catalog, {k: record[k] for k in keep if k in record})
     return _rebuild(plan, entries, cat, catalog, {})
 
@@ -460,6 +460,8 @@ def _rebuild(plan: Mapping, entries: list, cat: Catalog, catalog: Catalog | None
         "include": include, "exclude": exclude, "dose_edits": edits,
         "patient": known.get("patient", patient), "clinic": known.get("clinic", author),
         "created": known.get("created") or (str(created)[:10] if created else None),
+        # room for every exercise the plan lists (a size cap must not drop what was issued)
+        "max_exercises": max(len(wanted), int(known.get("max_exercises") or 0)) or None,
     }
     prog = Programme.from_dict({k: v for k, v in record.items() if v is not None}, catalog=catalog)
     return _as_issued(prog, plan, entries)
@@ -498,7 +500,7 @@ def _as_issued(prog: Programme, plan: Mapping, entries: list) -> Programme:
         if act.get("progress"):  # a plan without cautions keeps the catalogue's (a caution is never dropped)
             table.loc[i, "cautions"] = "\n".join(
                 str(c.get("text", "")).removeprefix("Caution: ") for c in act["progress"])
-    changes: dict[str, Any] = {"table": table}
+    changes: dict[str, Any] = {"table": table.astype(prog.table.dtypes.to_dict())}
     for e in entries:
         if e.kind == "ServiceRequest" and prog.referral is not None and e.resource.get("note"):
             text = b.text(e.resource["note"][0].get("text"))
