@@ -659,11 +659,14 @@ def test_the_red_flag_screen_travels_in_the_plan_notes_when_the_programme_has_on
     prog = sk.build_programme(["sciatica"])
     assert _screen_text(None) == ""
     assert _screen_text({"done": True, "ticked": []}) == "done: True"
-    with_screen = type("P", (), {"text": "No red flags on screening (2026-03-02)."})()
+    with_screen = type("S", (), {"text": "No red flags on screening (2026-03-02)."})()
     assert _screen_text(with_screen) == "No red flags on screening (2026-03-02)."
+    with_summary = type("S", (), {"summary": lambda self: "Red-flag screen by AK: none present.", "notes": "private"})()
+    assert _screen_text(with_summary) == "Red-flag screen by AK: none present."
+    assert _screen_text(object()) == "" and "private" not in _screen_text({"notes": "private", "done": True})
     notes = [n["text"] for n in _careplan(careplan_bundle(prog))["note"]]
     if getattr(prog, "screen", None) is not None:
-        assert any(n.startswith("Red-flag screen: ") for n in notes)
+        assert any(n.startswith("Red-flag screen") for n in notes)
 
 
 def test_import_prefers_the_clinic_number_to_a_national_number_and_notes_one_used():

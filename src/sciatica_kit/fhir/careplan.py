@@ -218,12 +218,18 @@ def _screen_text(screen: Any) -> str:
     """The red-flag screen in words, whatever shape the programme keeps it in (None: no screen)."""
     if screen is None:
         return ""
-    for attr in ("text", "summary"):
-        if isinstance(value := getattr(screen, attr, None), str) and value.strip():
+    for attr in ("summary", "text"):
+        value = getattr(screen, attr, None)
+        if callable(value):
+            try:
+                value = value()
+            except TypeError:
+                value = None
+        if isinstance(value, str) and value.strip():
             return value.strip()
     if isinstance(screen, Mapping):
-        return "; ".join(f"{k}: {v}" for k, v in screen.items() if v not in (None, "", [], ()))
-    return b.text(screen).strip()
+        return "; ".join(f"{k}: {v}" for k, v in screen.items() if k != "notes" and v not in (None, "", [], ()))
+    return ""  # an unknown shape is not guessed at (its repr could carry free-text notes)
 
 
 def _record(prog: Programme, patient_id: str | None) -> dict:
@@ -309,7 +315,8 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
         activities.append({"reference": {"reference": ref_url}})
         notes.append({"text": prog.referral.text})
     if screen_text := _screen_text(getattr(prog, "screen", None)):
-        notes.append({"text": "Red-flag screen: " + screen_text})
+        prefix = "" if screen_text.lower().startswith("red-flag screen") else "Red-flag screen: "
+        notes.append({"text": prefix + screen_text})
     if not prog.blocked:
         exercises = cat.records["exercises"]
         activities += [_activity(r, exercises.get(r["exercise_id"], {})) for r in prog.table.to_dict("records")]
