@@ -25,6 +25,7 @@ _LAZY = {
     "summarise": "sciatica_kit.progress",
     "plot_progress": "sciatica_kit.charts",
     "plot_cohort": "sciatica_kit.charts",
+    "plot_measure": "sciatica_kit.charts",
     "demo_log": "sciatica_kit.demo",
     "seed_demo_store": "sciatica_kit.demo",
     "write_log": "sciatica_kit.log",
