@@ -689,6 +689,7 @@ def test_import_prefers_the_clinic_number_to_a_national_number_and_notes_one_use
         {"valueQuantity": {"unit": "mm"}}, {"code": "pain"}, {"code": {"coding": ["x"]}}, {"subject": "Patient/pt-1"},
         {"bodySite": [1, 2]}, {"effectiveDateTime": 20260302}, {"note": [{"text": "\ud800"}]}, {"status": None},
         {"extension": [{"url": "laterality", "valueCodeableConcept": "left"}]}, {"dataAbsentReason": "x"},
+        {"valueQuantity": {"value": 3, "comparator": "<", "unit": "{score}"}},
     ],
     ids=repr,
 )

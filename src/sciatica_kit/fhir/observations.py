@@ -287,6 +287,10 @@ def _value(entry: b.Entry, mid: str, alt: dict | None, codes: Mapping, problems:
         if value is None:
             problems.add(entry, "valueQuantity", "has no number", "Give valueQuantity.value, the measured number")
             return None
+        if q.get("comparator"):
+            problems.add(entry, "valueQuantity.comparator", f"the value is given as {q['comparator']} {value:g}, not a measurement",
+                         "Send the measured number itself")
+            return None
         key, written = _unit_key(q)
         if raw_max and _out_of_50(res, q, raw_max):
             return round(value * 100 / raw_max, 2)
