@@ -413,7 +413,7 @@ _EXERCISE_FIELDS = {
     "stop_if": list,
     "sources": list,
 }
-_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose"}
+_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose", "picture"}
 
 
 def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, dict]:
