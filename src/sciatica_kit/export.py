@@ -124,7 +124,7 @@ def safe_frame(frame: pd.DataFrame, cell=safe_cell) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(cell).astype(object)
+            out[col] = out[col].map(cell)
     out.columns = [cell(str(c)) for c in out.columns]
     return out
 
@@ -321,6 +321,8 @@ def programme_html_fragment(prog: Programme) -> str:
     out = ['<div class="sk-programme">']
     title = "Programme" + (f" for {_e(prog.patient)}" if prog.patient else "")
     out.append(f"<h3>{title}</h3>")
+    screen = _screen_text(prog)
+    out.append(f'<p class="sk-screen"><b>Red-flag screen:</b> {_e(screen)}</p>')
     if prog.blocked:
         out.append(prog.referral._repr_html_())
         out.append("</div>")

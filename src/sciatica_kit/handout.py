@@ -236,7 +236,8 @@ h3 { font-size: 1.05em; margin: 0 0 2pt; }
 p { margin: 2pt 0; }
 ul { margin: 2pt 0 2pt 1.2em; padding: 0; }
 .top { display: flex; justify-content: space-between; gap: 8mm; align-items: flex-start; }
-.clinic { text-align: right; font-size: 0.85em; color: #222; max-width: 70mm; }
+.who { flex: 1 1 auto; min-width: 0; }
+.clinic { flex: 0 0 auto; text-align: right; font-size: 0.85em; color: #222; max-width: 70mm; }
 .clinic img { max-height: 16mm; max-width: 50mm; display: block; margin: 0 0 2pt auto; }
 .meta { table-layout: fixed; width: 100%%; border-collapse: collapse; margin: 4pt 0 6pt; font-size: 0.92em; }
 .meta th { text-align: left; padding: 1pt 8pt 1pt 0; vertical-align: top; width: 8.5em; }
@@ -252,8 +253,8 @@ ul { margin: 2pt 0 2pt 1.2em; padding: 0; }
 .exercise thead th { text-align: left; padding: 5pt 8pt 2pt; font-weight: normal; }
 .exercise td { padding: 1pt 8pt; vertical-align: top; }
 .exercise tr:last-child td { padding-bottom: 6pt; }
-col.n { width: 2.4em; }
-.exercise td.n { text-align: right; padding-right: 3pt; white-space: nowrap; font-weight: bold; }
+col.n { width: 3.1em; }
+.exercise td.n { text-align: right; padding-left: 4pt; padding-right: 4pt; white-space: nowrap; font-weight: bold; }
 .exercise td.n + td { padding-left: 2pt; }
 .picture img { display: block; width: %(picture)s; max-width: 100%%; height: auto; margin: 2pt 0; }
 .dose { font-weight: bold; font-size: 1.08em; background: #eef4fb; padding: 3pt 6pt; border-radius: 4pt; }
@@ -304,7 +305,7 @@ def _header(prog: Programme, profile: Mapping[str, Any], title: str) -> list[str
     )
     return [
         '<header class="top">',
-        f"<div><h1>{_e(title)}</h1>",
+        f'<div class="who"><h1>{_e(title)}</h1>',
         f'<table class="meta">{rows}</table></div>',
         f'<div class="clinic">{clinic_html}</div>' if clinic_html else "",
         "</header>",

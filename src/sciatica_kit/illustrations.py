@@ -1502,10 +1502,16 @@ def _poses_stamp(catalog) -> int | None:
 
 @functools.lru_cache(maxsize=256)
 def _png_cached(exercise_id: str, catalog, dpi: int, _stamp) -> bytes:
+    from PIL import Image
+
     fig = draw_exercise(exercise_id, catalog=catalog)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
-    return buf.getvalue()
+    # opaque RGB: the picture has a white background anyway, and a PDF then needs no
+    # separate transparency mask (half the image work when a handout is laid out)
+    out = io.BytesIO()
+    Image.open(io.BytesIO(buf.getvalue())).convert("RGB").save(out, format="png", optimize=False)
+    return out.getvalue()
 
 
 def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
