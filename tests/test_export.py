@@ -24,7 +24,13 @@ from pypdf import PdfReader
 
 import sciatica_kit as sk
 from sciatica_kit.export import SCREEN_NOT_RECORDED, safe_cell
-from sciatica_kit.handout import EMERGENCY_SIGNS, FILL_IN_DOSE, STOP_RULES, HandoutError, handout_html
+from sciatica_kit.handout import (
+    EMERGENCY_SIGNS,
+    FILL_IN_DOSE,
+    STOP_RULES,
+    HandoutError,
+    handout_html,
+)
 from sciatica_kit.programme import DISCLAIMER, SAFETY_NOTE
 
 CLINIC = {
