@@ -21,6 +21,7 @@ from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 
 from sciatica_kit.catalog import Catalog, load_catalog
+from sciatica_kit.logbook import check_log
 from sciatica_kit.progress import summarise
 
 __all__ = ["DENSE_ENTRIES", "ChartFigure", "plot_cohort", "plot_progress"]
@@ -124,6 +125,7 @@ def plot_progress(
     """
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
+    log = check_log(log)
     data = log[log["patient_id"] == patient_id]
     if measures is None:
         present = set(data["measure"].unique())
@@ -232,6 +234,7 @@ def plot_cohort(
     """
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
+    log = check_log(log)
     fig = _fresh_figure(fig, (12, 7.5))
     present = [m for m in cat.check_ids("measure", list(measures)) if (log["measure"] == m).any()] if not log.empty else []
     grid = fig.add_gridspec(2, max(len(present), 1))

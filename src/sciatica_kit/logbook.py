@@ -31,12 +31,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sciatica_kit.catalog import Catalog, load_catalog
 
-__all__ = ["LOG_COLUMNS", "LogError", "LogProblem", "empty_log", "read_log", "to_wide", "validate_log", "write_log"]
+__all__ = ["LOG_COLUMNS", "LOG_DTYPES", "LogError", "LogProblem", "check_log", "conform_log", "empty_log", "read_log", "to_wide",
+           "validate_log", "write_log"]
 
-LOG_COLUMNS = ("patient_id", "date", "measure", "side", "value", "note")
+#: The tidy log: one row per patient x date x measure x side, and the dtype of each column.
+#: Text is pandas' ``str`` (Arrow-backed: pyarrow is a dependency of the kit); dates are
+#: calendar days as ``datetime64[ns]``; values are floats.
+LOG_DTYPES = {
+    "patient_id": "str",
+    "date": "datetime64[ns]",
+    "measure": "str",
+    "side": "str",
+    "value": "float64",
+    "note": "str",
+}
+LOG_COLUMNS = tuple(LOG_DTYPES)
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 MAX_PROBLEMS_SHOWN = 50
@@ -46,9 +59,11 @@ _SIDE_WORDS = {"l": "left", "left": "left", "lt": "left", "r": "right", "right":
 _SIDE_SUFFIX = re.compile(r"^(?P<base>.+?)[\s_\-]*(?:\(|\b|_)(?P<side>left|right|l|r|lt|rt)\)?$")
 _PAREN = re.compile(r"\s*\([^)]*\)\s*")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\s*$")
-# control codes (not tab / line ends) and lone surrogates (badly decoded text) cannot be saved in
-# a workbook or as UTF-8: such text is reported, never stored
-_SURROGATE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# control codes (not tab / line ends) cannot be saved in a workbook: such text is reported, never stored
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# lone surrogates (badly decoded text) cannot be saved as UTF-8, nor held by an Arrow string column:
+# they are turned into a control code (NUL) before any text work, so the check above reports them
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _THREADED_READ_BYTES = 4 * 1024 * 1024  # CSV files above this (and without quotes) are read in two threads
 _YEARS = (1678, 2261)  # the years a pandas date can hold; no visit lies outside them
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*$")
@@ -103,16 +118,57 @@ class LogError(ValueError):
 
 def empty_log() -> pd.DataFrame:
     """A tidy log with no rows and the right dtypes."""
-    return pd.DataFrame(
-        {
-            "patient_id": pd.Series([], dtype=object),
-            "date": pd.Series([], dtype="datetime64[ns]"),
-            "measure": pd.Series([], dtype=object),
-            "side": pd.Series([], dtype=object),
-            "value": pd.Series([], dtype="float64"),
-            "note": pd.Series([], dtype=object),
-        }
-    )
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in LOG_DTYPES.items()})
+
+
+def conform_log(log: pd.DataFrame) -> pd.DataFrame:
+    """The log's columns, in order, with the log's dtypes: every producer of a tidy log ends here.
+
+    Parameters
+    ----------
+    log
+        A tidy log whose values are already checked (by :func:`validate_log` or a reader).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`LOG_COLUMNS` with :data:`LOG_DTYPES` and a fresh ``RangeIndex``.
+    """
+    out = log.loc[:, list(LOG_COLUMNS)].astype(LOG_DTYPES)
+    return out.reset_index(drop=True)
+
+
+def check_log(log: Any, what: str = "The log") -> pd.DataFrame:
+    """Check that ``log`` is a tidy log before using it; every consumer starts here.
+
+    Parameters
+    ----------
+    log
+        The table to check.
+    what
+        How messages name it.
+
+    Returns
+    -------
+    DataFrame
+        ``log`` itself (with a ``note`` column added when it had none).
+
+    Raises
+    ------
+    LogError
+        Naming what is wrong and how to get a tidy log (:func:`read_log`, :func:`validate_log`).
+    """
+    fix = "Read the file with sk.read_log, or check a table built in code with sk.validate_log"
+    if not isinstance(log, pd.DataFrame):
+        raise LogError([LogProblem(None, None, f"expected a tidy log (a DataFrame), not {type(log).__name__}", fix)], what)
+    problems = [LogProblem(None, c, "the column is missing", fix) for c in LOG_COLUMNS if c not in log.columns and c != "note"]
+    if len(log) and "date" in log.columns and not pd.api.types.is_datetime64_any_dtype(log["date"]):
+        problems.append(LogProblem(None, "date", "the dates are text, not dates", fix))
+    if len(log) and "value" in log.columns and not pd.api.types.is_numeric_dtype(log["value"]):
+        problems.append(LogProblem(None, "value", "the values are text, not numbers", fix))
+    if problems:
+        raise LogError(problems, what)
+    return log if "note" in log.columns else log.assign(note="")
 
 
 # --------------------------------------------------------------------------- reading files
@@ -162,7 +218,7 @@ def read_log(
     """
     cat = catalog or load_catalog()
     if isinstance(path_or_frame, pd.DataFrame):
-        raw, first_row, source = path_or_frame, 2, "The table"
+        raw, first_row, source = _without_surrogates(path_or_frame), 2, "The table"
         if decimal is None:
             decimal = "."
     else:
@@ -291,6 +347,33 @@ def _excel_value(cell) -> Any:
 
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _damaged(v: Any) -> Any:
+    """A text with each lone surrogate replaced by NUL (reported as a damaged character); others as given."""
+    return _LONE_SURROGATE.sub("\x00", v) if isinstance(v, str) and _LONE_SURROGATE.search(v) else v
+
+
+def _without_surrogates(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with no lone surrogate in its labels or object cells (Arrow strings cannot hold one).
+
+    Only object columns can hold them; Arrow-backed text columns are valid UTF-8 by construction.
+    The frame is copied only when something had to change.
+    """
+    columns = [_damaged(c) for c in frame.columns]
+    fixed = {}
+    for i, dtype in enumerate(frame.dtypes):
+        if pd.api.types.is_object_dtype(dtype):
+            col = frame.iloc[:, i]
+            if any(isinstance(v, str) and _LONE_SURROGATE.search(v) for v in col.to_numpy()):
+                fixed[i] = np.array([_damaged(v) for v in col.to_numpy()], dtype=object)
+    if not fixed and columns == list(frame.columns):
+        return frame
+    out = frame.copy()
+    for i, values in fixed.items():
+        out.isetitem(i, pd.Series(values, index=frame.index, dtype=object))
+    out.columns = pd.Index(columns, dtype=object)
+    return out
 
 
 # --------------------------------------------------------------------------- header mapping
@@ -567,7 +650,7 @@ def _validate_cells(frame, col_of, cat, *, dayfirst, decimal, today, problems) -
     for r in frame.loc[long_ids, "row"].unique():
         problems.append(LogProblem(int(r), col_of.get("patient_id"), "the patient id is longer than 64 characters", "Use the clinic's short patient identifier"))
     for name, texts in (("patient_id", pid), ("note", frame["note"].astype(str))):
-        for r in frame.loc[texts.str.contains(_SURROGATE).to_numpy(dtype=bool), "row"].unique():
+        for r in frame.loc[texts.str.contains(_CONTROL).to_numpy(dtype=bool), "row"].unique():
             problems.append(LogProblem(int(r), col_of.get(name, name), "the text has an invisible control code or a damaged character",
                                        "Retype the text in this cell"))
     dates, reason = _parse_dates(frame["date_text"].astype(str), dayfirst)
@@ -642,9 +725,8 @@ def _validate_cells(frame, col_of, cat, *, dayfirst, decimal, today, problems) -
                                    "Keep one value; correct the other row or its date")
                     )
         log = log.drop_duplicates(key, keep="first")
-    log = log.drop(columns=["row", "value_col"]).sort_values(key, kind="stable").reset_index(drop=True)
-    log["date"] = log["date"].astype("datetime64[ns]")
-    return log
+    log = log.drop(columns=["row", "value_col"]).sort_values(key, kind="stable")
+    return conform_log(log)
 
 
 def _unneutralise(s: pd.Series) -> pd.Series:
@@ -725,7 +807,7 @@ def _texts_ok(pid_text: np.ndarray, note_text: np.ndarray) -> bool:
     if any(p == "" or len(p) > 64 for p in pid_text):
         return False
     # a damaged character that cannot be saved: the full path reports it
-    return not any(_SURROGATE.search(t) for t in (*pid_text, *note_text))
+    return not any(_CONTROL.search(t) for t in (*pid_text, *note_text))
 
 
 def _dates_ok(dates: np.ndarray, today) -> bool:
@@ -749,31 +831,21 @@ def _used(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
     return uniques[np.bincount(codes, minlength=len(uniques)) > 0]
 
 
+def _text_column(uniques: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The text column ``uniques[codes]`` as the log's text dtype, gathered by Arrow (no Python string per row)."""
+    taken = pa.array(uniques, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
+    return pd.arrays.ArrowExtensionArray(taken).astype(LOG_DTYPES["patient_id"])
+
+
 def _tidy_frame(columns: dict, dates: np.ndarray, values: np.ndarray) -> pd.DataFrame:
-    """The tidy log as the full path builds it.
-
-    ``columns`` gives each text column as (distinct texts, codes) or as the array of its cells.
-    """
-    text = pd.Series(np.array(["x"], dtype=object)).dtype  # what the full path's DataFrame infers for text
-
-    def column(spec):
-        if isinstance(spec, np.ndarray):
-            cells = spec  # already one text per row
-        elif (spec[0] == spec[0][0]).all():  # one text throughout, e.g. no notes or no sides
-            cells = np.empty(len(spec[1]), dtype=object)
-            cells[:] = spec[0][0]
-        else:
-            cells = spec[0][spec[1]]
-        return pd.array(cells, dtype=text, copy=False)
-
-    texts = {c: column(columns[c]) for c in ("patient_id", "measure", "side", "note")}
+    """The tidy log as the full path builds it; ``columns`` gives each text column as (distinct texts, codes)."""
+    texts = {c: _text_column(*columns[c]) for c in ("patient_id", "measure", "side", "note")}
     log = pd.DataFrame(
         {"patient_id": texts["patient_id"], "date": dates, "measure": texts["measure"], "side": texts["side"], "value": values,
          "note": texts["note"]},
         copy=False,
     )
-    log["date"] = log["date"].astype("datetime64[ns]")
-    return log
+    return conform_log(log)
 
 
 def _finish_fast(pid_codes, pid_text, dates, m_codes, m_ids, s_codes, sides, values, note_codes, note_text, *, today, cat):
@@ -948,14 +1020,12 @@ def _read_wide_csv_fast(path, *, sep, decimal, dayfirst, today, cat) -> pd.DataF
         per_column = lambda per_col: per_col[part]  # noqa: E731
         values = values[grid]
 
-    def text(uniques, cells):  # a column of one text is filled in later, without building it here
-        return (uniques[:1], np.zeros(len(values), dtype=np.intp)) if (uniques == uniques[0]).all() else cells()
-
+    per_measure = per_column(np.arange(len(cols)))
     columns = {
-        "patient_id": text(pid_final, lambda: each(pid_final[pid_c])),
-        "measure": text(m_ids, lambda: per_column(m_ids)),
-        "side": text(sides, lambda: per_column(sides)),
-        "note": text(note_final, lambda: each(note_final[note_c])),
+        "patient_id": (pid_final, each(pid_c)),
+        "measure": (m_ids, per_measure),
+        "side": (sides, per_measure),
+        "note": (note_final, each(note_c)),
     }
     return _tidy_frame(columns, each(day_u[date_c]), values)
 
@@ -1023,6 +1093,7 @@ def validate_log(log: pd.DataFrame, *, catalog: Catalog | None = None, today: dt
     twice = list(dict.fromkeys(str(c) for c in log.columns[log.columns.duplicated()]))
     if twice:
         raise LogError([LogProblem(None, c, "two or more columns have this same name", "Keep one of them") for c in twice], "The log")
+    log = _without_surrogates(log)
     fast = _validate_typed(log, today=today, cat=catalog or load_catalog())
     if fast is not None:
         return fast
