@@ -122,6 +122,25 @@ def test_every_page_says_page_n_of_m_with_the_patient_id(eight, tmp_path):
     assert 'counter(page) " of " counter(pages)' in html_text and '"Patient: DEMO-008"' in html_text
 
 
+@pytest.mark.browser
+def test_the_html_printed_from_a_browser_says_page_n_of_m_with_the_patient_id(eight, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert chromium, "Chromium is missing: install it with 'apt-get install chromium' (or run 'make browser' as root)"
+    page = eight.to_html(tmp_path / "handout.html", settings=NO_SETTINGS, clinic=CLINIC)
+    out = tmp_path / "printed.pdf"
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+         "--no-pdf-header-footer", f"--print-to-pdf={out}", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert out.exists(), proc.stderr[-2000:]
+    pages = _pages(out)
+    assert len(pages) >= 2
+    for n, text in enumerate(pages, start=1):
+        assert f"page {n} of {len(pages)}" in text and "Patient: DEMO-008" in text
+    assert "Stop and get help" in pages[0] and CLINIC["phone"] in pages[0]
+
+
 def test_patient_id_in_the_page_footer_cannot_break_out_of_the_style(tmp_path):
     p = sk.build_programme(["sciatica"], patient='x"; } body { display: none } </style><script>1</script>')
     text = p.to_html(settings=NO_SETTINGS, pictures=False)
@@ -423,15 +442,17 @@ def test_a_blocked_programme_exports_a_referral_note_not_a_handout(tmp_path):
     assert rows == sheet, "the CSV and the workbook's first sheet must say the same"
     items = {r[0]: r[1] for r in rows[1:]}
     assert items["Refer to"] == ref.refer_to and "Exercise programme not started" in items["Status"]
-    assert items["Red-flag screen"] == SCREEN_NOT_RECORDED
+    assert items["Red-flag screen"].lower() == "red-flag screen not recorded" == SCREEN_NOT_RECORDED.lower()
 
 
 def test_clinician_exports_say_when_the_red_flag_screen_was_not_recorded(prog, tmp_path):
     assert getattr(prog, "screen", None) is None
     details = {r[0].value: r[1].value for r in load_workbook(prog.to_excel(tmp_path / "p.xlsx"))["Details"].iter_rows(min_row=2)}
-    assert details["Red-flag screen"] == SCREEN_NOT_RECORDED
-    assert SCREEN_NOT_RECORDED in prog._repr_html_()
-    assert SCREEN_NOT_RECORDED not in prog.to_html(settings=NO_SETTINGS, pictures=False)  # the patient's handout
+    assert details["Red-flag screen"].lower() == "red-flag screen not recorded"
+    assert "red-flag screen not recorded" in prog._repr_html_().lower()
+    assert "screen not recorded" not in prog.to_html(settings=NO_SETTINGS, pictures=False).lower()  # the patient's handout
+    blocked = sk.build_programme(["sciatica"], red_flags=["cauda_equina"])
+    assert "red-flag screen not recorded" in blocked.to_html(settings=NO_SETTINGS).lower()  # the referral note
 
 
 # --------------------------------------------------------------------------- CSV and workbook

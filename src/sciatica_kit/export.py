@@ -56,7 +56,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # a formula start right after a ";" or a tab inside a cell: a spreadsheet that splits the CSV
 # at ";" (or tabs) would make it the start of a new cell
 _INNER_FORMULA = re.compile("([;\t][ '\"]*)(?=[=+\\-@\uff1d\uff0b\uff0d\uff20])")
-SCREEN_NOT_RECORDED = "red-flag screen not recorded"
+SCREEN_NOT_RECORDED = "Red-flag screen not recorded"
 EXPORT_COLUMNS = {
     "exercise_id": "Exercise id",
     "name": "Exercise",
@@ -130,11 +130,17 @@ def safe_frame(frame: pd.DataFrame, cell=safe_cell) -> pd.DataFrame:
 
 
 def _screen_text(prog: Programme) -> str:
+    """The recorded red-flag screen in one line for clinician exports, or "Red-flag screen not recorded"."""
+    status = getattr(prog, "screen_status", None)
+    if isinstance(status, str) and status:
+        return status
     screen = getattr(prog, "screen", None)
     if screen is None:
         return SCREEN_NOT_RECORDED
-    text = getattr(screen, "text", None) or getattr(screen, "summary", None)
-    return str(text() if callable(text) else text) if text else "red-flag screen recorded"
+    summary = getattr(screen, "summary", None)
+    if callable(summary):
+        return str(summary(prog.inputs.get("catalog")))
+    return "Red-flag screen recorded"
 
 
 def programme_frame(prog: Programme) -> pd.DataFrame:
@@ -321,8 +327,7 @@ def programme_html_fragment(prog: Programme) -> str:
     out = ['<div class="sk-programme">']
     title = "Programme" + (f" for {_e(prog.patient)}" if prog.patient else "")
     out.append(f"<h3>{title}</h3>")
-    screen = _screen_text(prog)
-    out.append(f'<p class="sk-screen"><b>Red-flag screen:</b> {_e(screen)}</p>')
+    out.append(f'<p class="sk-screen"><b>{_e(_screen_text(prog))}</b></p>')
     if prog.blocked:
         out.append(prog.referral._repr_html_())
         out.append("</div>")

@@ -240,7 +240,7 @@ ul { margin: 2pt 0 2pt 1.2em; padding: 0; }
 .clinic { flex: 0 0 auto; text-align: right; font-size: 0.85em; color: #222; max-width: 70mm; }
 .clinic img { max-height: 16mm; max-width: 50mm; display: block; margin: 0 0 2pt auto; }
 .meta { table-layout: fixed; width: 100%%; border-collapse: collapse; margin: 4pt 0 6pt; font-size: 0.92em; }
-.meta th { text-align: left; padding: 1pt 8pt 1pt 0; vertical-align: top; width: 8.5em; }
+.meta th { text-align: left; padding: 1pt 8pt 1pt 0; vertical-align: top; width: 10em; }
 .meta td { padding: 1pt 0; vertical-align: top; }
 .stop-box { border: 2.5pt solid #b00020; border-radius: 6pt; padding: 6pt 9pt; margin: 0 0 10pt;
             break-inside: avoid; page-break-inside: avoid; }
@@ -382,6 +382,12 @@ def _exercise(n: int, row: Mapping[str, Any], rec: Mapping[str, Any], cat, pictu
     return out
 
 
+def _screen_text(prog: Programme) -> str:
+    from sciatica_kit.export import _screen_text as screen_text
+
+    return screen_text(prog)
+
+
 def _referral_note(prog: Programme) -> list[str]:
     """The clinician's referral note for a blocked programme: who, how urgently, why, the flags."""
     ref = prog.referral
@@ -400,6 +406,7 @@ def _referral_note(prog: Programme) -> list[str]:
         ("Refer to", getattr(ref, "refer_to", "")),
         ("Why", getattr(ref, "text", "")),
         ("Red flags ticked", "\n".join(names) or "none listed"),
+        ("Red-flag screen", _screen_text(prog)),
     ]
     out = [
         '<section class="referral" role="alert">',
