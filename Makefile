@@ -79,7 +79,7 @@ lint: install-test
 
 test-unit: install-test browser
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(PY) -m pytest tests
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
 
 test-notebooks: install-test
@@ -101,7 +101,7 @@ $(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
 
 test-min: $(VENV_MIN)/.installed
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not slow" -p no:cacheprovider -q
+	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not slow and not soak" -p no:cacheprovider -q
 
 test: lint test-unit test-notebooks test-min
 
@@ -117,7 +117,7 @@ report: demo
 	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)
 
 soak: install-test
-	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m "slow" -p no:cacheprovider
+	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m soak -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) $(VENV_MIN) $(STATE) .pytest_cache .ruff_cache .hypothesis build dist

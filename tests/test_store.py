@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import sciatica_kit as sk
-from sciatica_kit.logbook import LOG_COLUMNS, LogError, read_log
+from sciatica_kit.log import LOG_COLUMNS, LogError, read_log
 from sciatica_kit.store import STORE_ENV, ImportResult, StoreError, default_store_path
 from tidy_logs import assert_same_log, tidy
 

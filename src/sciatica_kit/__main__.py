@@ -193,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import sqlalchemy.exc
 
-    from sciatica_kit.logbook import LogError
+    from sciatica_kit.log import LogError
     from sciatica_kit.store import StoreError
 
     parser = _parser()

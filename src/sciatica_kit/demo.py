@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sciatica_kit.logbook import conform_log
+from sciatica_kit.log import conform_log
 
 __all__ = ["DEMO_SEED", "demo_daily_log", "demo_log", "demo_patients", "seed_demo_store"]
 
@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=24)
     args = parser.parse_args(argv)
     if args.write:
-        from sciatica_kit.logbook import write_log
+        from sciatica_kit.log import write_log
 
         write_log(demo_log(args.patients), args.write, wide=True)
         print(f"wrote {args.write}")

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sciatica_kit.catalog import Catalog, load_catalog
-from sciatica_kit.logbook import check_log
+from sciatica_kit.log import check_log
 
 __all__ = ["SUMMARY_COLUMNS", "summarise"]
 

@@ -35,7 +35,7 @@ from sqlalchemy import event
 
 from sciatica_kit.catalog import Catalog
 from sciatica_kit.files import OWNER_ONLY
-from sciatica_kit.logbook import LOG_COLUMNS, empty_log, validate_log
+from sciatica_kit.log import LOG_COLUMNS, conform_log, empty_log, validate_log
 
 if TYPE_CHECKING:
     from sciatica_kit.programme import Programme
@@ -470,10 +470,7 @@ class Store:
             return empty_log()
         frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-        frame["value"] = frame["value"].astype("float64")
-        for c in ("patient_id", "measure", "side", "note"):
-            frame[c] = frame[c].astype(object)
-        return frame
+        return conform_log(frame)
 
     def history(self, patient_id: str | None = None) -> pd.DataFrame:
         """Old values kept when entries were corrected or undone."""
@@ -540,7 +537,7 @@ class Store:
     # ------------------------------------------------------------------ export / safety
     def export(self, path, *, patient_id: str | None = None, wide: bool = False) -> Path:
         """Write current entries to CSV or .xlsx; re-importing the file gives the same entries."""
-        from sciatica_kit.logbook import write_log
+        from sciatica_kit.log import write_log
 
         return write_log(self.read(patient_id), path, wide=wide)
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import sciatica_kit as sk
-from sciatica_kit.logbook import (
+from sciatica_kit.log import (
     LOG_COLUMNS,
     LogError,
     LogProblem,
@@ -421,7 +421,7 @@ def test_written_csv_guards_formulas(tmp_path):
 
 
 def test_round_trip_through_the_wide_form_keeps_every_visit(tmp_path):
-    from sciatica_kit.logbook import to_wide
+    from sciatica_kit.log import to_wide
 
     wide = to_wide(ROUND_TRIP)
     assert len(wide) == 7  # patient x date visits
@@ -443,7 +443,7 @@ def test_the_kit_runs_with_arrow_strings():
 
 def test_every_producer_gives_the_logs_dtypes(tmp_path):
     """A file, a table, a typed log and a re-read export all come back with exactly LOG_DTYPES (no casting)."""
-    from sciatica_kit.logbook import LOG_DTYPES, empty_log
+    from sciatica_kit.log import LOG_DTYPES, empty_log
 
     raw = pd.DataFrame({"patient_id": ["P1", "P1"], "date": ["2026-01-05", "2026-01-12"], "pain": ["6", "4"],
                         "slr_left": ["40", "45"], "note": ["", "better"]})
@@ -469,7 +469,7 @@ def test_every_producer_gives_the_logs_dtypes(tmp_path):
 
 
 def test_consumers_refuse_text_dates_with_the_fix():
-    from sciatica_kit.logbook import check_log
+    from sciatica_kit.log import check_log
 
     log = read_log(pd.DataFrame({"patient_id": ["P1"], "date": ["2026-01-05"], "pain": ["6"]}), today=TODAY)
     with pytest.raises(LogError, match="dates are text") as info:
