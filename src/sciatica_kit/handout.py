@@ -240,7 +240,7 @@ ul { margin: 2pt 0 2pt 1.2em; padding: 0; }
 .clinic { flex: 0 0 auto; text-align: right; font-size: 0.85em; color: #222; max-width: 70mm; }
 .clinic img { max-height: 16mm; max-width: 50mm; display: block; margin: 0 0 2pt auto; }
 .meta { table-layout: fixed; width: 100%%; border-collapse: collapse; margin: 4pt 0 6pt; font-size: 0.92em; }
-.meta th { text-align: left; padding: 1pt 8pt 1pt 0; vertical-align: top; width: 10em; }
+.meta th { text-align: left; padding: 1pt 8pt 1pt 0; vertical-align: top; width: 11.5em; }
 .meta td { padding: 1pt 0; vertical-align: top; }
 .stop-box { border: 2.5pt solid #b00020; border-radius: 6pt; padding: 6pt 9pt; margin: 0 0 10pt;
             break-inside: avoid; page-break-inside: avoid; }
