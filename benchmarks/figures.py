@@ -555,8 +555,10 @@ def fig_handout(size: Size, work: Path) -> Row:
     import sciatica_kit as sk
 
     prog = sk.build_programme(["sciatica", "piriformis_syndrome"], patient="DEMO-001")
-    extra = [e for e in prog.table["exercise_id"]][8:]
-    for ex_id in extra:
+    for ex_id in ("pelvic_tilt", "bird_dog", "dead_bug", "abdominal_bracing", "stationary_cycling"):
+        if len(prog.table) < 8 and ex_id not in set(prog.table["exercise_id"]):
+            prog = prog.add(ex_id)
+    for ex_id in list(prog.table["exercise_id"])[8:]:
         prog = prog.remove(ex_id)
     n = len(prog.table)
     clinic = {"name": "Demo Physio", "phone": "01234 567890", "clinician": "A. Clinician"}
