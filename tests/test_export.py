@@ -367,6 +367,9 @@ def test_a_continued_exercise_repeats_its_title(tmp_path):
     with_title = [i for i, t in enumerate(pages) if f"{n}. Long clinic routine" in t]
     with_steps = [i for i, t in enumerate(pages) if re.search(r"Step \d+: lie still", t)]
     assert len(with_steps) >= 2 and set(with_steps) <= set(with_title)
+    for text in pages:  # a step is never cut in two: its number and its words share a page
+        for m in re.finditer(r"Step (\d+): lie still", text):
+            assert f"{m.group(1)}. Step {m.group(1)}:" in text, f"step {m.group(1)} is split across pages"
 
 
 def test_pictures_carry_alt_text_and_the_pdf_is_tagged(eight, tmp_path):

@@ -252,6 +252,7 @@ ul { margin: 2pt 0 2pt 1.2em; padding: 0; }
             margin: 0 0 8pt; break-inside: avoid; page-break-inside: avoid; }
 .exercise thead th { text-align: left; padding: 5pt 8pt 2pt; font-weight: normal; }
 .exercise td { padding: 1pt 8pt; vertical-align: top; }
+.exercise tr { break-inside: avoid; page-break-inside: avoid; }
 .exercise tr:last-child td { padding-bottom: 6pt; }
 col.n { width: 3.1em; }
 .exercise td.n { text-align: right; padding-left: 4pt; padding-right: 4pt; white-space: nowrap; font-weight: bold; }
@@ -390,17 +391,10 @@ def _screen_text(prog: Programme) -> str:
 
 def _referral_note(prog: Programme) -> list[str]:
     """The clinician's referral note for a blocked programme: who, how urgently, why, the flags."""
-    ref = prog.referral
-    from sciatica_kit.catalog import load_catalog
+    from sciatica_kit.export import _flag_names
 
-    cat = prog.inputs.get("catalog") or load_catalog()
-    flags = getattr(ref, "flags", None) or getattr(ref, "red_flags", ()) or prog.red_flags
-    names = []
-    for f in flags:
-        if isinstance(f, str):
-            names.append(cat.records["red_flags"].get(f, {}).get("name", f))
-        else:
-            names.append(getattr(f, "name", None) or (f.get("name") if isinstance(f, Mapping) else str(f)))
+    ref = prog.referral
+    names = _flag_names(prog)
     rows = [
         ("How urgently", getattr(ref, "headline", None) or getattr(ref, "urgency", "")),
         ("Refer to", getattr(ref, "refer_to", "")),
