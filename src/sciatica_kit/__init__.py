@@ -14,8 +14,8 @@ from typing import Any
 from sciatica_kit.catalog import Catalog, CatalogError, load_catalog
 from sciatica_kit.log import LogError, read_log
 from sciatica_kit.measures import score_odi, score_rmdq, score_sbi, score_start_back
-from sciatica_kit.programme import Programme, build_programme
-from sciatica_kit.screening import Referral, screen
+from sciatica_kit.programme import Programme, build_programme, diff_programmes
+from sciatica_kit.screening import Referral, Screen, record_screen, screen
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ _LAZY = {
     "summarise": "sciatica_kit.progress",
     "plot_progress": "sciatica_kit.charts",
     "plot_cohort": "sciatica_kit.charts",
+    "plot_measure": "sciatica_kit.charts",
     "demo_log": "sciatica_kit.demo",
     "seed_demo_store": "sciatica_kit.demo",
     "write_log": "sciatica_kit.log",
@@ -37,9 +38,12 @@ __all__ = [
     "LogError",
     "Programme",
     "Referral",
+    "Screen",
     "build_programme",
+    "diff_programmes",
     "load_catalog",
     "read_log",
+    "record_screen",
     "score_odi",
     "score_rmdq",
     "score_sbi",

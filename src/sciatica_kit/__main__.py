@@ -4,6 +4,7 @@
     python -m sciatica_kit restore SRC [--store PATH]
     python -m sciatica_kit check [--store PATH]
     python -m sciatica_kit seed-demo [--store PATH] [--patients N]
+    python -m sciatica_kit pictures --sheet OUT.pdf [--catalog CLINIC.toml]
 
 ``--store`` defaults to ``$SCIATICA_KIT_STORE`` or the user's data folder.  Every
 command prints a plain sentence and exits 0 when it worked, 1 when it did not;
@@ -144,6 +145,19 @@ def _seed_demo(args) -> int:
     return 0
 
 
+def _pictures(args) -> int:
+    from sciatica_kit.catalog import CatalogError, load_catalog
+    from sciatica_kit.handout import HandoutError, contact_sheet
+
+    try:
+        cat = load_catalog(extra=args.catalog) if args.catalog else load_catalog()
+        out = contact_sheet(Path(args.sheet).expanduser(), catalog=cat)
+    except (CatalogError, HandoutError) as exc:
+        raise _Failed(str(exc)) from None
+    print(f"Contact sheet of {len(cat.records['exercises'])} exercise pictures written to {out}.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sciatica_kit", description="Back up, restore and check the Sciatica Kit patient store.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -168,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="PATH", help=store_help)
     p.add_argument("--patients", type=int, default=24, help="number of demo patients (default 24)")
     p.set_defaults(run=_seed_demo)
+
+    p = sub.add_parser("pictures", help="draw every exercise picture on a contact sheet (PDF) for review")
+    p.add_argument("--sheet", metavar="OUT.pdf", required=True, help="the PDF to write")
+    p.add_argument("--catalog", metavar="CLINIC.toml", help="a clinic catalogue file whose exercises join the sheet")
+    p.set_defaults(run=_pictures)
     return parser
 
 

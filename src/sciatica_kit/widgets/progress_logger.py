@@ -305,7 +305,9 @@ class ProgressLogger(StoreBacked, w.VBox):
         else:
             try:
                 s = score_odi(answers)
-                self.odi_score.value = f"<b>ODI: {s:.1f}%</b> ({odi_band(s)})"
+                band = odi_band(s, catalog=self.catalog)
+                band = band if "disab" in band or band == "bed-bound" else f"{band} disability"  # neutral words
+                self.odi_score.value = f"<b>ODI: {s:.1f}%</b> ({html.escape(band)})"
             except ValueError as exc:
                 self.odi_score.value = f'<span style="color:#7a4f01">{html.escape(str(exc))}</span>'
         ticks = [c.value for c in self.rmdq_items]
