@@ -60,6 +60,32 @@ def _encode_parts(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(codes), np.concatenate(uniques)
 
 
+def _read_arrow(data: bytes, sep: str, columns: list, numbers: set) -> pd.DataFrame | None:
+    """The CSV read by Arrow's multithreaded reader: numbers as floats, text dictionary-coded; None if it balks.
+
+    Used only for files without quotes or leading spaces, where Arrow and pandas split cells alike;
+    any cell Arrow will not read as asked (a unit, a stray space, bad UTF-8, a ragged row) gives None
+    and pandas reads the file instead.
+    """
+    import pyarrow.csv as pa_csv
+
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if len(sep) != 1 or len(set(columns)) != len(columns) or not data[start : data.find(b"\n", start)].strip():
+        return None  # the header must be the first line (blank lines above it: pandas decides)
+    types = {c: (pa.float64() if c in numbers else pa.dictionary(pa.int32(), pa.string())) for c in columns}
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(column_names=[str(c) for c in columns], skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=sep, quote_char=False, ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
+                                                  quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError, TypeError):
+        return None
+    return table.to_pandas()
+
+
 def _read_parts(data: bytes, **options) -> list[pd.DataFrame]:
     """The CSV read by pandas; a big file without quoted cells as two halves, in two threads.
 
@@ -208,8 +234,9 @@ def _read_wide_csv_fast(path, *, sep, decimal, dayfirst, today, cat) -> pd.DataF
     if not measure_cols or any(measures[t]["sided"] and not s for _, t, s in measure_cols):
         return None
     names = {c for c, _, _ in measure_cols}
+    arrow = None if spaced or b'"' in data else _read_arrow(data, sep, list(header.columns), names)
     try:
-        parts = _read_parts(
+        parts = [arrow] if arrow is not None else _read_parts(
             data,
             dtype={c: ("float64" if c in names else "category") for c in header.columns},  # category: text cells come dictionary-coded
             na_values={c: [""] for c in header.columns if c in names},

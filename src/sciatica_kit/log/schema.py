@@ -90,6 +90,12 @@ def conform_log(log: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Columns :data:`LOG_COLUMNS` with :data:`LOG_DTYPES` and a fresh ``RangeIndex``.
     """
+    if (
+        tuple(log.columns) == LOG_COLUMNS
+        and all(log[c].dtype == pd.api.types.pandas_dtype(t) for c, t in LOG_DTYPES.items())
+        and log.index.equals(pd.RangeIndex(len(log)))
+    ):
+        return log  # already conformed (a fast path builds it so): no copy
     out = log.loc[:, list(LOG_COLUMNS)].astype(LOG_DTYPES)
     return out.reset_index(drop=True)
 
