@@ -166,10 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Per-patient progress reports (HTML).")
     parser.add_argument("--patient", required=True, help="patient id, or 'all'")
     parser.add_argument("--out", default="reports-out", help="output folder")
-    parser.add_argument("--store", default=None, help="store path or URL (default: $SCIATICA_KIT_STORE or the user store)")
+    parser.add_argument("--store", default=None,
+                        help="store path or URL (default: the clinic store when configured, else the demo store)")
     args = parser.parse_args(argv)
+    from sciatica_kit.demo import demo_store_path
+    from sciatica_kit.settings import clinic_store_location
+
+    location = args.store or clinic_store_location() or str(demo_store_path())
     try:
-        run_reports(args.patient, args.out, store_location=args.store, progress=lambda i, n, p: print(f"[{i}/{n}] {p}", flush=True))
+        run_reports(args.patient, args.out, store_location=location, progress=lambda i, n, p: print(f"[{i}/{n}] {p}", flush=True))
     except (ValueError, FileNotFoundError) as exc:
         print(f"No report written: {exc}")
         return 1

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SettingsError", "load_settings", "settings_path"]
+__all__ = ["SettingsError", "clinic_store_location", "load_settings", "settings_path"]
 
 
 class SettingsError(ValueError):
@@ -79,3 +79,18 @@ def load_settings(path: str | os.PathLike | None = None) -> dict[str, Mapping[st
                 f"The settings file {file}: '{name}' must be a section such as [{name}], not a single value."
             )
     return data
+
+
+def clinic_store_location() -> str | None:
+    """The clinic store when one is configured (``$SCIATICA_KIT_STORE``, else ``[store] location``), else None.
+
+    The apps and ``make report`` open the demo store when this is None.
+    """
+    env = os.environ.get("SCIATICA_KIT_STORE")
+    if env:
+        return env
+    try:
+        location = (load_settings().get("store") or {}).get("location")
+    except SettingsError:
+        return None  # an unreadable settings file is reported where the store is opened
+    return str(location) if location else None

@@ -142,13 +142,7 @@ def _setting(section: str, key: str):
         return None
 
 
-def clinic_store_location() -> str | None:
-    """The clinic store when one is configured (``$SCIATICA_KIT_STORE`` or ``[store] location``), else None."""
-    env = os.environ.get("SCIATICA_KIT_STORE")
-    if env:
-        return env
-    loc = _setting("store", "location")
-    return str(loc) if loc else None
+from sciatica_kit.settings import clinic_store_location  # noqa: E402  (re-exported for the apps)
 
 
 def open_app_store():
