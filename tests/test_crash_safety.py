@@ -430,3 +430,48 @@ def test_cli_refusals_in_process(tmp_path, capsys, monkeypatch):
     assert info.value.code == 1
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
+
+
+def test_cli_on_a_clinic_server_takes_urls_and_never_shows_the_password(pg_server, tmp_path, repo):
+    import sqlalchemy as sa
+
+    from helpers_reliability import kit_cli
+
+    url = pg_server()
+    password = sa.engine.make_url(url).password
+
+    def run(*args, env=None):
+        result = kit_cli(*args, env=env)
+        assert password not in result.stdout + result.stderr, "the password was printed"
+        return result
+
+    empty = pg_server()
+    _cli_fails(run("check", "--store", empty), "no sciatica kit store")
+    with Store(empty, create=True) as s:  # check did not create anything: the store is made only now
+        assert s.counts()["patients"] == 0
+    _cli_ok(run("seed-demo", "--store", url, "--patients", "3"), "demo store ready", "3 patient", "***")
+    _cli_ok(run("check", "--store", url), "healthy", "schema 0002", "no orphan rows", "history consistent")
+    _cli_ok(run("check", env={"SCIATICA_KIT_STORE": url}), "healthy")
+    backup = tmp_path / "monday.sqlite"
+    _cli_ok(run("backup", str(backup), "--store", url), "backed up", str(backup))
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    with Store(url) as s:
+        expected = s.read(provenance=True)
+        s.add(pd.DataFrame({"patient_id": ["LATE"], "date": [pd.Timestamp("2026-03-01")], "measure": ["pain"], "side": [""],
+                            "value": [2.0], "note": [""]}))
+    _cli_fails(run("restore", str(backup), "--store", url), "--yes")
+    result = run("restore", str(backup), "--store", url)
+    assert "will replace everything" in result.stdout and "4 patient(s)" in result.stdout
+    with Store(url) as s:
+        assert "LATE" in set(s.read()["patient_id"]), "restore without --yes changed the server"
+    _cli_ok(run("restore", str(backup), "--store", url, "--yes"), "restored")
+    with Store(url) as s:
+        pd.testing.assert_frame_equal(s.read(provenance=True), expected)
+    assert list(tmp_path.glob("monday.server-before-restore-*.sqlite")), "the server's content is backed up first"
+    wrong = sa.engine.make_url(url).set(password="Wr0ng-Pw-123").render_as_string(hide_password=False)
+    failed = kit_cli("check", "--store", wrong)
+    _cli_fails(failed, "refused the login")
+    assert "Wr0ng-Pw-123" not in failed.stdout + failed.stderr
+    _cli_ok(run("report", "--patient", "DEMO-001", "--out", str(tmp_path / "reports"), "--store", url), "report-DEMO-001.html")
+    assert (tmp_path / "reports" / "report-DEMO-001.html").exists()
+    assert not [p for p in repo.iterdir() if p.name.startswith("postgresql")], "a URL became a local folder"

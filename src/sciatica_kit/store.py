@@ -387,6 +387,8 @@ class Store:
         else ``$JUPYTERHUB_USER``, else the login name.
     catalog
         The catalogue the logs are validated against (default: the kit's).
+    create
+        Create the store when there is none (default).  False: refuse instead (``check``, ``backup``).
 
     Examples
     --------
@@ -401,7 +403,9 @@ class Store:
     1
     """
 
-    def __init__(self, location: str | os.PathLike | None = None, *, user: str | None = None, catalog: Catalog | None = None):
+    def __init__(self, location: str | os.PathLike | None = None, *, user: str | None = None, catalog: Catalog | None = None,
+                 create: bool = True):
+        self.create = create
         self.user = str(user) if user else _default_user()
         self.catalog = catalog
         if location is None:
@@ -433,6 +437,8 @@ class Store:
                 if self.path.is_dir():
                     raise StoreError(f"The store location {self.path} is a folder; give a file name such as {self.path / 'store.sqlite'}")
                 _check_sqlite_file(self.path)
+            elif not create:
+                raise StoreError(f"There is no store at {self.path}. Give its location (or set {STORE_ENV}).")
             else:
                 created = _create_store_file(self.path)
         self.engine = self._make_engine()
@@ -513,6 +519,8 @@ class Store:
                 self._ensure_pg_schema(conn)
             tables = self._tables(conn)
             if not tables:
+                if not self.create:
+                    raise StoreError(f"There is no Sciatica Kit store on {self.where} yet; nothing was created.")
                 _create_schema(conn)
                 return
             if "meta" not in tables:
@@ -542,6 +550,8 @@ class Store:
         """The kit's own schema: created when missing, refused when the login may not use it."""
         names = sa.inspect(conn).get_schema_names()
         if PG_SCHEMA not in names:
+            if not self.create:
+                raise StoreError(f"There is no Sciatica Kit store on {self.where} yet; nothing was created.")
             may_create = conn.execute(sa.select(sa.func.has_database_privilege(sa.func.current_database(), "CREATE"))).scalar()
             if not may_create:
                 raise StoreError(f"Your login may not create the kit's schema '{PG_SCHEMA}' on {self.where}; nothing "
