@@ -692,3 +692,75 @@ def test_an_unsupported_or_malformed_address_is_refused(tmp_path):
     with pytest.raises(StoreError, match="not 'mysql'"):
         sk.Store("mysql://kit:pw@server/kit")
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def test_a_store_from_the_first_release_is_backed_up_and_upgraded_in_place(location, backend, tmp_path, monkeypatch):
+    """A store written by the first release (its own code, frozen in tests/store_release1.py) opens in
+    this release, is backed up, then upgraded with Alembic: every value, correction, import and
+    programme is still there, under the new names."""
+    import sqlalchemy as sa
+
+    import store_release1 as release1
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    old = release1.Store(location, user="physio1")
+    first = old.add(FIRST, source="visits.csv")
+    if backend == "sqlite":  # the first release could not correct a value on PostgreSQL (the 'user' bug)
+        second = old.add(tidy([["P001", "2026-01-19", "pain", "", 4.0, "fixed"]]), user="physio2", source="visit form")
+    else:
+        second = old.add(tidy([["P003", "2026-01-20", "pain", "", 4.0, ""]]), user="physio2", source="visit form")
+    undone = old.add(tidy([["P002", "2026-02-01", "odi", "", 20.0, ""]]), user="physio3")
+    assert old.undo_last("P002", user="physio3") == undone.import_id
+    old.save_programme("P001", sk.build_programme(["sciatica"]).with_details(created=dt.date(2026, 1, 5)))
+    old.save_programme("P001", sk.build_programme(["spinal_stenosis"]).with_details(created=dt.date(2026, 2, 5)), user="physio2")
+    expected = old.read()
+    old_history = old.history()
+    old.close()
+
+    new = sk.Store(location, user="physio1")
+    try:
+        assert_same_log(new.read(), expected)
+        with new.engine.connect() as conn:
+            from sciatica_kit.migrations import HEAD, current_revision
+
+            assert current_revision(conn) == HEAD
+        assert new.check() == []
+        batches = new.batches().set_index("batch_id")
+        assert batches.loc[first.import_id, ["entered_by", "source", "patients", "rows"]].tolist() == ["physio1", "visits.csv", "P001, P002", 4]
+        assert batches.loc[second.import_id, "entered_by"] == "physio2"
+        assert batches.loc[undone.import_id, "undone_at"] is not None
+        prov = new.read(provenance=True)
+        assert set(prov["entered_by"]) == {"physio1", "physio2"}
+        hist = new.history()
+        assert len(hist) == len(old_history)
+        assert hist["old_value"].tolist() == old_history["value"].tolist()
+        assert hist["changed_by"].tolist() == old_history["user"].tolist()
+        if backend == "sqlite":
+            corrected = hist[hist["action"] == "corrected"].iloc[0]
+            assert (corrected["old_value"], corrected["new_value"], corrected["changed_by"]) == (5.0, 4.0, "physio2")
+        assert new.programme_versions("P001")["version"].tolist() == [1, 2]
+        assert list(new.read_programme("P001", version=1).conditions) == ["sciatica"]
+        # and the upgraded store works as a new one: new batches, undo of an old batch, a third version
+        later = new.add(tidy([["P009", "2026-03-01", "pain", "", 2.0, ""]]))
+        assert later.batch_id > max(first.import_id, second.import_id, undone.import_id)
+        assert new.undo(first.import_id, patient_id="P002") == 1
+        assert new.save_programme("P001", sk.build_programme(["sciatica"])) == 3
+        assert new.check() == []
+    finally:
+        new.close()
+    # the backup taken before the upgrade holds the first release's store as it was
+    if backend == "sqlite":
+        kept = list(location.parent.glob("kit.sqlite.before-upgrade-*"))
+    else:
+        kept = list((tmp_path / "data" / "sciatica-kit" / "backups").glob("*-before-upgrade-*.sqlite"))
+        with _admin(location) as con:  # the first release's tables in public are left as they were
+            assert con.execute("SELECT count(*) FROM public.entries").fetchone()[0] == len(expected)
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o600
+    engine = sa.create_engine(sa.engine.URL.create("sqlite", database=str(kept[0])))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema'").scalar() == "1"
+        assert conn.exec_driver_sql("SELECT count(*) FROM entries").scalar() == len(expected)
+    engine.dispose()

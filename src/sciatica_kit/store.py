@@ -357,7 +357,7 @@ def _copy_tables(src: sa.Connection, dst: sa.Connection, tables: Iterable[sa.Tab
         for table in reversed(tables):
             dst.execute(table.delete())
     for table in tables:
-        result = src.execution_options(yield_per=_CHUNK).execute(sa.select(table))
+        result = src.execute(sa.select(table).execution_options(yield_per=_CHUNK))  # on the statement: the connection stays as it was
         for chunk in result.partitions(_CHUNK):
             dst.execute(table.insert(), [dict(r._mapping) for r in chunk])
     if dst.dialect.name == "postgresql":  # ids were copied as they were: move each sequence past them
@@ -474,7 +474,7 @@ class Store:
                        f"-c idle_in_transaction_session_timeout={max(STATEMENT_TIMEOUT_S, 60) * 2000}")
             return sa.create_engine(self.url, pool_pre_ping=True, hide_parameters=True, pool_size=2, max_overflow=4,
                                     pool_timeout=CONNECT_TIMEOUT_S,
-                                    connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": options,
+                                    connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": options, "prepare_threshold": None,
                                                   "application_name": "sciatica-kit"})
         engine = sa.create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
                                   hide_parameters=True)
@@ -557,6 +557,7 @@ class Store:
                 raise StoreError(f"Your login may not create the kit's schema '{PG_SCHEMA}' on {self.where}; nothing "
                                  "was created. Ask IT to create it for you (README, 'Shared clinic server').")
             conn.execute(sa.schema.CreateSchema(PG_SCHEMA, if_not_exists=True))
+            self._adopt_release1_tables(conn)
             return
         usable = conn.execute(sa.select(sa.func.has_schema_privilege(PG_SCHEMA, "USAGE"))).scalar()
         if not usable:
@@ -570,6 +571,28 @@ class Store:
                 raise StoreError(f"Your login may not read and write the kit's tables on {self.where} "
                                  f"({', '.join(missing)}); nothing was changed. Ask IT to grant them "
                                  "(README, 'Shared clinic server').")
+
+    def _adopt_release1_tables(self, conn: sa.Connection) -> None:
+        """The first release kept its tables in ``public``: copy them into the kit's schema (to be
+        upgraded there), leaving ``public`` as it was."""
+        from sciatica_kit.migrations.schema import tables_v1
+
+        names = ("meta", "patients", "imports", "entries", "history", "programmes")
+        if not set(names) <= set(sa.inspect(conn).get_table_names(schema="public")):
+            return
+        public = tables_v1(sa.MetaData(schema="public"))
+        if conn.execute(sa.select(public["meta"].c.value).where(public["meta"].c.key == "schema")).scalar() != "1":
+            return
+        kit_md = sa.MetaData(schema=PG_SCHEMA)
+        kit = tables_v1(kit_md)
+        kit_md.create_all(conn)
+        for name in names:
+            cols = [c.name for c in public[name].c]
+            conn.execute(kit[name].insert().from_select(cols, sa.select(*public[name].c)))
+        for name, column in (("imports", "import_id"), ("history", "id"), ("programmes", "id")):
+            seq = sa.func.pg_get_serial_sequence(f"{PG_SCHEMA}.{name}", column)
+            top = sa.select(sa.func.coalesce(sa.func.max(kit[name].c[column]), 0) + 1).scalar_subquery()
+            conn.execute(sa.select(sa.func.setval(seq, top, False)))
 
     def _backup_before_upgrade_sqlite(self) -> None:
         """A first-release store file is copied beside itself before it is upgraded."""
@@ -1134,7 +1157,8 @@ class Store:
             if unlinked:
                 problems.append(f"{unlinked} entries whose batch does not list their patient")
             bad_undo = conn.execute(sa.select(sa.func.count()).select_from(history).where(
-                history.c.action == "undone", ~history.c.batch_id.in_(sa.select(batches.c.batch_id).where(batches.c.kind == "undo")))).scalar()
+                history.c.action == "undone", ~sa.exists().where(batches.c.batch_id == history.c.batch_id,
+                                                                 batches.c.kind == "undo"))).scalar()
             if bad_undo:
                 problems.append(f"{bad_undo} undone values not recorded by an undo")
         return problems

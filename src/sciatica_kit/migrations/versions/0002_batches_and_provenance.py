@@ -57,6 +57,18 @@ def upgrade() -> None:
         ["batch_id", "patient_id"],
         sa.select(touched.c[0], touched.c[1]).where(touched.c[0].in_(sa.select(imp.c.import_id))),
     ))
+    if bind.dialect.name == "postgresql":  # ids were copied as they were: move the sequence past them
+        _move_sequence(bind, b, "batch_id")
+    # the first release recorded an undo only in history: each undone import gets its undo batch
+    undone = his.c.action == "undone"
+    op.execute(b.insert().from_select(
+        ["entered_by", "entered_at", "source", "rows", "kind", "undoes"],
+        sa.select(sa.func.min(his.c.user), sa.func.min(his.c.at),
+                  sa.literal("undo of batch ") + sa.cast(his.c.import_id, sa.String), sa.func.count(),
+                  sa.literal("undo"), his.c.import_id).where(undone).group_by(his.c.import_id),
+    ))
+    undo_batch = (sa.select(b.c.batch_id).where(b.c.kind == "undo", b.c.undoes == his.c.import_id)
+                  .limit(1).scalar_subquery())
     same_key = sa.and_(ent.c.patient_id == his.c.patient_id, ent.c.date == his.c.date,
                        ent.c.measure == his.c.measure, ent.c.side == his.c.side, ent.c.import_id == his.c.replaced_by)
     op.execute(new["history"].insert().from_select(
@@ -64,24 +76,35 @@ def upgrade() -> None:
          "new_note", "action", "batch_id", "changed_by", "changed_at"],
         sa.select(his.c.id, his.c.patient_id, his.c.date, his.c.measure, his.c.side, his.c.value, his.c.note,
                   his.c.import_id, sa.select(ent.c.value).where(same_key).scalar_subquery(),
-                  sa.select(ent.c.note).where(same_key).scalar_subquery(), his.c.action, his.c.replaced_by,
-                  his.c.user, his.c.at),
+                  sa.select(ent.c.note).where(same_key).scalar_subquery(), his.c.action,
+                  sa.case((undone, undo_batch), else_=his.c.replaced_by), his.c.user, his.c.at),
+    ))
+    bp = new["batch_patients"]
+    op.execute(bp.insert().from_select(
+        ["batch_id", "patient_id"],
+        sa.select(b.c.batch_id, bp.c.patient_id).select_from(b.join(bp, bp.c.batch_id == b.c.undoes))
+        .where(b.c.kind == "undo").distinct(),
     ))
     version = sa.func.row_number().over(partition_by=prog.c.patient_id, order_by=prog.c.id)
     op.execute(new["programmes"].insert().from_select(
         ["id", "patient_id", "version", "created", "saved_at", "saved_by", "data"],
         sa.select(prog.c.id, prog.c.patient_id, version, prog.c.created, prog.c.saved_at, prog.c.user, prog.c.data),
     ))
-    if bind.dialect.name == "postgresql":  # ids were copied as they were: move each sequence past them
-        for table, column in ((b, "batch_id"), (new["history"], "id"), (new["programmes"], "id")):
-            seq = sa.func.pg_get_serial_sequence(table.name, column)
-            top = sa.select(sa.func.coalesce(sa.func.max(table.c[column]), 0) + 1).scalar_subquery()
-            bind.execute(sa.select(sa.func.setval(seq, top, False)))
+    if bind.dialect.name == "postgresql":
+        _move_sequence(bind, new["history"], "id")
+        _move_sequence(bind, new["programmes"], "id")
     for name in _RENAMED:
         op.drop_table(f"{name}_v1")
     op.drop_table("imports")
     meta = old["meta"]
     op.execute(meta.update().where(meta.c.key == "schema").values(value="2"))
+
+
+def _move_sequence(bind, table: sa.Table, column: str) -> None:
+    """PostgreSQL: rows were copied with their ids, so the id sequence must start after them."""
+    seq = sa.func.pg_get_serial_sequence(table.name, column)
+    top = sa.select(sa.func.coalesce(sa.func.max(table.c[column]), 0) + 1).scalar_subquery()
+    bind.execute(sa.select(sa.func.setval(seq, top, False)))
 
 
 def downgrade() -> None:
