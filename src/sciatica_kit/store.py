@@ -186,7 +186,7 @@ def describe(url: sa.engine.URL) -> str:
     """A server address for messages: host, port and database, never the password."""
     host = url.host or "localhost"
     port = f":{url.port}" if url.port else ""
-    return f"the clinic server {host}{port} (database {url.database or '?'})"
+    return f"the clinic server {host}{port} (database {url.database or '?'})"  # no user name, never the password
 
 
 # --------------------------------------------------------------------------- errors in clinic words
@@ -202,7 +202,7 @@ def _clinic_error(exc: BaseException, where: str) -> StoreError:
     state = getattr(orig, "sqlstate", None) or ""
     text = str(orig).lower()  # only to recognise the problem; never shown
     if state == "57014":
-        return StoreError(f"{where} did not finish within {STATEMENT_TIMEOUT_S} s, so nothing was changed. "
+        return StoreError(f"{_cap(where)} did not finish within {STATEMENT_TIMEOUT_S} s, so nothing was changed. "
                           "Try again later, or ask IT whether the server is overloaded.")
     if state == "55P03":
         return StoreError(f"A colleague was saving the same patient for more than {LOCK_TIMEOUT_S} s on {where}; "
@@ -213,26 +213,30 @@ def _clinic_error(exc: BaseException, where: str) -> StoreError:
         return StoreError(f"Your login may not use the kit's tables on {where}; nothing was changed. Ask IT to grant "
                           "them (README, 'Shared clinic server').")
     if state.startswith("28") or "password authentication failed" in text or "no password supplied" in text:
-        return StoreError(f"{where} refused the login: check the user name and password in the store address.")
+        return StoreError(f"{_cap(where)} refused the login: check the user name and password in the store address.")
     if state == "3D000" or ("database" in text and "does not exist" in text):
-        return StoreError(f"{where} has no such database: check the store address, or ask IT to create it.")
+        return StoreError(f"{_cap(where)} has no such database: check the store address, or ask IT to create it.")
     if "timeout expired" in text or "timed out" in text:
-        return StoreError(f"{where} did not answer within {CONNECT_TIMEOUT_S} s; check the address and that it is running.")
+        return StoreError(f"{_cap(where)} did not answer within {CONNECT_TIMEOUT_S} s; check the address and that it is running.")
     if any(w in text for w in ("connection refused", "could not connect", "connection failed", "could not translate",
                                "name or service not known", "server closed the connection", "connection is closed",
                                "no route to host", "terminating connection")):
-        return StoreError(f"{where} cannot be reached; check the address and that it is running.")
+        return StoreError(f"{_cap(where)} cannot be reached; check the address and that it is running.")
     if "database is locked" in text or "database table is locked" in text:
-        return StoreError(f"The store {where} stayed busy for more than {BUSY_TIMEOUT_MS // 1000} s (a colleague's save); "
+        return StoreError(f"{_cap(where)} stayed busy for more than {BUSY_TIMEOUT_MS // 1000} s (a colleague's save); "
                           "nothing was changed. Try again in a moment.")
     if "full" in text and ("disk" in text or "database" in text):
-        return StoreError(f"The disk holding the store {where} is full; nothing was saved. Free some space and try again.")
+        return StoreError(f"The disk holding {where} is full; nothing was saved. Free some space and try again.")
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"The store {where} cannot be written (read-only); check the file's rights.")
+        return StoreError(f"{_cap(where)} cannot be written (read-only); check the file's rights.")
     if "unique" in text or "duplicate key" in text or state == "23505":
         return StoreError("The same patient, date, measure and side appears twice in what was saved; nothing was saved.")
-    return StoreError(f"The store {where} could not be used ({type(orig).__name__}); nothing was changed. "
+    return StoreError(f"{_cap(where)} could not be used ({type(orig).__name__}); nothing was changed. "
                       "Try again, or ask IT to check it.")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _guarded(fn):
@@ -430,7 +434,8 @@ class Store:
             self.path = Path(text).expanduser()
             self.url = sa.engine.URL.create("sqlite", database=str(self.path))
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.where = str(self.path) if self.path is not None else (describe(self.url) if not self.is_sqlite else "in memory")
+        # how messages name the store: "the store /path/kit.sqlite" or "the clinic server host:5432 (database kit)"
+        self.where = f"the store {self.path}" if self.path is not None else (describe(self.url) if not self.is_sqlite else "the store in memory")
         created = False
         if self.path is not None:
             if self.path.exists():
@@ -538,7 +543,7 @@ class Store:
             elif revision in ("0001",):
                 run_upgrade(conn, "head")
             else:
-                raise StoreError(f"The store {self.where} was written by a newer version of Sciatica Kit "
+                raise StoreError(f"{_cap(self.where)} was written by a newer version of Sciatica Kit "
                                  f"(schema {version}); upgrade the kit (pip install -U sciatica-kit).")
         if self.path is not None:
             for suffix in ("", "-wal", "-shm"):
