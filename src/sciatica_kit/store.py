@@ -39,7 +39,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -730,33 +730,35 @@ class Store:
             return ImportResult(None, 0, 0, 0)
         n_rows = len(clean)
         who, now = self._who(user), _now()
-        cols = _columns(clean)
-        pids = sorted(set(cols[0]))
+        pids = sorted(set(clean["patient_id"].astype(str).unique().tolist()))
         with self.engine.begin() as conn:
             batch_id = int(conn.execute(batches.insert().values(
                 entered_by=who, entered_at=now, source=str(source)[:200], rows=0, kind="entry")).inserted_primary_key[0])
             self._lock_patients(conn, pids, who, now)
             known = conn.execute(sa.select(entries.c.patient_id).where(entries.c.patient_id.in_(pids)).limit(1)).first()
             if known is None:  # only new patients: no stored value can clash, write straight in
-                self._bulk_insert(conn, entries, [c.name for c in entries.c], zip(*cols, [batch_id] * n_rows, strict=True))
+                self._bulk_insert(conn, entries, [c.name for c in entries.c], _rows(clean, batch_id))
                 added, corrected, unchanged = n_rows, 0, 0
             else:
-                added, corrected, unchanged = self._merge(conn, cols, batch_id, who, now)
+                added, corrected, unchanged = self._merge(conn, clean, batch_id, who, now)
             if added + corrected == 0:
                 # nothing written: record no batch, so undo never picks one that changed nothing
                 conn.execute(batches.delete().where(batches.c.batch_id == batch_id))
                 return ImportResult(None, 0, 0, unchanged)
             conn.execute(batches.update().where(batches.c.batch_id == batch_id).values(rows=added + corrected))
-            conn.execute(batch_patients.insert().from_select(
-                ["batch_id", "patient_id"],
-                sa.select(sa.literal(batch_id, sa.Integer), entries.c.patient_id)
-                .where(entries.c.batch_id == batch_id).distinct()))
+            if known is None:
+                conn.execute(batch_patients.insert(), [{"batch_id": batch_id, "patient_id": p} for p in pids])
+            else:
+                conn.execute(batch_patients.insert().from_select(
+                    ["batch_id", "patient_id"],
+                    sa.select(sa.literal(batch_id, sa.Integer), entries.c.patient_id)
+                    .where(entries.c.batch_id == batch_id).distinct()))
         return ImportResult(batch_id, int(added), int(corrected), int(unchanged))
 
-    def _merge(self, conn: sa.Connection, cols: list[list], batch_id: int, who: str, now: str) -> tuple[int, int, int]:
+    def _merge(self, conn: sa.Connection, clean: pd.DataFrame, batch_id: int, who: str, now: str) -> tuple[int, int, int]:
         """Merge staged rows with stored ones in set-based statements: (added, corrected, unchanged)."""
         incoming.create(conn)
-        self._bulk_insert(conn, incoming, [c.name for c in incoming.c], zip(*cols, strict=True))
+        self._bulk_insert(conn, incoming, [c.name for c in incoming.c], _rows(clean))
         e, s = entries, incoming
         same_key = sa.and_(*(e.c[k] == s.c[k] for k in KEY))
         differs = sa.or_(e.c.value != s.c.value, e.c.note != s.c.note)
@@ -764,7 +766,7 @@ class Store:
         matched = e.join(s, same_key)
         unchanged = int(conn.execute(sa.select(sa.func.count()).select_from(matched).where(~differs)).scalar())
         corrected = int(conn.execute(sa.select(sa.func.count()).select_from(matched).where(differs)).scalar())
-        added = len(cols[0]) - unchanged - corrected
+        added = len(clean) - unchanged - corrected
         if corrected:
             conn.execute(history.insert().from_select(
                 [*KEY, "old_value", "old_note", "old_batch_id", "new_value", "new_note", "action", "batch_id",
@@ -1275,6 +1277,14 @@ def _columns(log: pd.DataFrame) -> list[list]:
         log["value"].astype(float).tolist(),
         log["note"].astype(str).tolist(),
     ]
+
+
+def _rows(log: pd.DataFrame, *extra) -> Iterator[tuple]:
+    """The log as database rows (plus constant ``extra`` columns), converted a chunk at a time so a
+    big import never holds a second full copy of itself as Python objects."""
+    for start in range(0, len(log), _CHUNK):
+        part = log.iloc[start:start + _CHUNK]
+        yield from zip(*_columns(part), *([x] * len(part) for x in extra), strict=True)
 
 
 def _dates(texts: pd.Series) -> pd.Series:
