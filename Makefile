@@ -23,7 +23,7 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-unit test-notebooks lint browser postgres bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres bench report soak clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,7 +75,7 @@ lint: install-test
 
 test-unit: install-test browser postgres
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(PY) -m pytest tests
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
 
 test-notebooks: install-test
@@ -85,7 +85,21 @@ test-notebooks: install-test
 	$(TEST_ENV) $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
 		-o addopts="" -o testpaths=notebooks -o filterwarnings=ignore::DeprecationWarning notebooks
 
-test: lint test-unit test-notebooks
+# The lowest versions pyproject.toml declares (constraints/minimum.txt), in a venv of their own:
+# the unit tests (not the browser ones) must pass there too.
+VENV_MIN ?= .venv-min
+$(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
+	@test -x $(VENV_MIN)/bin/python || $(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[test]"
+	$(VENV_MIN)/bin/python tools/check_versions.py constraints/minimum.txt
+	@touch $@
+
+test-min: $(VENV_MIN)/.installed
+	@mkdir -p $(STATE)
+	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not slow and not soak" -p no:cacheprovider -q
+
+test: lint test-unit test-notebooks test-min
 
 # One test file or expression with the test environment: make pytest ARGS="tests/test_store.py -x"
 pytest: install-test
@@ -99,7 +113,7 @@ report: demo
 	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)
 
 soak: install-test
-	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m "slow" -p no:cacheprovider
+	$(TEST_ENV) SOAK=1 $(PY) -m pytest tests -m soak -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) $(STATE) .pytest_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) $(VENV_MIN) $(STATE) .pytest_cache .ruff_cache .hypothesis build dist

@@ -247,12 +247,20 @@ def fig_import(size: Size, work: Path) -> Row:
 
 
 def _wide_csv(rows: int, folder: Path) -> tuple[Path, int]:
-    from sciatica_kit.logbook import write_log
+    from sciatica_kit.log import write_log
 
     log = daily_log(rows)
     path = folder / f"wide-{len(log)}.csv"
     write_log(log, path, wide=True)
     return path, len(log)
+
+
+def _plain_pandas_read(path: Path) -> pd.DataFrame:
+    """The same job in plain pandas, without any checking: read, parse dates, to long form, drop blanks."""
+    wide = pd.read_csv(path)
+    wide["date"] = pd.to_datetime(wide["date"])
+    long = wide.melt(id_vars=["patient_id", "date", "note"], var_name="measure", value_name="value")
+    return long.dropna(subset=["value"])
 
 
 def fig_read_log(size: Size, work: Path) -> Row:
@@ -265,13 +273,13 @@ def fig_read_log(size: Size, work: Path) -> Row:
         if len(got) != n:
             raise RuntimeError(f"read_log returned {len(got)} rows, expected {n}")
         del got
-        ours, ref, ours_cpu, ref_cpu = paired(lambda p=path: sk.read_log(p), lambda p=path: pd.read_csv(p), size.repeats)
+        ours, ref, ours_cpu, ref_cpu = paired(lambda p=path: sk.read_log(p), lambda p=path: _plain_pandas_read(p), size.repeats)
         points.append((n, ours, ref, path.stat().st_size, ours_cpu / ref_cpu))
         path.unlink()
     (n1, t1, _, _, _), (n2, t2, r2, nbytes, cpu_ratio) = points
     growth, k = growth_text(n1, t1, n2, t2)
-    return Row("read_log", "read_log (wide CSV, validated)", f"{fmt_count(n2)} rows", t2, "s", "pandas.read_csv", r2, t2 / r2,
-               "<= 2x", t2 / r2 <= 2.0, growth, k,
+    return Row("read_log", "read_log (wide CSV, validated)", f"{fmt_count(n2)} rows", t2, "s",
+               "pandas: read_csv + to_datetime + melt + dropna", r2, t2 / r2, "<= 1x", t2 / r2 <= 1.0, growth, k,
                note=f"file {fmt_bytes(nbytes)}, {n2 // len(DAILY_MEASURES)} visits x 3 measures; CPU-time ratio {cpu_ratio:.2f}x")
 
 

@@ -117,13 +117,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     meta = {
         "size": size.name, "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "seconds": round(elapsed, 1),
         "git": _git_revision(), "python": platform.python_version(), "pandas": pd.__version__, "numpy": np.__version__,
+        "pyarrow": pa.__version__, "text_dtype": str(pd.Series(["x"]).dtype),
         "cpus": os.cpu_count(), "machine": platform.machine(), "load_average_1min": loads,
     }
     print(f"Sciatica Kit benchmark ({size.name}, {meta['git']}, {meta['cpus']} cpus, {elapsed:.0f} s, "
+          f"pandas {meta['pandas']} with pyarrow {meta['pyarrow']}, text as {meta['text_dtype']}, "
           f"load average {min(loads):.1f}-{max(loads):.1f})")
     if max(loads) > (os.cpu_count() or 1):
         print("note: other processes were busy during the run (load above the number of cpus); timings are inflated")

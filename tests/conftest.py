@@ -77,5 +77,15 @@ def catalog():
     return sk.load_catalog()
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The reliability figures (hostile inputs tried, logs stored whole or rejected) after the run, whatever ran last."""
+    from helpers_reliability import FIGURES
+
+    if FIGURES:
+        terminalreporter.write_sep("-", "reliability figures")
+        for name, n in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {n}")
+
+
 def pytest_report_header(config):
     return f"store: per-test temp folder; repo: {REPO}; cpus: {os.cpu_count()}"

@@ -5,7 +5,7 @@ globally, so other test modules keep their own settings):
 
 * ``sciatica-ci``   - few examples, no example database: the default run stays quick;
 * ``sciatica-soak`` - many examples; chosen when the environment has ``SOAK=1``
-  (``make soak`` sets it and runs ``-m slow``).
+  (``make soak`` sets it and runs ``-m soak``).
 
 ``fuzz(fast, soak)`` gives a test ``fast`` examples normally and ``soak`` under SOAK.
 The figures the tests print (inputs tried, kills survived, concurrent entries

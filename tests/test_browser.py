@@ -416,7 +416,7 @@ def test_red_flag_blocks_the_programme(page, server, open_app):
 def test_progress_logger_saves_a_visit_and_rejects_a_bad_file(page, server, open_app, tmp_path):
     from playwright.sync_api import expect
 
-    from sciatica_kit.logbook import LogError, read_log
+    from sciatica_kit.log import LogError, read_log
 
     app = open_app(NB_LOGGER, "sk-progress-logger")
     expect(app.get_by_label("Patient", exact=True)).to_have_value("DEMO-001")

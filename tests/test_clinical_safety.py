@@ -10,7 +10,7 @@ how ``build_programme`` applies them, so a rule the builder forgets fails here:
 * the handout always carries the safety note and the disclaimer (blocked programmes too).
 
 The default run covers all 2^9 x 3 x 2^3 = 12 288 unblocked combinations.  The slow variants
-(``make soak``: SOAK=1, -m slow) add the full product with every red-flag option, force every
+(``make soak``: SOAK=1, -m soak) add the full product with every red-flag option, force every
 excluded exercise in every combination and render every handout; without SOAK they run a sample.
 """
 
@@ -109,7 +109,7 @@ def test_every_unblocked_combination_keeps_the_rules(cat):
     _sweep_unblocked(cat, full=False)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_every_combination_with_every_override(cat):
     """Every combination, every excluded exercise forced in, every handout rendered (sampled without SOAK)."""
     _sweep_unblocked(cat, full=True, stride=1 if SOAK else 257)
@@ -205,7 +205,7 @@ def test_a_red_flag_always_blocks(cat):
     _sweep_red_flags(cat, full=False)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_red_flags_over_every_condition_subset(cat):
     _sweep_red_flags(cat, full=SOAK, sample=not SOAK)
 

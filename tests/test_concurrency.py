@@ -58,7 +58,7 @@ def test_concurrent_writers_and_a_big_import_lose_nothing(location):
     _writers_and_bulk(location, writers=3, entries=40, bulk_patients=60)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_many_writers_and_a_200k_row_import(location):
     if SOAK:
         _writers_and_bulk(location, writers=6, entries=150, bulk_patients=200)

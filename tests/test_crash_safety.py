@@ -5,7 +5,7 @@ entry it had before, and holds either none or all of the interrupted import (nev
 Also: a damaged, foreign or empty store file is refused with a clear StoreError and left
 byte-for-byte as it was; a missing one is created fresh and owner-only.
 
-Kills: 15 of a ~110 000-row import by default; the slow variant (make soak: SOAK=1 -m slow) makes
+Kills: 15 of a ~110 000-row import by default; the slow variant (make soak: SOAK=1 -m soak) makes
 100 kills of a 219 000-row import.  The one-line summary (pytest -s) gives the figures.
 """
 
@@ -83,7 +83,7 @@ def test_sigkill_during_a_big_import_never_leaves_half_an_import(location):
     _kill_during_import(location, kills=KILLS, n_patients=100)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_sigkill_during_a_200k_row_import(location):
     _kill_during_import(location, kills=100 if SOAK else 2, n_patients=200 if SOAK else 20)
 

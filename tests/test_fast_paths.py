@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 import sciatica_kit as sk
-from sciatica_kit import logbook, progress
+from sciatica_kit import progress
 from sciatica_kit.demo import demo_daily_log, demo_log
+from sciatica_kit.log import LogError, read, validate
+from sciatica_kit.log import fast as fast_paths
 
 TODAY = pd.Timestamp("2026-11-01").date()
 
@@ -23,7 +25,7 @@ TODAY = pd.Timestamp("2026-11-01").date()
 def _outcome(fn, *args, **kwargs):
     try:
         return "ok", fn(*args, **kwargs)
-    except logbook.LogError as err:
+    except LogError as err:
         return "error", (str(err), [(p.row, p.column, p.problem, p.fix) for p in err.problems])
 
 
@@ -38,8 +40,8 @@ def _same(fast, full):
 
 
 def _full(monkeypatch):
-    monkeypatch.setattr(logbook, "_read_wide_csv_fast", lambda *a, **k: None)
-    monkeypatch.setattr(logbook, "_validate_typed", lambda *a, **k: None)
+    monkeypatch.setattr(read, "_read_wide_csv_fast", lambda *a, **k: None)
+    monkeypatch.setattr(validate, "_validate_typed", lambda *a, **k: None)
     monkeypatch.setattr(progress, "_aggregate_fast", lambda *a, **k: None)
 
 
@@ -101,7 +103,7 @@ def _variants(tmp_path):
 @pytest.mark.parametrize("threaded", [False, True], ids=["one read", "two halves in threads"])
 def test_read_log_fast_path_matches_the_full_path(tmp_path, monkeypatch, threaded):
     if threaded:  # big files without quotes are read as two halves; make every test file "big"
-        monkeypatch.setattr(logbook, "_THREADED_READ_BYTES", 64)
+        monkeypatch.setattr(fast_paths, "_THREADED_READ_BYTES", 64)
     cases = _variants(tmp_path)
     fast = {}
     for name, (text, kw) in cases.items():
@@ -116,7 +118,7 @@ def test_read_log_fast_path_matches_the_full_path(tmp_path, monkeypatch, threade
     for name in ("demo", "shuffled rows", "byte order mark", "tab separated", "daily entries", "daily entries with notes",
                  "notes with quotes and formulas"):
         path, kw, _ = fast[name]
-        assert logbook._read_wide_csv_fast(path, sep=None, decimal=None, dayfirst=None, today=TODAY, cat=cat) is not None, name
+        assert fast_paths._read_wide_csv_fast(path, sep=None, decimal=None, dayfirst=None, today=TODAY, cat=cat) is not None, name
     _full(monkeypatch)
     for name, (path, kw, got) in fast.items():
         print(name)
@@ -167,7 +169,7 @@ def test_validate_log_fast_path_matches_the_full_path(monkeypatch):
     cat = sk.load_catalog()
     got = {name: _outcome(sk.validate_log, log, today=TODAY) for name, log in cases.items()}
     for name in ("demo", "daily", "shuffled", "object columns", "spelled measures and sides", "time of day", "missing notes"):
-        assert logbook._validate_typed(cases[name], today=TODAY, cat=cat) is not None, name
+        assert fast_paths._validate_typed(cases[name], today=TODAY, cat=cat) is not None, name
     _full(monkeypatch)
     for name, log in cases.items():
         print(name)
@@ -274,3 +276,117 @@ def test_factorize_by_runs_matches_pandas():
         expected_codes, expected_uniques = pd.factorize(values, sort=True)
         assert np.array_equal(codes, expected_codes)
         assert list(uniques) == list(expected_uniques)
+
+
+# --------------------------------------------------------------------------- generated input (hypothesis)
+
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_MEASURE_COLUMNS = ["pain", "leg_pain", "odi", "rmdq", "slr_left", "slr_right", "adherence", "Pain (0-10)", "SLR L"]
+_cell_values = st.one_of(
+    st.just(""), st.integers(-2, 120).map(str), st.floats(-1, 110, allow_nan=False).map(lambda v: f"{v:.2f}"),
+    st.sampled_from(["7/10", "45°", "x", "1,5", "-0", "nan", " 3", "3 "]),
+)
+_ids = st.one_of(st.sampled_from(["P1", "P2", "DEMO-003", "=P4", "-P5", " P6", "P 7", "\u75db"]),
+                 st.text(alphabet="AZaz09-_ =+'\u00e9", min_size=0, max_size=8))
+_dates = st.one_of(st.dates(min_value=pd.Timestamp("2025-01-01").date(), max_value=pd.Timestamp("2027-01-01").date()).map(str),
+                   st.sampled_from(["03/04/2026", "2026-02-30", "", "2026-1-5"]))
+_notes = st.one_of(st.just(""), st.sampled_from(["slept badly", "=SUM(A1)", "a, b", 'said "ok"', "'+1"]))
+
+
+_clean_values = st.one_of(st.just(""), st.integers(0, 10).map(str), st.sampled_from(["2.5", "0", "10"]))
+_clean_ids = st.sampled_from(["P1", "P2", "DEMO-003", "=P4", "\u75db", "P 7"])
+_clean_dates = st.dates(min_value=pd.Timestamp("2025-01-01").date(), max_value=pd.Timestamp("2026-10-31").date()).map(str)
+
+
+@st.composite
+def _wide_files(draw):
+    """Wide CSV text: half the time clean (so the fast path runs), else with any awkward cell."""
+    clean = draw(st.booleans())
+    columns = draw(st.lists(st.sampled_from(_MEASURE_COLUMNS[:2] if clean else _MEASURE_COLUMNS), min_size=1, max_size=4, unique=True))
+    with_note = draw(st.booleans())
+    header = ["patient_id", "date", *columns, *(["note"] if with_note else [])]
+    rows = []
+    ids, dates, values = (_clean_ids, _clean_dates, _clean_values) if clean else (_ids, _dates, _cell_values)
+    for i in range(draw(st.integers(0, 12))):
+        cells = [draw(values) for _ in columns]
+        if clean:  # one visit per patient and day, each with a measurement
+            cells[0] = cells[0] or "5"
+            row = [draw(ids), str(pd.Timestamp("2025-01-01").date() + pd.Timedelta(days=i * 3 + draw(st.integers(0, 2)))), *cells]
+        else:
+            row = [draw(ids), draw(dates), *cells]
+        if with_note:
+            row.append(draw(_notes))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    return frame.to_csv(index=False, sep=draw(st.sampled_from([",", ";", "\t"])))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=_wide_files(), dayfirst=st.sampled_from([None, True, False]))
+def test_generated_files_read_the_same_on_both_paths(tmp_path_factory, text, dayfirst):
+    """Property: for any generated wide file, the fast path gives the full path's log or its exact errors."""
+    path = tmp_path_factory.mktemp("gen") / "log.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    took_fast = fast_paths._read_wide_csv_fast(path, sep=None, decimal=None, dayfirst=dayfirst, today=TODAY, cat=sk.load_catalog())
+    event("fast path taken" if took_fast is not None else "fast path stepped aside")
+    fast_result = _outcome(sk.read_log, path, today=TODAY, dayfirst=dayfirst)
+    with pytest.MonkeyPatch.context() as mp:
+        _full(mp)
+        full_result = _outcome(sk.read_log, path, today=TODAY, dayfirst=dayfirst)
+    _same(fast_result, full_result)
+
+
+@st.composite
+def _typed_logs(draw):
+    """Typed tidy logs: half the time valid (so the fast path runs), else with any awkward value."""
+    n = draw(st.integers(1, 15))
+    if draw(st.booleans()):
+        measures = draw(st.lists(st.sampled_from(["pain", "odi", "rmdq", "slr", " Pain ", "SLR"]), min_size=n, max_size=n))
+        return pd.DataFrame({
+            "patient_id": draw(st.lists(_clean_ids, min_size=n, max_size=n)),
+            "date": pd.Timestamp("2025-06-01") + pd.to_timedelta(np.arange(n) * 2 + draw(st.integers(0, 1)), unit="D"),
+            "measure": measures,
+            "side": [draw(st.sampled_from(["left", "right", "L", " r "])) if m.strip().lower() == "slr" else "" for m in measures],
+            "value": draw(st.lists(st.integers(0, 10).map(float), min_size=n, max_size=n)),
+            "note": draw(st.lists(_notes, min_size=n, max_size=n)),
+        })
+    measures = draw(st.lists(st.sampled_from(["pain", "odi", "rmdq", "slr", "adherence", " Pain ", "mood"]), min_size=n, max_size=n))
+    sides = [draw(st.sampled_from(["left", "right", "L", ""])) if m == "slr" else draw(st.sampled_from(["", "", "left"])) for m in measures]
+    days = draw(st.lists(st.integers(0, 700), min_size=n, max_size=n))
+    values = draw(st.lists(st.one_of(st.integers(0, 110).map(float), st.floats(-5, 120), st.just(float("nan"))), min_size=n, max_size=n))
+    return pd.DataFrame({
+        "patient_id": draw(st.lists(_ids, min_size=n, max_size=n)),
+        "date": pd.Timestamp("2025-06-01") + pd.to_timedelta(days, unit="D"),
+        "measure": measures, "side": sides, "value": values,
+        "note": draw(st.lists(_notes, min_size=n, max_size=n)),
+    })
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=_typed_logs())
+def test_generated_typed_logs_validate_the_same_on_both_paths(log):
+    """Property: for any generated typed log, validate_log's fast path gives the full path's result."""
+    took_fast = fast_paths._validate_typed(log, today=TODAY, cat=sk.load_catalog())
+    event("fast path taken" if took_fast is not None else "fast path stepped aside")
+    fast_result = _outcome(sk.validate_log, log, today=TODAY)
+    with pytest.MonkeyPatch.context() as mp:
+        _full(mp)
+        full_result = _outcome(sk.validate_log, log, today=TODAY)
+    _same(fast_result, full_result)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=_typed_logs())
+def test_generated_logs_summarise_the_same_on_both_paths(log):
+    """Property: summarise's fast aggregation gives the full path's numbers on any valid generated log."""
+    try:
+        clean = sk.validate_log(log, today=TODAY)
+    except sk.LogError:
+        return
+    fast_summary = sk.summarise(clean)
+    with pytest.MonkeyPatch.context() as mp:
+        _full(mp)
+        full_summary = sk.summarise(clean)
+    pd.testing.assert_frame_equal(fast_summary, full_summary, check_exact=True)

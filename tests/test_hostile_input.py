@@ -20,8 +20,8 @@ import io
 import json
 import math
 import re
+import signal
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import sciatica_kit as sk
-from helpers_reliability import count, fuzz, report
+from helpers_reliability import count, fuzz
 from sciatica_kit.catalog import DOSE_FIELDS
-from sciatica_kit.logbook import LOG_COLUMNS, validate_log
+from sciatica_kit.log import LOG_COLUMNS, validate_log
 from sciatica_kit.store import Store
 
 TODAY = dt.date(2026, 11, 21)
@@ -81,6 +81,18 @@ good_headers = ["patient_id", "date", "note", "pain", "Pain (0-10)", "leg_pain",
 header = st.one_of(st.sampled_from(good_headers), text_any, tricky, st.integers(-5, 5), long_text)
 
 
+def text_frame(data, **kw) -> pd.DataFrame:
+    """A DataFrame as pandas builds it, or with object columns where text holds a lone surrogate.
+
+    Arrow-backed text (pandas with pyarrow) cannot hold a lone surrogate; only an object
+    column can, so that is the only way such text reaches the kit.
+    """
+    try:
+        return pd.DataFrame(data, **kw)
+    except UnicodeEncodeError:
+        return pd.DataFrame(data, dtype=object, **kw)
+
+
 @st.composite
 def raw_frames(draw, wide: bool | None = None):
     """A table as a clinician's file might give it: random headers and cells, any shape."""
@@ -97,7 +109,7 @@ def raw_frames(draw, wide: bool | None = None):
             cols = [*cols, draw(header)]
     n = draw(st.integers(0, 6))
     rows = [[draw(cell) for _ in cols] for _ in range(n)]
-    frame = pd.DataFrame(rows, columns=pd.Index(cols, dtype=object)) if rows else pd.DataFrame(columns=cols)
+    frame = text_frame(rows, columns=pd.Index(cols, dtype=object)) if rows else pd.DataFrame(columns=pd.Index(cols, dtype=object))
     return frame
 
 
@@ -123,7 +135,7 @@ def plausible_long_logs(draw, spoil: bool = True):
             "value": value,
             "note": draw(st.one_of(st.just(""), st.text(max_size=40), tricky) if spoil else st.one_of(st.just(""), printable, formula_text)),
         })
-    frame = pd.DataFrame(rows)
+    frame = text_frame(rows)
     if spoil and draw(st.integers(0, 3)) == 0:  # spoil one cell
         r = draw(st.integers(0, n - 1))
         c = draw(st.sampled_from(list(LOG_COLUMNS)))
@@ -172,7 +184,7 @@ def read_or_log_error(src, **kw):
 @example(pd.DataFrame([["P1", "2026-01-05", "5", "6"]], columns=["patient_id", "date", "pain", "pain"]))
 @example(pd.DataFrame({"patient_id": ["P"], "date": ["0000-01-05"], "pain": ["3"]}))
 @example(pd.DataFrame({"patient_id": ["P"], "date": ["31/12/9999"], "pain": ["3"]}))
-@example(pd.DataFrame({"patient_id": ["P"], "date": ["2026-01-05"], "pain": ["1"], "note": ["\ud800"]}))
+@example(text_frame({"patient_id": ["P"], "date": ["2026-01-05"], "pain": ["1"], "note": ["\ud800"]}))
 def test_read_log_frames_give_a_log_or_a_log_error(frame):
     count("hostile inputs tried")
     read_or_log_error(frame)
@@ -266,21 +278,30 @@ def test_very_long_cells_are_handled_quickly(where):
         frame["pain"] = [junk]
     else:
         frame[where] = [junk]
-    start = time.perf_counter()
-    read_or_log_error(frame)
-    assert time.perf_counter() - start < 3, f"a long {where} took {time.perf_counter() - start:.1f}s"
+    # a hang guard, not a timing (timings live in `make bench`): a quadratic regex on 100 000
+    # characters runs for hours, the kit's checks for milliseconds
+    def stalled(signum, frame):
+        raise AssertionError(f"reading a table with a very long {where} stalled for 60 s")
+
+    previous = signal.signal(signal.SIGALRM, stalled)
+    signal.alarm(60)
+    try:
+        read_or_log_error(frame)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("bad", ["\ud800", "x\udcff y"])
 def test_text_that_cannot_be_saved_is_a_log_error_not_a_crash(tmp_path, bad):
     """Lone surrogates (e.g. from a badly decoded file name or JSON) cannot be written as UTF-8."""
-    frame = pd.DataFrame({"patient_id": ["P"], "date": ["2026-01-05"], "measure": ["pain"], "side": [""], "value": [3.0], "note": [bad]})
+    frame = text_frame({"patient_id": ["P"], "date": ["2026-01-05"], "measure": ["pain"], "side": [""], "value": [3.0], "note": [bad]})
     store = Store(tmp_path / "kit.sqlite")
     with pytest.raises(sk.LogError):
         store.add(frame)
     assert store.read().empty and store.imports().empty
     with pytest.raises(sk.LogError):
-        sk.read_log(frame.assign(note="", patient_id=bad), catalog=CAT, today=TODAY)
+        sk.read_log(text_frame({**frame.to_dict("list"), "note": [""], "patient_id": [bad]}), catalog=CAT, today=TODAY)
 
 
 # ----------------------------------------------------------------------------- the store
@@ -299,7 +320,7 @@ def _snapshot(store):
 
 @fuzz(40, 2000)
 @given(st.one_of(plausible_long_logs(), raw_frames(wide=False)))
-@example(pd.DataFrame({"patient_id": ["P"], "date": ["2026-01-05"], "measure": ["pain"], "side": [""], "value": [3.0], "note": ["\ud800"]}))
+@example(text_frame({"patient_id": ["P"], "date": ["2026-01-05"], "measure": ["pain"], "side": [""], "value": [3.0], "note": ["\ud800"]}))
 def test_store_is_never_half_written(fuzz_store, frame):
     """Every add either lands whole (exactly the validated log, merged) or leaves the store as it was."""
     count("hostile inputs tried")
@@ -561,11 +582,11 @@ def test_scorers_give_a_score_or_a_value_error(answers):
 # ----------------------------------------------------------------------------- soak only
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @fuzz(25, 20000)
 @given(st.data())
 def test_soak_everything_at_once(fuzz_store, tmp_path_factory, data):
-    """A long random walk over every entry point (make soak: SOAK=1 -m slow runs 20 000 steps)."""
+    """A long random walk over every entry point (make soak: SOAK=1 -m soak runs 20 000 steps)."""
     choice = data.draw(st.integers(0, 7), label="entry point")
     if choice == 0:
         test_read_log_frames_give_a_log_or_a_log_error.hypothesis.inner_test(data.draw(raw_frames()))
@@ -599,15 +620,6 @@ def test_soak_everything_at_once(fuzz_store, tmp_path_factory, data):
             return
         test_exported_logs_read_back_exactly.hypothesis.inner_test(
             tmp_path_factory, frame, data.draw(st.sampled_from([".csv", ".xlsx"])), data.draw(st.booleans()))
-
-
-def test_zz_report_inputs_tried():
-    """One summary line for the lead (pytest -s)."""
-    from helpers_reliability import FIGURES
-
-    report("hostile input", inputs_tried=FIGURES["hostile inputs tried"],
-           store_logs_stored_whole=FIGURES["store: logs stored whole"],
-           store_logs_rejected_unchanged=FIGURES["store: rejected logs, store unchanged"])
 
 
 def test_whole_number_dose_fields_agree_between_catalogue_and_programme():

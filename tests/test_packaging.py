@@ -141,3 +141,23 @@ def test_make_lab_command_starts_jupyterlab_on_the_notebooks(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_minimal_versions_run_tests_exactly_the_declared_minimums():
+    """constraints/minimum.txt (used by `make test-min`) pins each lowest version pyproject.toml promises."""
+    pins = {}
+    for line in (REPO / "constraints" / "minimum.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[_norm(name)] = version
+    declared = {}
+    for dep in _pyproject()["project"]["dependencies"]:
+        m = re.match(r"^([A-Za-z0-9_.\-\[\]]+?)(?:\[.*\])?>=([0-9.]+)", dep)
+        if m:
+            declared[_norm(m.group(1))] = m.group(2)
+    for name in ("pandas", "numpy", "pyarrow", "sqlalchemy", "matplotlib", "openpyxl"):
+        assert name in declared, f"{name} has no lower bound in pyproject.toml"
+        wanted = declared[name]
+        assert pins.get(name, "").startswith(wanted) or pins.get(name) == wanted + ".0", (name, wanted, pins.get(name))
+    assert "test-min" in (REPO / "Makefile").read_text().split("\ntest:", 1)[1].splitlines()[0]

@@ -184,7 +184,8 @@ def _leaky_long_log() -> pd.DataFrame:
         ("P1", "2026-01-14", "slr", "up", "40", SECRET),           # not a side
         ("P1", "2026-01-15", "pain", "", "4", "bad \ud800 " + SECRET),  # unsavable text
     ]
-    return pd.DataFrame(rows, columns=["patient_id", "date", "measure", "side", "value", "note"])
+    # object columns: an Arrow text column (pandas with pyarrow) cannot hold the lone surrogate
+    return pd.DataFrame(rows, columns=["patient_id", "date", "measure", "side", "value", "note"], dtype=object)
 
 
 def _assert_no_secret(*texts: str) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import sciatica_kit as sk
-from sciatica_kit.logbook import LOG_COLUMNS, LogError, read_log
+from sciatica_kit.log import LOG_COLUMNS, LogError, read_log
 from sciatica_kit.store import STORE_ENV, ImportResult, StoreError, default_store_path
 from tidy_logs import assert_same_log, tidy
 
@@ -716,7 +716,9 @@ def test_a_store_from_the_first_release_is_backed_up_and_upgraded_in_place(locat
     assert old.undo_last("P002", user="physio3") == undone.import_id
     old.save_programme("P001", sk.build_programme(["sciatica"]).with_details(created=dt.date(2026, 1, 5)))
     old.save_programme("P001", sk.build_programme(["spinal_stenosis"]).with_details(created=dt.date(2026, 2, 5)), user="physio2")
-    expected = old.read()
+    from sciatica_kit.log import conform_log
+
+    expected = conform_log(old.read())  # the first release returned object-dtype text
     old_history = old.history()
     old.close()
 

@@ -12,7 +12,7 @@ import importlib
 from typing import Any
 
 from sciatica_kit.catalog import Catalog, CatalogError, load_catalog
-from sciatica_kit.logbook import LogError, read_log
+from sciatica_kit.log import LogError, read_log
 from sciatica_kit.measures import score_odi, score_rmdq, score_sbi, score_start_back
 from sciatica_kit.programme import Programme, build_programme
 from sciatica_kit.screening import Referral, screen
@@ -25,10 +25,11 @@ _LAZY = {
     "summarise": "sciatica_kit.progress",
     "plot_progress": "sciatica_kit.charts",
     "plot_cohort": "sciatica_kit.charts",
+    "plot_measure": "sciatica_kit.charts",
     "demo_log": "sciatica_kit.demo",
     "seed_demo_store": "sciatica_kit.demo",
-    "write_log": "sciatica_kit.logbook",
-    "validate_log": "sciatica_kit.logbook",
+    "write_log": "sciatica_kit.log",
+    "validate_log": "sciatica_kit.log",
 }
 
 __all__ = [

@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sciatica_kit.logbook import LogError
+    from sciatica_kit.log import LogError
     from sciatica_kit.store import StoreError, _clinic_error, _is_db_error
 
     parser = _parser()

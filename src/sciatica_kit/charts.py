@@ -18,12 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib import dates as mdates
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sciatica_kit.catalog import Catalog, load_catalog
+from sciatica_kit.log import check_log
 from sciatica_kit.progress import summarise
 
-__all__ = ["DENSE_ENTRIES", "ChartFigure", "plot_cohort", "plot_progress"]
+__all__ = ["DENSE_ENTRIES", "ChartFigure", "plot_cohort", "plot_measure", "plot_progress"]
 
 
 class ChartFigure(Figure):
@@ -56,7 +58,6 @@ SIDE_STYLE = {
     "left": {"color": "#1f77b4", "marker": "o", "label": "left"},
     "right": {"color": "#d62728", "marker": "s", "label": "right"},
 }
-DEFAULT_ORDER = ("pain", "leg_pain", "back_pain", "odi", "rmdq", "sbi", "start_back", "slr", "fingertip_floor", "schober", "lumbar_flexion", "adherence")
 
 
 def _fresh_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
@@ -124,10 +125,11 @@ def plot_progress(
     """
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
+    log = check_log(log)
     data = log[log["patient_id"] == patient_id]
     if measures is None:
         present = set(data["measure"].unique())
-        measures = [m for m in DEFAULT_ORDER if m in present] + sorted(present - set(DEFAULT_ORDER))
+        measures = [m for m in reg if m in present]  # the catalogue's order (measures.toml)
     else:
         measures = cat.check_ids("measure", list(measures))
     n = max(len(measures), 1)
@@ -144,13 +146,10 @@ def plot_progress(
         ax.set_axis_off()
         fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
         return fig
-    starts = _programme_dates(programmes)
-    summary = summarise(data, catalog=cat).set_index(["measure", "side"])
     first, last = data["date"].min(), data["date"].max()
     pad = max((last - first) * 0.04, pd.Timedelta(days=3))
-    starts = [d for d in starts if first - pad <= d <= last + pad]
     for ax, m in zip(axes, measures, strict=False):
-        _panel(ax, data[data["measure"] == m], reg[m], summary, starts)
+        plot_measure(data, patient_id, m, ax=ax, programmes=programmes, catalog=cat)
         ax.set_xlim(first - pad, last + pad)  # every panel on the same time axis
     fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
     fig.supxlabel(
@@ -159,6 +158,62 @@ def plot_progress(
         fontsize=8, color="#444", x=0.01, ha="left",
     )
     return fig
+
+
+def plot_measure(
+    log: pd.DataFrame,
+    patient_id: str,
+    measure: str,
+    *,
+    ax: Axes | None = None,
+    programmes: pd.DataFrame | Iterable | None = None,
+    catalog: Catalog | None = None,
+) -> Axes:
+    """Chart one measure for one patient: values over time, baseline, MCID band, normal zones.
+
+    Parameters
+    ----------
+    log
+        A tidy log (may hold other patients and measures).
+    patient_id
+        The patient to chart.
+    measure
+        A measure id from the catalogue (``pain``, ``odi``, ``slr`` ...).
+    ax
+        The Axes to draw on; a new figure with one Axes is made when None.
+    programmes
+        Dates a programme started or changed, drawn as dotted lines (see :func:`plot_progress`).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"patient_id": ["P1"] * 2, "date": pd.to_datetime(["2026-01-05", "2026-02-02"]),
+    ...                     "measure": ["pain"] * 2, "side": [""] * 2, "value": [7.0, 4.0], "note": [""] * 2})
+    >>> plot_measure(log, "P1", "pain").get_title(loc="left")
+    'Pain (NPRS) (0-10)'
+    """
+    cat = catalog or load_catalog()
+    (measure,) = cat.check_ids("measure", [measure])
+    log = check_log(log)
+    rows = log[(log["patient_id"] == patient_id) & (log["measure"] == measure)]
+    if ax is None:
+        ax = _fresh_figure(None, (7, 3.2)).subplots()
+    if rows.empty:
+        ax.text(0.5, 0.5, f"No {cat.records['measures'][measure]['name']} entries for {patient_id}", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    summary = summarise(rows, catalog=cat).set_index(["measure", "side"])
+    first, last = rows["date"].min(), rows["date"].max()
+    pad = max((last - first) * 0.04, pd.Timedelta(days=3))
+    starts = [d for d in _programme_dates(programmes) if first - pad <= d <= last + pad]
+    _panel(ax, rows, cat.records["measures"][measure], summary, starts)
+    return ax
 
 
 def _panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, starts) -> None:
@@ -232,6 +287,7 @@ def plot_cohort(
     """
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
+    log = check_log(log)
     fig = _fresh_figure(fig, (12, 7.5))
     present = [m for m in cat.check_ids("measure", list(measures)) if (log["measure"] == m).any()] if not log.empty else []
     grid = fig.add_gridspec(2, max(len(present), 1))
@@ -248,7 +304,7 @@ def plot_cohort(
         summary = summary.assign(condition=summary["patient_id"].map(lambda p: cond_map.get(p, ["(none saved)"]))).explode("condition")
     else:
         summary = summary.assign(condition="all patients")
-    order = [m for m in DEFAULT_ORDER if m in set(summary["measure"])]
+    order = [m for m in reg if m in set(summary["measure"])]
     share = summary.assign(responder=summary["responder"].astype(float)).groupby(["measure", "condition"], observed=True)["responder"].agg(["mean", "size"]).reset_index()
     groups = sorted(share["condition"].unique())
     width = 0.8 / max(len(groups), 1)

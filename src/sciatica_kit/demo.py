@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sciatica_kit.log import conform_log
+
 __all__ = ["DEMO_SEED", "demo_daily_log", "demo_log", "demo_patients", "seed_demo_store"]
 
 DEMO_SEED = 20260105
@@ -114,11 +116,8 @@ def demo_log(n_patients: int = 24, *, seed: int = DEMO_SEED, weeks: int = 12) ->
     first_pain = (log["measure"] == "pain")
     pick = rng.random(len(log)) < 0.12
     log.loc[first_pain & pick, "note"] = rng.choice(NOTES[:-1], size=int((first_pain & pick).sum()))
-    log["date"] = log["date"].astype("datetime64[ns]")
-    log = log.sort_values(["patient_id", "date", "measure", "side"], kind="stable").reset_index(drop=True)
-    for c in ("patient_id", "measure", "side", "note"):
-        log[c] = log[c].astype(object)
-    return log[["patient_id", "date", "measure", "side", "value", "note"]]
+    log = log.sort_values(["patient_id", "date", "measure", "side"], kind="stable")
+    return conform_log(log)
 
 
 def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_SEED, measures: Sequence[str] = ("pain", "leg_pain", "adherence")) -> pd.DataFrame:
@@ -149,7 +148,7 @@ def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_S
             "value": vals.ravel(),
             "note": "",
         }))
-    return pd.concat(frames, ignore_index=True)
+    return conform_log(pd.concat(frames, ignore_index=True))
 
 
 def seed_demo_store(store=None, *, n_patients: int = 24, seed: int = DEMO_SEED, replace: bool = False):
@@ -183,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=24)
     args = parser.parse_args(argv)
     if args.write:
-        from sciatica_kit.logbook import write_log
+        from sciatica_kit.log import write_log
 
         write_log(demo_log(args.patients), args.write, wide=True)
         print(f"wrote {args.write}")

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sciatica_kit.catalog import Catalog, load_catalog
+from sciatica_kit.log import check_log
 
 __all__ = ["SUMMARY_COLUMNS", "summarise"]
 
@@ -52,6 +55,7 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     (-3.0, True, True)
     """
     cat = catalog or load_catalog()
+    log = check_log(log)
     if log.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in SUMMARY_COLUMNS})
     keys = ["patient_id", "measure", "side"]
@@ -142,9 +146,13 @@ def _aggregate_fast(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame | None
         return None
     codes, uniques = [], []
     for k in keys:
-        c, u = _factorize_sorted(frame[k].to_numpy(dtype=object))
-        if k == "side" and (c < 0).any():
-            c, u = pd.factorize(frame[k].fillna("").to_numpy(dtype=object), sort=True)
+        column = frame[k]
+        if k == "side" and column.isna().any():
+            column = column.fillna("")
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+            c, u = _factorize_arrow(column)
+        else:
+            c, u = _factorize_sorted(column.to_numpy(dtype=object))
         u = np.asarray(u, dtype=object)
         if (c < 0).any() or not all(isinstance(v, str) for v in u):
             return None
@@ -241,6 +249,22 @@ def _aggregate_exact(gid: np.ndarray, stamps: np.ndarray, ns: np.ndarray, x: np.
         },
         index=present,
     )
+
+
+def _factorize_arrow(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(column, sort=True)`` for Arrow text: Arrow encodes, only the distinct texts are sorted."""
+    text = pa.array(column)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
+    texts = encoded.dictionary.to_numpy(zero_copy_only=False)
+    order = np.argsort(texts, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    indices = encoded.indices
+    if indices.null_count:
+        return np.full(len(column), -1, dtype=np.intp), texts[order]  # missing text: the caller takes the full path
+    return rank[indices.to_numpy()], texts[order]
 
 
 def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

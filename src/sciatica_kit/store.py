@@ -51,7 +51,7 @@ from sqlalchemy import event
 
 from sciatica_kit.catalog import Catalog
 from sciatica_kit.files import OWNER_ONLY
-from sciatica_kit.logbook import LOG_COLUMNS, empty_log, validate_log
+from sciatica_kit.log import LOG_COLUMNS, conform_log, empty_log, validate_log
 from sciatica_kit.migrations.schema import tables_v2
 
 if TYPE_CHECKING:
@@ -1040,13 +1040,15 @@ class Store:
         names = list(LOG_COLUMNS) + (["entered_by", "entered_at", "batch_id"] if provenance else [])
         if not data or not len(data[0]):
             return _provenance_frame([]) if provenance else empty_log()
-        frame = pd.DataFrame({n: pd.Series(np.asarray(v, dtype=object), dtype=object) if n != "value" else v
+        frame = pd.DataFrame({n: np.asarray(v, dtype=object) if n != "value" else np.asarray(v, dtype="float64")
                               for n, v in zip(names, data, strict=True)})
         frame["date"] = _dates(frame["date"])
-        frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
+        log = conform_log(frame)
         if provenance:
-            frame["batch_id"] = frame["batch_id"].astype("int64")
-        return frame
+            log["entered_by"] = frame["entered_by"].astype("str")
+            log["entered_at"] = frame["entered_at"].astype("str")
+            log["batch_id"] = frame["batch_id"].astype("int64")
+        return log
 
     @_guarded
     def history(self, patient_id: str | None = None) -> pd.DataFrame:
@@ -1118,7 +1120,7 @@ class Store:
     # ------------------------------------------------------------------ export / safety
     def export(self, path, *, patient_id: str | None = None, wide: bool = False) -> Path:
         """Write current entries to CSV or .xlsx; re-importing the file gives the same entries."""
-        from sciatica_kit.logbook import write_log
+        from sciatica_kit.log import write_log
 
         return write_log(self.read(patient_id), path, wide=wide)
 
@@ -1303,16 +1305,14 @@ def _fetch_columns(conn: sa.Connection, query) -> list[tuple]:
 
 
 def _provenance_frame(rows: list) -> pd.DataFrame:
+    """A tidy log with entered_by, entered_at and batch_id, from (log columns..., who, when, batch) rows."""
     frame = pd.DataFrame(list(rows), columns=[*LOG_COLUMNS, "entered_by", "entered_at", "batch_id"])
-    base = empty_log() if frame.empty else None
-    if base is not None:
-        for c in LOG_COLUMNS:
-            frame[c] = base[c]
-        frame["batch_id"] = frame["batch_id"].astype("int64")
-        return frame
-    frame["date"] = _dates(frame["date"])
-    frame["value"] = frame["value"].astype("float64")
-    for c in ("patient_id", "measure", "side", "note", "entered_by", "entered_at"):
-        frame[c] = frame[c].astype(object)
-    frame["batch_id"] = frame["batch_id"].astype("int64")
-    return frame
+    if frame.empty:
+        log = empty_log()
+    else:
+        frame["date"] = _dates(frame["date"])
+        log = conform_log(frame)
+    log["entered_by"] = frame["entered_by"].astype("str").to_numpy() if len(frame) else pd.Series([], dtype="str")
+    log["entered_at"] = frame["entered_at"].astype("str").to_numpy() if len(frame) else pd.Series([], dtype="str")
+    log["batch_id"] = frame["batch_id"].astype("int64").to_numpy() if len(frame) else pd.Series([], dtype="int64")
+    return log

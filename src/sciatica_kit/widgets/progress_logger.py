@@ -17,7 +17,7 @@ import pandas as pd
 import traitlets as t
 
 from sciatica_kit.catalog import load_catalog
-from sciatica_kit.logbook import LogError
+from sciatica_kit.log import LogError
 from sciatica_kit.measures import (
     ODI_SECTIONS,
     START_BACK_ITEM9,
@@ -306,7 +306,7 @@ class ProgressLogger(StoreBacked, w.VBox):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / ("upload" + suffix)
                 path.write_bytes(content)
-                from sciatica_kit.logbook import read_log
+                from sciatica_kit.log import read_log
 
                 log = read_log(path, dayfirst=self.dayfirst.value, catalog=self.catalog)
             self.progress.value = 2

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import sciatica_kit as sk
-from sciatica_kit.logbook import (
+from sciatica_kit.log import (
     LOG_COLUMNS,
     LogError,
     LogProblem,
@@ -421,8 +421,61 @@ def test_written_csv_guards_formulas(tmp_path):
 
 
 def test_round_trip_through_the_wide_form_keeps_every_visit(tmp_path):
-    from sciatica_kit.logbook import to_wide
+    from sciatica_kit.log import to_wide
 
     wide = to_wide(ROUND_TRIP)
     assert len(wide) == 7  # patient x date visits
     assert {"slr_left", "slr_right", "pain", "odi", "note"} <= set(wide.columns)
+
+
+# ----------------------------------------------------------------------------- the environment and the log's dtypes
+
+
+def test_the_kit_runs_with_arrow_strings():
+    """pyarrow is a dependency: pandas stores text as Arrow strings, the environment every test runs in.
+
+    If pyarrow went missing or pandas changed its string model, this fails first (and the
+    README's "pandas and pyarrow" section needs a second look).
+    """
+    assert importlib.util.find_spec("pyarrow") is not None
+    assert pd.Series(["P1"]).dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def test_every_producer_gives_the_logs_dtypes(tmp_path):
+    """A file, a table, a typed log and a re-read export all come back with exactly LOG_DTYPES (no casting)."""
+    from sciatica_kit.log import LOG_DTYPES, empty_log
+
+    raw = pd.DataFrame({"patient_id": ["P1", "P1"], "date": ["2026-01-05", "2026-01-12"], "pain": ["6", "4"],
+                        "slr_left": ["40", "45"], "note": ["", "better"]})
+    path = tmp_path / "wide.csv"
+    raw.to_csv(path, index=False)
+    long_path = tmp_path / "long.csv"
+    from_frame = read_log(raw, today=TODAY)
+    write_log(from_frame, long_path)
+    typed = from_frame.assign(patient_id=from_frame["patient_id"].astype(object))
+    produced = {
+        "read_log(file)": read_log(path, today=TODAY),
+        "read_log(frame)": from_frame,
+        "read_log(long file)": read_log(long_path, today=TODAY),
+        "validate_log(typed)": validate_log(typed, today=TODAY),
+        "validate_log(text)": validate_log(from_frame.astype(str), today=TODAY),
+        "empty_log()": empty_log(),
+    }
+    expected = pd.Series(LOG_DTYPES).map(pd.api.types.pandas_dtype)
+    for name, log in produced.items():
+        assert list(log.columns) == list(LOG_COLUMNS), name
+        pd.testing.assert_series_equal(log.dtypes, expected, check_names=False, obj=name)
+    pd.testing.assert_frame_equal(produced["read_log(file)"], produced["read_log(long file)"])
+
+
+def test_consumers_refuse_text_dates_with_the_fix():
+    from sciatica_kit.log import check_log
+
+    log = read_log(pd.DataFrame({"patient_id": ["P1"], "date": ["2026-01-05"], "pain": ["6"]}), today=TODAY)
+    with pytest.raises(LogError, match="dates are text") as info:
+        check_log(log.assign(date=log["date"].dt.strftime("%Y-%m-%d")))
+    assert "sk.read_log" in str(info.value)
+    with pytest.raises(LogError, match="column is missing"):
+        check_log(log.drop(columns=["side"]))
+    with pytest.raises(LogError, match="not list"):
+        check_log([1, 2])
