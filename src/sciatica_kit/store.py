@@ -561,7 +561,7 @@ class Store:
             if not may_create:
                 raise StoreError(f"Your login may not create the kit's schema '{PG_SCHEMA}' on {self.where}; nothing "
                                  "was created. Ask IT to create it for you (README, 'Shared clinic server').")
-            conn.execute(sa.schema.CreateSchema(PG_SCHEMA, if_not_exists=True))
+            conn.execute(sa.schema.CreateSchema(PG_SCHEMA))  # under the advisory lock: nobody else is creating it
             self._adopt_release1_tables(conn)
             return
         usable = conn.execute(sa.select(sa.func.has_schema_privilege(PG_SCHEMA, "USAGE"))).scalar()
