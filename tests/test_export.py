@@ -84,7 +84,7 @@ def test_html_handout_is_self_contained_escaped_and_carries_the_safety_note(prog
     assert "does not replace" in text
     for name in prog.table["name"]:
         assert name in text
-    assert "Hold 15 seconds, repeat 2 times each side, twice a day" in text  # figure-4 stretch, seed 004
+    assert "Hold 15 seconds, repeat 2 times each side, at least twice a day" in text  # figure-4 stretch, seed 004
 
 
 def test_html_letter_paper_and_unknown_paper(prog):

@@ -50,7 +50,7 @@ targets = [{_toml_str("-hamstrings")}]
 position = {_toml_str("@floor")}
 equipment = []
 steps = [{steps}]
-dose_source = {_toml_str(HYPERLINK)}
+dose_source = "evil_link"
 dose_note = {_toml_str(SCRIPT)}
 each_side = false
 phases = ["acute", "subacute", "chronic"]
@@ -58,7 +58,7 @@ progress_to = []
 regress_to = []
 cautions = [{cautions}]
 stop_if = [{_toml_str("+pain " + SCRIPT)}]
-sources = [{_toml_str("=clinic")}]
+sources = ["evil_clinic"]
 sets = [2, 3]
 reps = [8, 12]
 hold_s = {{ up_to = 30 }}
@@ -71,9 +71,34 @@ distance_km = "not specified"
 id = "clinic_condition"
 name = {_toml_str("=Clinic " + SCRIPT)}
 description = "d"
-sources = ["clinic"]
-indicates = [{{ exercise = "clinic_evil", why = {_toml_str("-why " + SCRIPT)}, source = {_toml_str("@src")} }},
-             {{ exercise = "walking", why = "w", source = "s" }}]
+sources = ["evil_clinic"]
+indicates = [{{ exercise = "clinic_evil", why = {_toml_str("-why " + SCRIPT)}, source = "evil_at" }},
+             {{ exercise = "walking", why = "w", source = "evil_clinic" }}]
+
+# catalogue entries cite sources by id; the hostile text reaches exports as the readable reference
+[[source]]
+id = "evil_link"
+author = "a"
+title = "t"
+year = "2026"
+kind = "clinic"
+short = {_toml_str(HYPERLINK)}
+
+[[source]]
+id = "evil_clinic"
+author = "a"
+title = "t"
+year = "2026"
+kind = "clinic"
+short = {_toml_str("=clinic")}
+
+[[source]]
+id = "evil_at"
+author = "a"
+title = "t"
+year = "2026"
+kind = "clinic"
+short = {_toml_str("@src")}
 """,
         encoding="utf-8",
     )

@@ -10,6 +10,7 @@ import sciatica_kit as sk
 from sciatica_kit.measures import (
     MAX_ODI_MISSING,
     START_BACK_ITEM9,
+    NotScored,
     StartBackResult,
     measure_info,
     odi_band,
@@ -36,11 +37,11 @@ REGISTRY = {
     "pain": (0, 10, "lower", False, 2, 30, 2),
     "back_pain": (0, 10, "lower", False, 2, 30, 2),
     "leg_pain": (0, 10, "lower", False, 2, 30, 2),
-    "odi": (0, 100, "lower", False, 10, 30, NA),
-    "rmdq": (0, 24, "lower", False, 5, 30, NA),
+    "odi": (0, 100, "lower", False, 10, 30, 10),  # MDC: Davidson & Keating 2002
+    "rmdq": (0, 24, "lower", False, 5, 30, 5),  # MDC 4-5: Stratford 1996 (the kit uses 5)
     "sbi": (0, 24, "lower", False, NA, NA, 5),
     "start_back": (0, 9, "lower", False, NA, NA, NA),
-    "slr": (0, 90, "higher", True, NA, NA, 10),
+    "slr": (0, 90, "higher", True, NA, NA, 12),  # MDC 8-12 degrees: the upper figure, no midpoint
     "fingertip_floor": (0, 100, "lower", False, NA, NA, 9.8),
     "schober": (15, 30, "higher", False, NA, NA, 1.8),
     "lumbar_flexion": (0, 120, "higher", False, NA, NA, NA),
@@ -122,15 +123,26 @@ def test_odi_one_missing_section_changes_the_denominator():
     assert score != pytest.approx(28.0)
 
 
-def test_odi_two_missing_sections_are_allowed():
-    assert MAX_ODI_MISSING == 2
-    assert sk.score_odi([None, 2, 3, 2, 1, 0, 2, None, 1, 2]) == pytest.approx(13 / 40 * 100)
+def test_odi_two_missing_sections_are_not_scored_unless_the_clinic_allows_it(tmp_path, monkeypatch):
+    """Fairbank & Pynsent 2000: one blank section adjusts the denominator; more are not scored."""
+    assert MAX_ODI_MISSING == 1
+    two_blank = [None, 2, 3, 2, 1, 0, 2, None, 1, 2]
+    with pytest.raises(NotScored, match=r"Oswestry not scored: 2 sections are blank and at most 1 may be \(Fairbank & Pynsent 2000"):
+        sk.score_odi(two_blank)
+    assert sk.score_odi(two_blank, max_missing=2) == pytest.approx(13 / 40 * 100)
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[measures]\nodi_max_missing = 2\n", encoding="utf-8")
+    monkeypatch.setenv("SCIATICA_KIT_SETTINGS", str(settings))
+    assert sk.score_odi(two_blank) == pytest.approx(13 / 40 * 100)
     assert sk.score_odi([math.nan, 5, 5, 5, 5, 5, 5, None, 5, 5]) == 100.0
+    settings.write_text("[measures]\nodi_max_missing = 5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="must be 1 or 2"):
+        sk.score_odi(two_blank)
 
 
 def test_odi_three_missing_sections_are_refused_with_a_clear_message():
-    with pytest.raises(ValueError, match=r"3 sections blank; at most 2 may be blank"):
-        sk.score_odi([None, None, None, 2, 1, 0, 2, 3, 1, 2])
+    with pytest.raises(NotScored, match=r"3 sections are blank"):
+        sk.score_odi([None, None, None, 2, 1, 0, 2, 3, 1, 2], max_missing=2)
 
 
 @pytest.mark.parametrize(
@@ -163,8 +175,8 @@ def test_odi_rejects_bad_answers(answers, match):
         (40, "moderate"),
         (41, "severe"),
         (60, "severe"),
-        (61, "crippled"),
-        (80, "crippled"),
+        (61, "very severe"),
+        (80, "very severe"),
         (81, "bed-bound"),
         (100, "bed-bound"),
     ],
@@ -193,9 +205,21 @@ def test_rmdq_extremes():
     assert sk.score_rmdq([False] * 24) == 0
 
 
-def test_rmdq_blank_form_is_an_error():
-    with pytest.raises(ValueError, match="questionnaire is blank"):
+def test_rmdq_blank_form_is_not_scored():
+    with pytest.raises(NotScored, match="Roland-Morris not scored: the form is blank"):
         sk.score_rmdq([None] * 24)
+
+
+def test_rmdq_tick_only_paper_form_counts_blanks_as_not_ticked():
+    """Roland & Morris 1983: the score is the number of ticked statements."""
+    assert sk.score_rmdq([True] * 3 + [None] * 21) == 3
+
+
+def test_rmdq_mostly_unanswered_yes_no_form_is_not_scored_with_the_rule():
+    answers = [True, False, False] + [None] * 21  # a yes/no form with 21 of 24 statements unanswered
+    with pytest.raises(NotScored, match=r"21 of 24 statements have no answer \(more than half; a kit rule"):
+        sk.score_rmdq(answers)
+    assert sk.score_rmdq([True] * 6 + [False] * 6 + [None] * 12) == 6  # half answered: scored
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -48,9 +50,10 @@ def test_red_flag_blocks_with_referral():
 
 def test_most_urgent_red_flag_leads_and_all_are_listed():
     prog = sk.build_programme(["sciatica"], red_flags=["inflammatory_suspected", "infection_suspected"])
-    assert prog.referral.urgency == "urgent"
+    assert prog.referral.urgency == "same_day"
     assert prog.referral.red_flags == ("infection_suspected", "inflammatory_suspected")
     assert "rheumatology" in prog.referral.text
+    assert prog.blocked  # infection blocks; inflammatory alone would not
 
 
 def test_conditions_merge_without_duplicates_and_reason_names_each_condition():
@@ -65,7 +68,8 @@ def test_conditions_merge_without_duplicates_and_reason_names_each_condition():
 
 def test_every_row_says_where_its_dose_comes_from():
     prog = sk.build_programme(["sciatica"], phase="chronic")
-    assert row(prog, "seated_sciatic_nerve_glide")["dose_source"].startswith("000_bb08a86669e13679.txt")
+    assert row(prog, "seated_sciatic_nerve_glide")["dose_source"].startswith("Physical therapy clinic article on nerve glides")
+    assert not prog.table["dose_source"].str.contains(r"\.txt|seed_\d", regex=True).any()  # never a file name or an id
     assert prog.table["dose_source"].str.len().gt(0).all()
 
 
@@ -103,7 +107,7 @@ def test_directional_preference_adds_the_matching_repeated_movement(finding, add
     prog = sk.build_programme(["herniated_disc"], findings=[finding])
     assert added in ids(prog)
     assert kept_out not in ids(prog)
-    assert "Long 2004" in row(prog, added)["reason"]
+    assert "Long et al. 2004" in row(prog, added)["reason"]
 
 
 def test_flexion_preference_also_keeps_the_press_up_out():
@@ -118,10 +122,14 @@ def test_acute_phase_uses_sliders_low_doses_and_drops_what_waits():
     excluded = acute.excluded.set_index("exercise_id")["reason"]
     assert "replaced by the gentler slider" in excluded["seated_sciatic_nerve_glide"]
     assert "acute phase has settled" in excluded["supine_hamstring_stretch_strap"]  # seed 004
-    assert row(acute, "knee_to_chest_stretch")["hold_s"] == 20  # low end of 20-30 s
+    assert "Physiotherapy clinic page" in excluded["supine_hamstring_stretch_strap"]
+    assert row(acute, "knee_to_chest_stretch")["hold_s"] == 20  # the lowest source figure of 20-30 s
     chronic = sk.build_programme(["sciatica"], phase="chronic")
-    assert row(chronic, "knee_to_chest_stretch")["hold_s"] == 30
-    assert row(chronic, "seated_sciatic_nerve_glide")["times_per_day"] == 5
+    # chronic never means the ceiling of every range: the same lowest figure, the range in words
+    assert row(chronic, "knee_to_chest_stretch")["hold_s"] == 20
+    assert row(chronic, "knee_to_chest_stretch")["dose"] == "Hold 20\u201330 seconds, repeat 3 times each side"
+    assert row(chronic, "seated_sciatic_nerve_glide")["dose"] == "Repeat 15 times, up to 5 times a day"
+    assert any("Dose guidance (Chronic" in n and "within the source range" in n for n in chronic.clinician_notes)
     assert "bird_dog" in ids(chronic)  # chronic: trunk strengthening (JOSPT 2021)
     assert "Chronic low back pain" in row(chronic, "bird_dog")["reason"]
 
@@ -161,9 +169,14 @@ def test_dose_edits_are_recorded_and_flagged_when_outside_the_source_range():
     r = row(prog, "seated_sciatic_nerve_glide")
     assert r["reps"] == 20
     assert "Dose edited by the clinician: reps 15 -> 20" in r["reason"]
+    assert r["dose"] == "Repeat 20 times, up to 5 times a day"
+    assert [o for o in prog.overrides if o["action"] == "dose" and o["exercise_id"] == "seated_sciatic_nerve_glide"]
     assert "outside the source range" in r["cautions"]
-    inside = sk.build_programme(["sciatica"]).set_dose("supine_sciatic_nerve_glide", times_per_day=3)
-    assert "outside" not in row(inside, "supine_sciatic_nerve_glide")["cautions"]
+    inside = sk.build_programme(["sciatica"]).set_dose("knee_to_chest_stretch", hold_s=25)
+    picked = row(inside, "knee_to_chest_stretch")
+    assert "outside" not in picked["cautions"]
+    assert picked["dose"] == "Hold 25 seconds, repeat 3 times each side"  # the clinician's pick, recorded
+    assert "Dose edited by the clinician: hold_s 20\u201330 -> 25" in picked["reason"]
     with pytest.raises(ValueError, match="whole number"):
         sk.build_programme(["sciatica"]).set_dose("walking", days_per_week=2.5)
     with pytest.raises(ValueError, match="Unknown dose field"):
@@ -183,6 +196,7 @@ def test_programme_round_trips_through_its_record():
     prog = sk.build_programme(["sciatica"], phase="acute", findings=["flexion_preference"], include=["floor_bridge"]).set_dose("walking", days_per_week=5)
     again = sk.Programme.from_dict(prog.to_dict())
     pd.testing.assert_frame_equal(again.table, prog.table)
+    pd.testing.assert_frame_equal(again.rebuild().table, prog.table)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -201,6 +215,10 @@ def test_unknown_ids_raise_listing_valid_ids(kwargs, message):
 
 def test_dose_in_words():
     assert dose_in_words({"hold_s": 15, "reps": 2, "each_side": True, "times_per_day": 2}) == "Hold 15 seconds, repeat 2 times each side, twice a day"
+    assert dose_in_words({"hold_s": (15, 20)}) == "Hold 15\u201320 seconds"
+    assert dose_in_words({"times_per_day": (float("nan"), 5)}) == "Up to 5 times a day"
+    assert dose_in_words({"times_per_day": (2, float("inf"))}) == "At least twice a day"
+    assert dose_in_words({"distance_km": (float("nan"), 4.8)}) == "Build up to 4.8 km (3 miles)"
     assert dose_in_words({"reps": 20, "times_per_day": 3}) == "Repeat 20 times, 3 times a day"
     assert dose_in_words({"sets": pd.NA, "reps": pd.NA}).startswith("Dose not specified")
 
@@ -216,3 +234,180 @@ def test_no_dose_is_invented():
 # exercise appears, every row has a reason and a dose source, doses inside the catalogued
 # ranges) lives in tests/test_clinical_safety.py, which derives what must be kept out from
 # the catalogue records rather than trusting the builder's own `excluded` table.
+
+
+# --------------------------------------------------------------------------- second edition rules
+
+
+def excluded_reason(prog, exercise_id) -> str:
+    return prog.excluded.set_index("exercise_id").loc[exercise_id, "reason"]
+
+
+def test_directional_exercises_wait_for_an_assessed_preference():
+    prog = sk.build_programme(["herniated_disc"])
+    assert "prone_press_up_on_forearms" not in ids(prog)
+    assert "Assess directional preference first" in excluded_reason(prog, "prone_press_up_on_forearms")
+    assert "Sciatica Kit rule, supported by Long et al. 2004" in excluded_reason(prog, "prone_press_up_on_forearms")
+    assessed = sk.build_programme(["herniated_disc"], findings=["extension_preference"])
+    assert {"prone_press_up_on_forearms", "mckenzie_repeated_extension"} <= set(ids(assessed))
+    opposite = sk.build_programme(["herniated_disc"], findings=["flexion_preference"])
+    reason = excluded_reason(opposite, "prone_press_up_on_forearms")
+    assert "Assess directional preference first" not in reason  # it was assessed: flexion
+    assert "Opposite to the assessed flexion preference" in reason
+    forced = sk.build_programme(["herniated_disc"], include={"prone_press_up_on_forearms": "assessed today"})
+    assert "Assess directional preference first" in row(forced, "prone_press_up_on_forearms")["reason"]
+
+
+def test_both_directional_preferences_are_refused():
+    with pytest.raises(ValueError, match="Both an extension and a flexion directional preference"):
+        sk.build_programme(["herniated_disc"], findings=["extension_preference", "flexion_preference"])
+
+
+def test_one_tensioner_per_nerve_keeps_the_best_indicated_one():
+    prog = sk.build_programme(["sciatica"], phase="chronic")
+    cat = sk.load_catalog()
+    tensioners = [e for e in ids(prog) if cat.records["exercises"][e]["nerve_tensioner"] == "sciatic"]
+    assert tensioners == ["seated_sciatic_nerve_glide"]
+    assert "One sciatic-nerve tensioner at a time" in excluded_reason(prog, "supine_sciatic_nerve_glide")
+    assert "One sciatic-nerve tensioner at a time" in excluded_reason(prog, "sciatic_mobilising_stretch")
+    both_nerves = sk.build_programme(["sciatica", "femoral_nerve_pain"])
+    assert {"seated_sciatic_nerve_glide", "side_lying_femoral_nerve_glide"} <= set(ids(both_nerves))
+
+
+def test_severe_nerve_damage_drops_every_sciatic_tensioner_including_the_mobilising_stretch():
+    prog = sk.build_programme(["sciatica"], findings=["severe_nerve_damage"])
+    for ex_id in ("seated_sciatic_nerve_glide", "supine_sciatic_nerve_glide", "sciatic_mobilising_stretch"):
+        assert ex_id not in ids(prog)
+        assert "Severe nerve damage" in excluded_reason(prog, ex_id)
+    finding = sk.load_catalog().records["findings"]["severe_nerve_damage"]
+    assert "marked but" in finding["name"] and "STABLE" in finding["description"]
+    assert "progressive neurological deficit" in finding["description"]
+
+
+def test_spondylolisthesis_gets_an_extension_caution_whenever_extension_enters():
+    prog = sk.build_programme(["spondylolisthesis", "herniated_disc"], findings=["extension_preference"])
+    for ex_id in ("prone_press_up_on_forearms", "mckenzie_repeated_extension"):
+        r = row(prog, ex_id)
+        assert "Spondylolisthesis: repeated end-range extension is treated as a caution" in r["cautions"]
+        assert "do not push to the end of the movement" in r["patient_cautions"]
+        assert "Spondylolisthesis:" not in r["patient_cautions"]
+    forced = sk.build_programme(["spondylolisthesis"], include=["prone_press_up_on_forearms"])
+    assert "Spondylolisthesis" in row(forced, "prone_press_up_on_forearms")["cautions"]
+    flexion = sk.build_programme(["spondylolisthesis"])
+    assert not flexion.table["cautions"].str.contains("Spondylolisthesis").any()
+
+
+def test_populations_change_the_programme_with_a_source_and_say_what_is_not_covered():
+    pregnant = sk.build_programme(["herniated_disc"], findings=["extension_preference"], population=["pregnancy"])
+    assert "prone_press_up_on_forearms" not in ids(pregnant)
+    assert "Pregnancy: exercises lying on the front" in excluded_reason(pregnant, "prone_press_up_on_forearms")
+    assert "Sciatica Kit rule" in excluded_reason(pregnant, "prone_press_up_on_forearms")
+    assert any(n.startswith("Not covered by the kit (Pregnancy)") for n in pregnant.clinician_notes)
+    assert "feel faint" in row(pregnant, "abdominal_bracing")["patient_cautions"]
+
+    osteo = sk.build_programme(["spinal_stenosis"], population=["osteoporosis"])
+    assert "seated_forward_bend" not in ids(osteo)
+    assert "no loaded end-range flexion" in excluded_reason(osteo, "seated_forward_bend")
+    assert "seated_forward_bend" in ids(sk.build_programme(["spinal_stenosis"]))
+
+    with pytest.raises(ValueError, match="weeks since surgery"):
+        sk.build_programme(["sciatica"], population=["after_spinal_surgery"])
+    surgery = sk.build_programme(["sciatica"], population=["after_spinal_surgery"], weeks_since_surgery=6)
+    assert surgery.weeks_since_surgery == 6
+    notes = "\n".join(surgery.clinician_notes)
+    assert "6 weeks since surgery" in notes and "surgeon's post-operative protocol first" in notes
+    with pytest.raises(ValueError, match="Unknown population 'pregnant'"):
+        sk.build_programme(["sciatica"], population=["pregnant"])
+
+
+def test_programme_size_ceiling_keeps_the_most_indicated_and_lists_the_rest(tmp_path, monkeypatch):
+    conditions = ["sciatica", "herniated_disc", "degenerative_disc", "piriformis_syndrome", "axial_back_pain"]
+    prog = sk.build_programme(conditions, phase="chronic")
+    assert len(prog.table) == 8 and prog.max_exercises == 8
+    assert prog.kept_out_for_size
+    by = dict(zip(prog.table["exercise_id"], prog.table["indicated_by"].str.count(",") + 1, strict=True))
+    kept_min = min(by.values())
+    for ex_id in prog.kept_out_for_size:
+        assert "Kept out for size" in excluded_reason(prog, ex_id)
+    back = prog.add(prog.kept_out_for_size[0])  # one click from coming back
+    assert prog.kept_out_for_size[0] in ids(back) and len(back.table) == 8
+    assert kept_min >= 1
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[programme]\nmax_exercises = 5\n", encoding="utf-8")
+    monkeypatch.setenv("SCIATICA_KIT_SETTINGS", str(settings))
+    assert len(sk.build_programme(conditions, phase="chronic").table) == 5
+    assert len(sk.build_programme(conditions, phase="chronic", max_exercises=3).table) == 3
+    settings.write_text("[programme]\nmax_exercises = 0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="max_exercises"):
+        sk.build_programme(conditions)
+
+
+def test_start_back_risk_is_stored_and_high_risk_adds_nice_advice():
+    high = sk.build_programme(["sciatica"], start_back_risk="high")
+    assert high.start_back_risk == "high"
+    assert any("psychologically informed approach" in n and "NICE NG59" in n for n in high.clinician_notes)
+    low = sk.build_programme(["sciatica"], start_back_risk="low")
+    assert not any("psychologically" in n for n in low.clinician_notes)
+    assert sk.Programme.from_dict(high.to_dict()).start_back_risk == "high"
+    with pytest.raises(ValueError, match="STarT Back risk"):
+        sk.build_programme(["sciatica"], start_back_risk="very high")
+
+
+def test_inflammatory_back_pain_refers_alongside_the_programme():
+    prog = sk.build_programme(["axial_back_pain"], red_flags=["inflammatory_suspected"])
+    assert not prog.blocked and len(prog.table) > 0
+    assert prog.referral.refer_to == "rheumatology" and prog.referral.urgency == "routine"
+    assert prog.referral.blocking is False
+    assert any("Referral alongside the programme" in n for n in prog.clinician_notes)
+
+
+def test_the_screen_is_recorded_and_carried_by_the_programme():
+    from sciatica_kit.screening import record_screen
+
+    scr = record_screen(["inflammatory_suspected"], absent=["cauda_equina", "major_trauma"], screened_by="A. Khan",
+                        screened_at="2026-03-02T10:15")
+    prog = sk.build_programme(["axial_back_pain"], screen=scr)
+    assert prog.red_flags == ("inflammatory_suspected",)
+    assert prog.screen.status["cauda_equina"] == "absent"
+    assert prog.screen.status["cancer_suspected"] == "not asked"
+    assert prog.screen.screened_by == "A. Khan"
+    assert "A. Khan" in prog.screen_status and "not asked" in prog.screen_status
+    again = sk.Programme.from_dict(prog.to_dict())
+    assert again.screen.status == prog.screen.status and again.screen.screened_at == prog.screen.screened_at
+    unscreened = sk.build_programme(["axial_back_pain"])
+    assert unscreened.screen is None
+    assert unscreened.screen_status == "Red-flag screen not recorded"
+    assert "Red-flag screen not recorded." in unscreened.clinician_notes
+    with pytest.raises(ValueError, match="recorded as absent"):
+        sk.build_programme(["axial_back_pain"], screen=scr, red_flags=["cauda_equina"])
+    with pytest.raises(ValueError, match="screened_by"):
+        record_screen([], screened_by="")
+
+
+def test_saved_programme_reads_back_as_issued_even_after_the_catalogue_changes(tmp_path):
+    import shutil
+
+    from sciatica_kit.catalog import catalog_dir
+    from sciatica_kit.programme import diff_programmes
+
+    prog = sk.build_programme(["piriformis_syndrome"], phase="chronic", patient="Demo")
+    record = json.loads(json.dumps(prog.to_dict()))  # what the store keeps
+    assert record["snapshot_version"] >= 2
+    assert record["table"][0]["dose"] and record["table"][0]["sources"]
+    folder = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), folder)
+    text = (folder / "exercises.toml").read_text(encoding="utf-8")
+    text = text.replace("hold_s = [15, 15]", "hold_s = [20, 20]")  # the glute stretch's hold changes
+    (folder / "exercises.toml").write_text(text, encoding="utf-8")
+    text = (folder / "conditions.toml").read_text(encoding="utf-8")
+    text = text.replace('  { exercise = "knee_to_chest_stretch", why = "Gentle buttock stretch.", source = "seed_003" },\n', "")
+    (folder / "conditions.toml").write_text(text, encoding="utf-8")
+    changed = sk.load_catalog(path=folder)
+    issued = sk.Programme.from_dict(record, catalog=changed)
+    pd.testing.assert_frame_equal(issued.table, prog.table)
+    assert issued.created == prog.created
+    rebuilt = issued.rebuild(catalog=changed)
+    diff = diff_programmes(issued, rebuilt)
+    assert "Buttock (figure-4) stretch: Hold 15 seconds" in diff and "\u2192 Hold 20 seconds" in diff
+    assert "Removed: Knee to chest stretch." in diff
+    assert diff_programmes(prog, prog) == "No changes."

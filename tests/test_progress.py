@@ -84,24 +84,39 @@ def test_improvement_sign_follows_the_better_direction():
 
 
 @pytest.mark.parametrize(
-    ("baseline", "latest", "beats"),
+    ("baseline", "latest", "beats", "responder"),
     [
-        (3.0, 2.0, True),  # 1 point, but 33 % >= 30 %: beats by percent
-        (8.0, 6.0, True),  # 2 points (25 %): beats by points
-        (8.0, 6.5, False),  # 1.5 points, 18.75 %: neither
-        (10.0, 7.0, True),  # exactly 30 % and 3 points
-        (2.0, 4.0, False),  # worse
+        (3.0, 2.0, True, False),  # 1 point, 33 % >= 30 %: beats the MCID by percent, but inside the MDC (2)
+        (8.0, 6.0, True, True),  # 2 points (25 %): beats the MCID by points and reaches the MDC (>=)
+        (8.0, 6.5, False, False),  # 1.5 points, 18.75 %: neither
+        (10.0, 7.0, True, True),  # exactly 30 % and 3 points
+        (2.0, 4.0, False, False),  # worse
     ],
 )
-def test_pain_mcid_by_points_or_percent(baseline, latest, beats):
+def test_pain_responder_needs_the_mcid_and_the_mdc(baseline, latest, beats, responder):
+    """A responder reaches the MCID (points or percent) AND the smallest detectable change."""
     log = log_of(
         [("P1", "2026-01-05", "pain", "", baseline), ("P1", "2026-02-05", "pain", "", latest)]
     )
     r = one(sk.summarise(log), "P1", "pain")
     assert r["mcid"] == "2 points or 30%"
-    assert r["basis"] == "MCID"
+    assert r["basis"] == "MCID and MDC"
     assert bool(r["beats_mcid"]) is beats
-    assert bool(r["responder"]) is beats
+    assert bool(r["responder"]) is responder
+
+
+@pytest.mark.parametrize(
+    ("baseline", "latest", "worse"),
+    [
+        (4.0, 6.0, True),  # 2 points worse (50 %): MCID and MDC reached the other way
+        (2.0, 3.0, False),  # 50 % worse but 1 point: inside measurement error
+        (5.0, 6.0, False),  # 1 point, 20 %
+        (6.0, 4.0, False),  # better
+    ],
+)
+def test_worse_uses_the_same_thresholds_in_the_other_direction(baseline, latest, worse):
+    log = log_of([("P1", "2026-01-05", "pain", "", baseline), ("P1", "2026-02-05", "pain", "", latest)])
+    assert bool(one(sk.summarise(log), "P1", "pain")["worse"]) is worse
 
 
 def test_odi_needs_10_points_or_30_percent():
@@ -112,14 +127,29 @@ def test_odi_needs_10_points_or_30_percent():
             ("B", "2026-01-05", "odi", "", 60),
             ("B", "2026-03-05", "odi", "", 50),  # 10 points
             ("C", "2026-01-05", "odi", "", 20),
-            ("C", "2026-03-05", "odi", "", 14),  # 6 points, 30 %
+            ("C", "2026-03-05", "odi", "", 14),  # 6 points, 30 %: the MCID by percent, inside the MDC (10)
         ]
     )
     s = sk.summarise(log)
-    assert [bool(one(s, p, "odi")["responder"]) for p in "ABC"] == [False, True, True]
+    assert [bool(one(s, p, "odi")["responder"]) for p in "ABC"] == [False, True, False]
+    assert [bool(one(s, p, "odi")["beats_mcid"]) for p in "ABC"] == [False, True, True]
     assert one(s, "A", "odi")["mcid"] == "10 points or 30%"
-    assert math.isnan(one(s, "A", "odi")["mdc"])
-    assert one(s, "A", "odi")["beats_mdc"] is pd.NA
+    assert one(s, "A", "odi")["mdc"] == 10  # Davidson & Keating 2002
+    assert bool(one(s, "B", "odi")["beats_mdc"]) is True  # exactly the MDC counts (>=)
+
+
+def test_rmdq_responder_needs_5_points_the_published_detectable_change():
+    log = log_of(
+        [
+            ("A", "2026-01-05", "rmdq", "", 10),
+            ("A", "2026-03-05", "rmdq", "", 6),  # 4 points, 40 %: MCID by percent, inside the MDC (5)
+            ("B", "2026-01-05", "rmdq", "", 12),
+            ("B", "2026-03-05", "rmdq", "", 7),  # 5 points
+        ]
+    )
+    s = sk.summarise(log)
+    assert [bool(one(s, p, "rmdq")["responder"]) for p in "AB"] == [False, True]
+    assert one(s, "A", "rmdq")["mdc"] == 5  # Stratford et al. 1996 (4-5 points; the upper figure)
 
 
 def test_mdc_is_reported_beside_the_mcid():
@@ -133,7 +163,7 @@ def test_responder_falls_back_to_the_mdc_when_no_mcid_is_published():
     log = log_of(
         [
             ("A", "2026-01-05", "fingertip_floor", "", 30),
-            ("A", "2026-02-05", "fingertip_floor", "", 20),  # 10 > 9.8
+            ("A", "2026-02-05", "fingertip_floor", "", 20.2),  # exactly 9.8: reaching the MDC counts (>=)
             ("B", "2026-01-05", "fingertip_floor", "", 30),
             ("B", "2026-02-05", "fingertip_floor", "", 21),  # 9 < 9.8
             ("C", "2026-01-05", "sbi", "", 18),

@@ -1,4 +1,4 @@
-"""Per-patient HTML reports run through papermill."""
+"""Per-patient HTML reports, built by a function from the kit's renderers (no notebook kernel)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_report_has_summary_chart_and_programme(store_path, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert out.name == "report-DEMO-002.html"
     assert "Progress report: DEMO-002" in text
-    assert "Summary" in text and "Oswestry Disability Index" in text and "Responder" in text
+    assert "Summary" in text and "Oswestry Disability Index" in text and "Responder" in text and "Threshold" in text
     assert text.count("data:image/png") >= 1  # the progress chart
     assert "Current programme" in text
     assert "Knee to chest stretch" in text  # DEMO-002 has stenosis: flexion-bias programme
@@ -52,7 +52,23 @@ def test_reports_for_every_patient_from_the_command_line(store_path, tmp_path):
 
 def test_run_reports_accepts_a_single_id(store_path, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr("sciatica_kit.report.run_report", lambda p, out, store_location=None: calls.append(p) or out)
+    monkeypatch.setattr("sciatica_kit.report.run_report", lambda p, out, store=None: calls.append(p) or out)
     run_reports("DEMO-001", tmp_path, store_location=str(store_path))
     run_reports("all", tmp_path, store_location=str(store_path))
     assert calls == ["DEMO-001", "DEMO-001", "DEMO-002", "DEMO-003"]
+
+
+def test_typed_text_is_escaped_and_the_template_ships_in_the_package(tmp_path):
+    from importlib import resources
+
+    from sciatica_kit.report import patient_report_html
+
+    store = sk.Store(tmp_path / "kit.sqlite")
+    pid = "<b>P1</b>"
+    store.add(sk.read_log(__import__("pandas").DataFrame({"patient_id": [pid, pid], "date": ["2026-01-05", "2026-02-02"],
+                                                           "pain": ["7", "3"], "note": ["<script>x</script>", ""]})))
+    page = patient_report_html(store, pid)
+    assert "<b>P1</b>" not in page and "&lt;b&gt;P1&lt;/b&gt;" in page
+    assert "<script>" not in page
+    assert "MCID 2 points or 30% and smallest detectable change" in page and ">yes<" in page
+    assert resources.files("sciatica_kit").joinpath("templates", "patient_report.html").is_file()

@@ -14,8 +14,8 @@ from typing import Any
 from sciatica_kit.catalog import Catalog, CatalogError, load_catalog
 from sciatica_kit.log import LogError, read_log
 from sciatica_kit.measures import score_odi, score_rmdq, score_sbi, score_start_back
-from sciatica_kit.programme import Programme, build_programme
-from sciatica_kit.screening import Referral, screen
+from sciatica_kit.programme import Programme, build_programme, diff_programmes
+from sciatica_kit.screening import Referral, Screen, record_screen, screen
 
 __version__ = "0.1.0"
 
@@ -38,9 +38,12 @@ __all__ = [
     "LogError",
     "Programme",
     "Referral",
+    "Screen",
     "build_programme",
+    "diff_programmes",
     "load_catalog",
     "read_log",
+    "record_screen",
     "score_odi",
     "score_rmdq",
     "score_sbi",

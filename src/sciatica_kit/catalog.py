@@ -32,6 +32,7 @@ __all__ = [
     "CATEGORIES",
     "DOSE_FIELDS",
     "NOT_SPECIFIED",
+    "URGENCIES",
     "Catalog",
     "CatalogError",
     "catalog_dir",
@@ -52,11 +53,14 @@ CATEGORIES = (
     "mobility",
     "aerobic",
 )
-URGENCIES = ("emergency", "urgent", "soon")
+URGENCIES = ("emergency", "same_day", "urgent", "routine")  # the packaged tiers; a catalogue's own order is Catalog.urgencies
 DIRECTIONS = ("extension", "flexion")
 PHASE_IDS = ("acute", "subacute", "chronic")
+AUDIENCES = ("patient", "clinician")
+NERVES = ("sciatic", "femoral")
+KIT_SOURCE = "kit"
+_CITE_PART = re.compile(r"^([a-z][a-z0-9_]*)(?:\s*\((.*)\))?$", re.S)
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_SEED_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt")
 
 EXTRA_ENV = "SCIATICA_KIT_EXTRA_CATALOG"
 
@@ -120,6 +124,27 @@ class Catalog:
     advice: tuple[dict, ...]
     records: Mapping[str, Mapping[str, dict]] = field(repr=False)
     files: tuple[str, ...] = ()
+    bibliography: pd.DataFrame | None = None
+    populations: pd.DataFrame | None = None
+    urgencies: tuple[str, ...] = URGENCIES
+    clinic: str | None = None
+
+    def cite(self, reference: str) -> str:
+        """A readable reference for a catalogue citation such as ``"seed_003 (citing the NHS)"``.
+
+        Several sources are joined with ``;``.  ``kit`` is the kit's own rule; the
+        sources after it are the ones that support it.
+
+        Examples
+        --------
+        >>> load_catalog().cite("kit; comer_2009")
+        'Sciatica Kit rule, supported by Comer et al. 2009 (UK practice in spinal stenosis)'
+        """
+        return cite(reference, self.records["bibliography"])
+
+    def urgency_rank(self, urgency: str) -> int:
+        """Position of an urgency tier, 0 = most urgent."""
+        return self.urgencies.index(urgency)
 
     def __repr__(self) -> str:
         return (
@@ -137,6 +162,8 @@ class Catalog:
             "exercise": "exercises",
             "measure": "measures",
             "phase": "phases",
+            "population": "populations",
+            "source": "bibliography",
         }[kind]
         valid = self.records[table]
         out = []
@@ -202,38 +229,110 @@ def _read_toml(path: Path, problems: list[str]) -> dict:
     return {}
 
 
+def split_citation(reference: str) -> list[tuple[str, str]]:
+    """``"kit; seed_003 (citing the NHS)"`` -> ``[("kit", ""), ("seed_003", "citing the NHS")]``.
+
+    Raises ValueError when a part is not ``id`` or ``id (note)``.
+    """
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValueError("an empty citation; cite a source id from bibliography.toml")
+    parts, depth, cur = [], 0, ""
+    for ch in reference:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == ";" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    out = []
+    for part in parts:
+        m = _CITE_PART.match(part.strip())
+        if not m:
+            raise ValueError(f"'{part.strip()}' is not a citation; write a source id from bibliography.toml, e.g. \"seed_003 (citing the NHS)\"")
+        out.append((m.group(1), (m.group(2) or "").strip()))
+    return out
+
+
+def cite(reference: str, bibliography: Mapping[str, dict]) -> str:
+    """Readable text for a citation (see :meth:`Catalog.cite`); unknown ids raise ValueError."""
+    parts = split_citation(reference)
+    words = []
+    for ident, note in parts:
+        if ident not in bibliography:
+            raise ValueError(f"unknown source '{ident}'; add it to bibliography.toml or cite one of its ids")
+        if note:
+            note = _ID_IN_NOTE.sub(lambda m: bibliography[m.group(0)]["short"] if m.group(0) in bibliography else m.group(0), note)
+        words.append(bibliography[ident]["short"] + (f" ({note})" if note else ""))
+    if parts[0][0] == KIT_SOURCE and len(parts) > 1:
+        return f"{words[0]}, supported by " + "; ".join(words[1:])
+    return "; ".join(words)
+
+
+_ID_IN_NOTE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+_BIB_FIELDS = {"id": str, "author": str, "title": str, "year": str, "kind": str, "short": str}
+SOURCE_KINDS = ("article", "guideline", "paper", "manual", "kit", "clinic")
+
+
 def _load(folder: Path, extra: Path | None) -> Catalog:
     problems: list[str] = []
-    files = ["exercises.toml", "conditions.toml", "findings.toml", "red_flags.toml", "phases.toml", "measures.toml"]
+    files = ["exercises.toml", "conditions.toml", "findings.toml", "red_flags.toml", "phases.toml", "measures.toml",
+             "bibliography.toml", "populations.toml"]
     raw = {name: _read_toml(folder / name, problems) for name in files}
     extra_raw: dict = {}
     if extra is not None:
         extra_raw = _read_toml(extra, problems)
-        unknown = set(extra_raw) - {"exercise", "condition"}
+        unknown = set(extra_raw) - {"exercise", "condition", "source", "dose_default", "clinic"}
         for key in sorted(unknown):
             problems.append(
-                f"{extra.name}: section '{key}' is not allowed in a clinic file; use [[exercise]] or [[condition]]"
+                f"{extra.name}: section '{key}' is not allowed in a clinic file; use [clinic], [[exercise]], "
+                "[[condition]], [[source]] or [[dose_default]]"
             )
     if problems:
         raise CatalogError(problems)
 
+    from sciatica_kit.catalog_models import validate_documents
+
+    docs = {name: raw[name] for name in files}
+    if (folder / "poses.toml").is_file():
+        docs["poses.toml"] = _read_toml(folder / "poses.toml", problems)
+    if extra is not None:
+        docs[extra.name] = extra_raw
+    failed = validate_documents(docs, problems, extra_name=extra.name if extra is not None else None)
+
+    bib_entries = _entries(raw["bibliography.toml"], "source", "bibliography.toml", problems)
     exercises = _entries(raw["exercises.toml"], "exercise", "exercises.toml", problems)
     conditions = _entries(raw["conditions.toml"], "condition", "conditions.toml", problems)
+    clinic = None
+    dose_defaults: list[dict] = []
     if extra is not None:
-        for key, target in (("exercise", exercises), ("condition", conditions)):
+        for key, target in (("exercise", exercises), ("condition", conditions), ("source", bib_entries)):
             for rec in _entries(extra_raw, key, extra.name, problems, required=False):
                 target.append(rec)
+        dose_defaults = _entries(extra_raw, "dose_default", extra.name, problems, required=False)
+        clinic_table = extra_raw.get("clinic", {})
+        clinic = clinic_table.get("name") if isinstance(clinic_table, dict) else None
+        if dose_defaults and not (isinstance(clinic, str) and clinic.strip()):
+            problems.append(f"{extra.name}: [clinic] name is missing; clinic default doses are labelled with the clinic's name")
     findings = _entries(raw["findings.toml"], "finding", "findings.toml", problems)
     red_flags = _entries(raw["red_flags.toml"], "red_flag", "red_flags.toml", problems)
+    urgency_entries = _entries(raw["red_flags.toml"], "urgency", "red_flags.toml", problems)
+    combos = _entries(raw["red_flags.toml"], "combination", "red_flags.toml", problems, required=False)
     phases = _entries(raw["phases.toml"], "phase", "phases.toml", problems)
     measures = _entries(raw["measures.toml"], "measure", "measures.toml", problems)
+    populations = _entries(raw["populations.toml"], "population", "populations.toml", problems)
     category_order = tuple(raw["phases.toml"].get("categories", {}).get("order", CATEGORIES))
     advice = tuple(raw["phases.toml"].get("advice", {}).get("items", ()))
 
-    ex = _check_exercises(exercises, problems)
-    ex_ids = set(ex)
-    cond = _check_rule_tables(conditions, "condition", ex_ids, problems)
-    fin = _check_rule_tables(findings, "finding", ex_ids, problems)
+    def keep(entries):
+        return [e for e in entries if (e["_file"], e.get("id"), e["_n"]) not in failed]
+
+    bib = _check_bibliography(keep(bib_entries), problems)
+    ex = _check_exercises(keep(exercises), problems, skipped={e.get("id") for e in exercises})
+    ex_ids = set(ex) | {e.get("id") for e in exercises if isinstance(e.get("id"), str)}
+    cond = _check_rule_tables(keep(conditions), "condition", ex_ids, problems)
+    fin = _check_rule_tables(keep(findings), "finding", ex_ids, problems)
     _check_finding_categories(fin, problems)
     for c in cond.values():
         for e in c["excludes"]:
@@ -250,9 +349,13 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
                         f"{c['_file']}: condition '{c['id']}', field 'excludes.unless_findings': "
                         f"unknown finding '{f}'; valid findings: {', '.join(sorted(fin))}"
                     )
-    rf = _check_red_flags(red_flags, problems)
-    ph = _check_phases(phases, ex_ids, problems)
-    ms = _check_measures(measures, problems)
+    urgencies = _check_urgencies(keep(urgency_entries), problems)
+    rf = _check_red_flags(keep(red_flags), urgencies, problems)
+    combinations = _check_combinations(keep(combos), rf, urgencies, problems)
+    ph = _check_phases(keep(phases), ex_ids, problems)
+    ms = _check_measures(keep(measures), problems)
+    pops = _check_populations(keep(populations), problems)
+    defaults = _check_dose_defaults(dose_defaults, ex, clinic, problems)
     for i, cat in enumerate(category_order):
         if cat not in CATEGORIES:
             problems.append(
@@ -273,7 +376,16 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
         "red_flags": rf,
         "phases": ph,
         "measures": ms,
+        "populations": pops,
+        "combinations": combinations,
+        "bibliography": bib,
+        "dose_defaults": defaults,
+        "urgency_tiers": urgencies,
     }
+    advice = tuple(dict(a) for a in advice)
+    _resolve_citations(records, advice, problems, clinic_files=(extra.name,) if extra is not None else ())
+    if problems:
+        raise CatalogError(problems)
     return Catalog(
         exercises=_exercise_frame(ex),
         conditions=_frame(cond),
@@ -286,7 +398,166 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
         advice=advice,
         records=records,
         files=tuple(str(folder / f) for f in files) + ((str(extra),) if extra else ()),
+        bibliography=_frame(bib),
+        populations=_frame(pops),
+        urgencies=tuple(urgencies),  # ids, most urgent first
+        clinic=clinic,
     )
+
+
+def _resolve_citations(records: dict, advice: tuple[dict, ...], problems: list[str], clinic_files: Iterable[str] = ()) -> None:
+    """Replace every cited id by its readable reference (ids kept in ``source_ids`` / ``source_id``).
+
+    A clinic's own file may also name a source in free words (not an id); it is then
+    shown labelled "(the clinic's own source)".  An id-like word that is not in the
+    bibliography is always an error.
+    """
+    bib = records["bibliography"]
+    clinic_files = set(clinic_files)
+
+    def readable(ref, where, file=None):
+        try:
+            return cite(ref, bib)
+        except ValueError as exc:
+            if file in clinic_files and isinstance(ref, str) and ref.strip() and not _CITE_PART.match(ref.split(";")[0].strip()):
+                return f"{ref.strip()} (the clinic's own source)"  # free text in a clinic's own file, labelled
+            problems.append(f"{where}: {exc}")
+            return str(ref)
+
+    kinds = {"exercises": "exercise", "conditions": "condition", "findings": "finding", "red_flags": "red flag",
+             "phases": "phase", "measures": "measure", "populations": "population", "combinations": "combination"}
+    for table, kind in kinds.items():
+        for ident, rec in records[table].items():
+            file = rec.get("_file") or rec.get("file") or f"{table}.toml"
+            where = f"{file}: {kind} '{ident}'"
+            if "sources" in rec:
+                rec["source_ids"] = list(rec["sources"])
+                rec["sources"] = [readable(s, f"{where}, field 'sources'", file) for s in rec["sources"]]
+            for key in ("dose_source", "phase_source", "dose_guidance_source"):
+                val = rec.get(key)
+                if isinstance(val, str) and val and not val.startswith("No source"):
+                    rec[key + "_id"] = val
+                    rec[key] = readable(val, f"{where}, field '{key}'", file)
+            for key, items in rec.items():
+                if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
+                    for item in items:
+                        if isinstance(item.get("source"), str):
+                            item["source_id"] = item["source"]
+                            item["source"] = readable(item["source"], f"{where}, field '{key}'", file)
+    for rec in records["dose_defaults"].values():
+        rec["source"] = f"Clinic default: {rec['clinic']}"
+    for i, item in enumerate(advice):
+        if isinstance(item.get("source"), str):
+            item["source_id"] = item["source"]
+            item["source"] = readable(item["source"], f"phases.toml: [advice] item {i + 1}")
+
+
+def _check_bibliography(entries: list[dict], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out = {}
+    for rec in entries:
+        if not _check_id(rec, "source", seen, problems):
+            continue
+        if not _require(rec, "source", _BIB_FIELDS, problems):
+            continue
+        if rec["kind"] not in SOURCE_KINDS:
+            problems.append(f"{_where(rec, 'source')}, field 'kind': '{rec['kind']}' should be one of {', '.join(SOURCE_KINDS)}")
+        out[rec["id"]] = {k: v for k, v in rec.items() if not k.startswith("_")} | {"_file": rec["_file"]}
+    if KIT_SOURCE not in out:
+        problems.append("bibliography.toml: the source 'kit' (the kit's own rules) is missing")
+    return out
+
+
+def _check_urgencies(entries: list[dict], problems: list[str]) -> dict[str, dict]:
+    tiers = sorted((e for e in entries if isinstance(e.get("rank"), int)), key=lambda e: e["rank"])
+    for e in entries:
+        for name in ("id", "name", "headline"):
+            if not isinstance(e.get(name), str) or not e[name].strip():
+                problems.append(f"{_where(e, 'urgency')}, field '{name}': missing; add it")
+        if not isinstance(e.get("rank"), int):
+            problems.append(f"{_where(e, 'urgency')}, field 'rank': a whole number, 1 = most urgent")
+        if "same day or within days" in str(e.get("headline", "")).lower():
+            problems.append(f"{_where(e, 'urgency')}, field 'headline': say one tier, not 'same day or within days'")
+    ranks = [e["rank"] for e in tiers]
+    if len(set(ranks)) != len(ranks):
+        problems.append("red_flags.toml: two urgency tiers share a rank; give each its own")
+    return {e["id"]: {k: v for k, v in e.items() if not k.startswith("_")} for e in tiers}
+
+
+def _check_combinations(entries: list[dict], flags: dict, urgencies: list[str], problems: list[str]) -> dict[str, dict]:
+    out = {}
+    seen: dict[str, str] = {**{k: "red_flags.toml" for k in flags}}
+    for rec in entries:
+        if not _check_id(rec, "combination", seen, problems):
+            continue
+        if rec.get("urgency") not in urgencies:
+            problems.append(f"{_where(rec, 'combination')}, field 'urgency': '{rec.get('urgency')}' should be one of {', '.join(urgencies)}")
+        for key in ("all_of", "any_of"):
+            for f in rec.get(key, []):
+                if f not in flags:
+                    problems.append(f"{_where(rec, 'combination')}, field '{key}': unknown red flag '{f}'")
+        if not rec.get("all_of"):
+            problems.append(f"{_where(rec, 'combination')}, field 'all_of': list at least one red flag")
+        _check_sources(rec, "combination", problems)
+        clean = {k: v for k, v in rec.items() if not k.startswith("_")}
+        clean.setdefault("any_of", [])
+        clean.setdefault("precedence", 0)
+        clean.setdefault("blocks", True)
+        clean["_file"] = rec["_file"]
+        out[rec["id"]] = clean
+    return out
+
+
+def _check_populations(entries: list[dict], problems: list[str]) -> dict[str, dict]:
+    seen: dict[str, str] = {}
+    out = {}
+    for rec in entries:
+        if not _check_id(rec, "population", seen, problems):
+            continue
+        _check_sources(rec, "population", problems)
+        clean = {k: v for k, v in rec.items() if not k.startswith("_")}
+        for key in ("excludes_where", "cautions_where", "notes", "excludes"):
+            clean.setdefault(key, [])
+        clean.setdefault("not_covered", "")
+        clean.setdefault("needs_weeks_since_surgery", False)
+        clean["_file"] = rec["_file"]
+        out[rec["id"]] = clean
+    return out
+
+
+def _check_dose_defaults(entries: list[dict], exercises: dict, clinic: str | None, problems: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for rec in entries:
+        ex_id = rec.get("exercise")
+        where = f"{rec['_file']}: dose_default for '{ex_id}'"
+        if ex_id not in exercises:
+            close = difflib.get_close_matches(str(ex_id), sorted(exercises), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{where}, field 'exercise': unknown exercise '{ex_id}'{hint}")
+            continue
+        doses = {}
+        for name in DOSE_FIELDS:
+            if name not in rec:
+                continue
+            try:
+                rng = parse_dose(rec[name])
+            except ValueError as exc:
+                problems.append(f"{where}, field '{name}': {exc}")
+                continue
+            if rng is None:
+                continue
+            if exercises[ex_id]["doses"].get(name) is not None:
+                problems.append(
+                    f"{where}, field '{name}': the source already gives this dose; change it for one patient "
+                    "with a dose edit instead"
+                )
+                continue
+            doses[name] = rng
+        for key in rec:
+            if not key.startswith("_") and key not in (*DOSE_FIELDS, "exercise"):
+                problems.append(f"{where}, field '{key}': unknown field; use the dose fields {', '.join(DOSE_FIELDS)}")
+        out[ex_id] = {"exercise": ex_id, "doses": doses, "clinic": clinic or "", "_file": rec["_file"]}
+    return out
 
 
 def _entries(doc: dict, key: str, fname: str, problems: list[str], required: bool = True) -> list[dict]:
@@ -363,7 +634,10 @@ def _check_sources(rec: dict, kind: str, problems: list[str], name: str = "sourc
 
 
 def parse_dose(value: Any) -> tuple[float, float] | None:
-    """Turn a catalogue dose value into ``(low, high)`` (NaN low for "up to"), or None.
+    """Turn a catalogue dose value into ``(low, high)``, or None for "not specified".
+
+    A ceiling ``{ up_to = N }`` gives ``(nan, N)``; a floor ``{ at_least = N }`` gives
+    ``(N, inf)``; a range ``[low, high]`` gives itself.
 
     Raises ValueError with the fix when the value is malformed.
     """
@@ -372,8 +646,13 @@ def parse_dose(value: Any) -> tuple[float, float] | None:
             return None
         raise ValueError(f"'{value}' is not a dose; write [low, high], {{ up_to = N }} or \"{NOT_SPECIFIED}\"")
     if isinstance(value, dict):
+        if set(value) == {"at_least"} and _is_number(value["at_least"]):
+            low = float(value["at_least"])
+            if not (low > 0 and math.isfinite(low)):
+                raise ValueError(f"at_least must be a positive number, not {value['at_least']}")
+            return (low, math.inf)
         if set(value) != {"up_to"} or not _is_number(value["up_to"]):
-            raise ValueError("a ceiling must be written { up_to = N } with a number")
+            raise ValueError("a ceiling must be written { up_to = N } and a floor { at_least = N }, with a number")
         high = float(value["up_to"])
         if not (high > 0 and math.isfinite(high)):
             raise ValueError(f"up_to must be a positive number, not {value['up_to']}")
@@ -413,10 +692,10 @@ _EXERCISE_FIELDS = {
     "stop_if": list,
     "sources": list,
 }
-_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose"}
+_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose", "directional", "nerve_tensioner", "loaded_flexion", "phase_source"}
 
 
-def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, dict]:
+def _check_exercises(exercises: list[dict], problems: list[str], skipped: Iterable = ()) -> dict[str, dict]:
     seen: dict[str, str] = {}
     out: dict[str, dict] = {}
     allowed = set(_EXERCISE_FIELDS) | set(DOSE_FIELDS) | _EXERCISE_OPTIONAL
@@ -464,7 +743,7 @@ def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, di
                 problems.append(f"{_where(rec, kind)}, field '{name}': {exc}")
                 continue
             rng = doses[name]
-            if rng is not None and name in WHOLE_DOSE_FIELDS and not all(math.isnan(v) or v.is_integer() for v in rng):
+            if rng is not None and name in WHOLE_DOSE_FIELDS and not all(not math.isfinite(v) or v.is_integer() for v in rng):
                 problems.append(f"{_where(rec, kind)}, field '{name}': counted in whole numbers; write [low, high] with whole numbers")
         clean = {k: v for k, v in rec.items() if not k.startswith("_")}
         clean["doses"] = doses
@@ -472,13 +751,21 @@ def _check_exercises(exercises: list[dict], problems: list[str]) -> dict[str, di
         clean.setdefault("dose_note", "")
         clean.setdefault("direction", None)
         clean.setdefault("phase_note", "")
+        clean.setdefault("phase_source", KIT_SOURCE)
+        clean.setdefault("directional", False)
+        clean.setdefault("nerve_tensioner", None)
+        clean.setdefault("loaded_flexion", False)
+        if clean["nerve_tensioner"] not in (None, *NERVES):
+            problems.append(f"{_where(rec, kind)}, field 'nerve_tensioner': '{clean['nerve_tensioner']}' should be one of {', '.join(NERVES)}")
+        if clean["directional"] and clean["direction"] is None:
+            problems.append(f"{_where(rec, kind)}, field 'directional': a directional exercise needs its 'direction'")
         out[rec["id"]] = clean
     for ident, rec in out.items():
         for name in ("progress_to", "regress_to"):
             for ref in rec[name]:
                 if not isinstance(ref, str):
                     continue  # already reported: every item must be non-empty text
-                if ref not in out:
+                if ref not in out and ref not in skipped:
                     close = difflib.get_close_matches(ref, sorted(out), n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
                     problems.append(
@@ -515,16 +802,22 @@ def _check_rule_tables(entries: list[dict], kind: str, ex_ids: set[str], problem
     out = {}
     base = {"id": str, "name": str, "description": str, "sources": list}
     if kind == "condition":
-        lists = {"indicates": ("exercise", "why", "source"), "excludes": ("exercise", "why", "source"), "cautions": ("exercise", "text", "source")}
+        lists = {
+            "indicates": ("exercise", "why", "source"),
+            "excludes": ("exercise", "why", "source"),
+            "cautions": ("exercise", "text", "source", "audience"),
+            "direction_cautions": ("direction", "text", "source", "audience"),
+        }
         allowed = set(base) | set(lists) | {"snomed"}
     else:
         lists = {
             "adds": ("exercise", "why", "source"),
             "excludes": ("exercise", "why", "source"),
             "excludes_categories": ("category", "why", "source"),
-            "cautions": ("exercise", "text", "source"),
+            "excludes_tensioners": ("nerve", "why", "source"),
+            "cautions": ("exercise", "text", "source", "audience"),
         }
-        allowed = set(base) | set(lists)
+        allowed = set(base) | set(lists) | {"directional_preference"}
     for rec in entries:
         if not _check_id(rec, kind, seen, problems):
             continue
@@ -536,6 +829,19 @@ def _check_rule_tables(entries: list[dict], kind: str, ex_ids: set[str], problem
         clean["_file"] = rec["_file"]
         for name, need in lists.items():
             clean[name] = _check_refs(rec, kind, name, rec.get(name, []), ex_ids, need, problems)
+        for name in ("cautions", "direction_cautions"):
+            for item in clean.get(name, []):
+                if item.get("audience") not in AUDIENCES:
+                    problems.append(
+                        f"{_where(rec, kind)}, field '{name}' ({item.get('exercise') or item.get('direction')}): "
+                        f"'audience' should be one of {', '.join(AUDIENCES)}"
+                    )
+        for item in clean.get("excludes_tensioners", []):
+            if item.get("nerve") not in NERVES:
+                problems.append(f"{_where(rec, kind)}, field 'excludes_tensioners': unknown nerve '{item.get('nerve')}'; valid: {', '.join(NERVES)}")
+        if clean.get("directional_preference") not in (None, *DIRECTIONS):
+            problems.append(f"{_where(rec, kind)}, field 'directional_preference': should be one of {', '.join(DIRECTIONS)}")
+        clean.setdefault("directional_preference", None)
         for item in clean.get("excludes", []):
             lifted = item.get("caution_if_lifted")
             if item.get("unless_findings") and not (isinstance(lifted, str) and lifted.strip()):
@@ -559,19 +865,20 @@ def _check_finding_categories(findings: dict, problems: list[str]) -> None:
                 )
 
 
-def _check_red_flags(entries: list[dict], problems: list[str]) -> dict[str, dict]:
+def _check_red_flags(entries: list[dict], urgencies: list[str], problems: list[str]) -> dict[str, dict]:
     seen: dict[str, str] = {}
     out = {}
-    need = {"id": str, "name": str, "signs": list, "urgency": str, "refer_to": str, "action": str, "sources": list}
+    need = {"id": str, "name": str, "signs": list, "urgency": str, "precedence": int, "blocks": bool,
+            "refer_to": str, "action": str, "sources": list}
     for rec in entries:
         if not _check_id(rec, "red flag", seen, problems):
             continue
         _check_unknown_fields(rec, "red flag", set(need), problems)
         if not _require(rec, "red flag", need, problems):
             continue
-        if rec["urgency"] not in URGENCIES:
+        if rec["urgency"] not in urgencies:
             problems.append(
-                f"{_where(rec, 'red flag')}, field 'urgency': '{rec['urgency']}' should be one of {', '.join(URGENCIES)}"
+                f"{_where(rec, 'red flag')}, field 'urgency': '{rec['urgency']}' should be one of {', '.join(urgencies)}"
             )
         if not rec["signs"]:
             problems.append(f"{_where(rec, 'red flag')}, field 'signs': list the signs a clinician ticks")
@@ -583,7 +890,7 @@ def _check_red_flags(entries: list[dict], problems: list[str]) -> dict[str, dict
 def _check_phases(entries: list[dict], ex_ids: set[str], problems: list[str]) -> dict[str, dict]:
     seen: dict[str, str] = {}
     out = {}
-    need = {"id": str, "name": str, "description": str, "dose": str, "swap_tensioners_for_sliders": bool, "sources": list}
+    need = {"id": str, "name": str, "description": str, "dose_guidance": str, "swap_tensioners_for_sliders": bool, "sources": list}
     for rec in entries:
         if not _check_id(rec, "phase", seen, problems):
             continue
@@ -591,8 +898,6 @@ def _check_phases(entries: list[dict], ex_ids: set[str], problems: list[str]) ->
             continue
         if rec["id"] not in PHASE_IDS:
             problems.append(f"{_where(rec, 'phase')}, field 'id': phases are {', '.join(PHASE_IDS)}")
-        if rec["dose"] not in ("low", "middle", "high"):
-            problems.append(f"{_where(rec, 'phase')}, field 'dose': should be low, middle or high")
         clean = {k: v for k, v in rec.items() if not k.startswith("_")}
         clean["_file"] = rec["_file"]
         clean["adds"] = _check_refs(rec, "phase", "adds", rec.get("adds", []), ex_ids, ("exercise", "why", "source"), problems)
@@ -676,7 +981,7 @@ def _exercise_frame(records: Mapping[str, dict]) -> pd.DataFrame:
         for name in DOSE_FIELDS:
             rng = r["doses"].get(name)
             row[f"{name}_low"] = rng[0] if rng else math.nan
-            row[f"{name}_high"] = rng[1] if rng else math.nan
+            row[f"{name}_high"] = rng[1] if rng and math.isfinite(rng[1]) else math.nan
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("id")
     for name in DOSE_FIELDS:

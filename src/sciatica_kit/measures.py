@@ -4,14 +4,21 @@ The registry itself is data (``data/catalog/measures.toml``): range, better
 direction, MCID, smallest detectable change, zones and sources.  This module
 scores the questionnaires the way their published manuals do:
 
-* Oswestry Disability Index (Fairbank): 10 sections scored 0-5; the total is
-  ``sum / (5 x answered) x 100``, so a missed section changes the denominator.
-  With more than two sections missing the form is not scored.
-* Roland-Morris (RMDQ): 24 statements; the score is the number ticked "yes".
+* Oswestry Disability Index (Fairbank & Pynsent 2000, Spine 25:2940): 10 sections
+  scored 0-5; the total is ``sum / (5 x answered) x 100``, so one blank section
+  changes the denominator.  With more blank sections the form is "not scored"
+  (:class:`NotScored`, with the reason).  A clinic may allow two blank sections
+  in its settings file (``[measures] odi_max_missing = 2``).
+* Roland-Morris (RMDQ, Roland & Morris 1983): 24 statements; the score is the
+  number ticked "yes".  On a tick-only paper form a blank statement is "not
+  ticked".  On a yes/no form, a statement with neither answer is missing; with
+  more than half (12) missing the form is not scored (a kit rule: the kit's
+  sources publish no missing-item rule for the RMDQ).
 * STarT Back (Hill 2008, Keele): items 1-8 agree = 1; item 9 (bothersomeness)
   scores 1 for "Very much" or "Extremely".  Total <= 3 is low risk; otherwise
   the psychosocial subscale (items 5-9) <= 3 is medium, >= 4 is high risk.
-* Sciatica Bothersomeness Index (Grotle 2010): 4 items 0-6, total 0-24.
+* Sciatica Bothersomeness Index (Grøvle et al., Spine 2008;33:2347): 4 items
+  0-6, total 0-24; measurement error about 5 points.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from sciatica_kit.catalog import Catalog, load_catalog
 
 __all__ = [
     "MAX_ODI_MISSING",
+    "MAX_RMDQ_MISSING",
+    "NotScored",
     "START_BACK_ITEM9",
     "StartBackResult",
     "measure_info",
@@ -35,7 +44,22 @@ __all__ = [
     "score_start_back",
 ]
 
-MAX_ODI_MISSING = 2
+MAX_ODI_MISSING = 1  # Fairbank & Pynsent 2000; a clinic may allow 2 ([measures] odi_max_missing)
+MAX_RMDQ_MISSING = 12  # kit rule for yes/no forms: more than half missing is not scored
+
+
+class NotScored(ValueError):
+    """A questionnaire that cannot be scored; the message says why and what to do."""
+
+
+def odi_max_missing() -> int:
+    """Blank ODI sections allowed: 1 (Fairbank & Pynsent 2000), or the clinic's 2 from the settings file."""
+    from sciatica_kit.settings import load_settings
+
+    value = load_settings().get("measures", {}).get("odi_max_missing", MAX_ODI_MISSING)
+    if value not in (1, 2) or isinstance(value, bool):
+        raise ValueError(f"The settings file's [measures] odi_max_missing must be 1 or 2, not {value!r}.")
+    return int(value)
 START_BACK_ITEM9 = ("Not at all", "Slightly", "Moderately", "Very much", "Extremely")
 START_BACK_ITEMS = (
     "My back pain has spread down my leg(s) at some time in the last 2 weeks",
@@ -111,18 +135,23 @@ def _int_item(v: Any, lo: int, hi: int, what: str, i: int) -> int:
     return int(f)
 
 
-def score_odi(answers: Iterable[int | None]) -> float:
+def score_odi(answers: Iterable[int | None], *, max_missing: int | None = None) -> float:
     """Oswestry Disability Index, 0-100 (higher = more disability).
 
     Parameters
     ----------
     answers
         Ten section scores, each 0-5, or None for a section left blank.
+    max_missing
+        Blank sections allowed (default :func:`odi_max_missing`: 1, as Fairbank &
+        Pynsent 2000, or 2 where the clinic's settings allow it).
 
     Raises
     ------
+    NotScored
+        More sections blank than allowed: the form is not scored, with the reason.
     ValueError
-        Wrong number of sections, a score outside 0-5, or more than two sections blank.
+        Wrong number of sections or a score outside 0-5.
 
     Examples
     --------
@@ -135,9 +164,11 @@ def score_odi(answers: Iterable[int | None]) -> float:
     scores = [None if _is_missing(v) else _int_item(v, 0, 5, "Oswestry section", i) for i, v in enumerate(items, 1)]
     answered = [s for s in scores if s is not None]
     missing = 10 - len(answered)
-    if missing > MAX_ODI_MISSING:
-        raise ValueError(
-            f"The Oswestry questionnaire has {missing} sections blank; at most {MAX_ODI_MISSING} may be blank. "
+    allowed = odi_max_missing() if max_missing is None else max_missing
+    if missing > allowed:
+        raise NotScored(
+            f"Oswestry not scored: {missing} sections are blank and at most {allowed} may be "
+            f"(Fairbank & Pynsent 2000 allow one; a clinic may allow two in its settings). "
             "Ask the patient to complete the missing sections."
         )
     return sum(answered) / (5 * len(answered)) * 100
@@ -178,8 +209,17 @@ def _yes_no(v: Any, what: str, i: int) -> bool | None:
 def score_rmdq(answers: Iterable[Any]) -> int:
     """Roland-Morris Disability Questionnaire, 0-24: the number of statements ticked.
 
-    A statement left blank counts as not ticked, as on the paper form; a form with
-    every statement blank is rejected.
+    On a tick-only form (no statement answered "no") a statement left blank counts
+    as not ticked, as on the paper form (Roland & Morris 1983).  On a yes/no form a
+    statement with neither answer is missing; with more than ``MAX_RMDQ_MISSING``
+    (12, half the form) missing the form is not scored (a kit rule: the kit's
+    sources publish no missing-item rule).  A form with every statement blank is
+    never scored.
+
+    Raises
+    ------
+    NotScored
+        A blank form, or a yes/no form with more than half the statements missing.
 
     Examples
     --------
@@ -189,7 +229,14 @@ def score_rmdq(answers: Iterable[Any]) -> int:
     items = _items(answers, 24, "The Roland-Morris questionnaire")
     ticks = [_yes_no(v, "Roland-Morris", i) for i, v in enumerate(items, 1)]
     if all(t is None for t in ticks):
-        raise ValueError("The Roland-Morris questionnaire is blank; tick the statements that apply today.")
+        raise NotScored("Roland-Morris not scored: the form is blank; tick the statements that apply today.")
+    missing = sum(1 for t in ticks if t is None)
+    yes_no_form = any(t is False for t in ticks)
+    if yes_no_form and missing > MAX_RMDQ_MISSING:
+        raise NotScored(
+            f"Roland-Morris not scored: {missing} of 24 statements have no answer (more than half; a kit rule, "
+            "the kit's sources publish no missing-item rule). Ask the patient to answer every statement."
+        )
     return sum(1 for t in ticks if t)
 
 

@@ -2,19 +2,37 @@
 
 Rules (all driven by the catalogue data):
 
-1. Any red flag blocks the programme: empty table and a referral.
+1. Red flags refer (:mod:`sciatica_kit.screening`).  A *blocking* flag stops the
+   programme (empty table and a referral); a flag that does not block (suspected
+   inflammatory back pain) refers alongside the programme.
 2. Exercises indicated by the chosen conditions, findings and phase are merged
    without duplicates; each row's ``reason`` names every condition or finding
-   that put it there.
-3. Exclusions (condition, finding, phase) win over indications; every excluded
-   exercise is listed in ``excluded`` with its reason.  An exclusion that a
-   finding lifts (stenosis + extension preference) becomes a caution.
-4. In the acute phase tensioner nerve glides are swapped for their slider and
-   exercises that wait until pain settles are dropped.
-5. Doses come from the catalogued range at the phase's point (low / middle /
-   high) and are numbers, NA where no source gives one.
-6. Clinician overrides (include, exclude, dose edits) are recorded in the row's
-   reason; forcing an excluded exercise records what it overrides.
+   that put it there, with readable references.
+3. Exclusions (condition, finding, population, phase) win over indications;
+   every excluded exercise is listed in ``excluded`` with its reason.  An
+   exclusion that a finding lifts (stenosis + extension preference) becomes a
+   caution.
+4. Directional exercises (press-ups, repeated extension or flexion) enter only
+   with an assessed directional preference in their direction; otherwise they
+   are kept out: "assess directional preference first".  Both preferences at
+   once are refused.
+5. Nerve load: in the acute phase tensioner nerve glides are swapped for their
+   slider; at most one tensioner per nerve; severe nerve damage (a marked but
+   stable deficit) drops every tensioner and glide.
+6. Doses reach the patient as the sources word them: ranges stay ranges,
+   "up to" and "at least" survive, nothing is interpolated.  The numeric dose
+   columns hold the lowest source figure (NA where no source gives one) in
+   every phase; the phase's dose guidance is for the clinician.  A clinic's own
+   default doses fill fields no source gives, labelled "clinic default".
+7. A clinic-settable ceiling (``[programme] max_exercises``, default 8) keeps
+   the exercises with the most indications; the rest are kept out for size.
+8. Clinician overrides (include, exclude, dose edits) are recorded in the
+   row's reason and in ``overrides``; forcing an excluded exercise records what
+   it overrides.
+9. A programme remembers what was issued: :meth:`Programme.to_dict` is a
+   snapshot that :meth:`Programme.from_dict` gives back unchanged, even after
+   the catalogue changes; :meth:`Programme.rebuild` rebuilds under today's
+   catalogue and :func:`diff_programmes` says what changed.
 """
 
 from __future__ import annotations
@@ -28,15 +46,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciatica_kit.catalog import DOSE_FIELDS, PHASE_IDS, Catalog, load_catalog
-from sciatica_kit.screening import Referral, screen
+from sciatica_kit.catalog import DOSE_FIELDS, PHASE_IDS, Catalog, load_catalog, unknown_id_error
+from sciatica_kit.screening import SCREEN_NOT_RECORDED, Referral, Screen, screen
 
 __all__ = [
     "DISCLAIMER",
     "SAFETY_NOTE",
     "TABLE_COLUMNS",
+    "DEFAULT_MAX_EXERCISES",
     "Programme",
     "build_programme",
+    "diff_programmes",
     "dose_in_words",
 ]
 
@@ -53,6 +73,10 @@ SAFETY_NOTE = (
     "both legs."
 )
 
+DEFAULT_MAX_EXERCISES = 8
+START_BACK_RISKS = ("low", "medium", "high")
+SNAPSHOT_VERSION = 2
+CLINIC_DEFAULT = " (clinic default)"
 MAX_DOSE = 10_000  # no dose field reaches this; larger numbers are typing slips (and overflow a table column)
 INT_DOSES = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes")
 TABLE_COLUMNS = (
@@ -74,73 +98,125 @@ TABLE_COLUMNS = (
 
 # --------------------------------------------------------------------------- dose helpers
 
-
-def _pick(rng: tuple[float, float] | None, point: str, integer: bool) -> float | None:
-    if rng is None:
-        return None
-    low, high = rng
-    if math.isnan(low):
-        return high
-    if point == "low":
-        value = low
-    elif point == "high":
-        value = high
-    else:
-        value = (low + high) / 2
-        value = math.floor(value) if integer else round(value, 1)
-    return value
+_DASH = "\u2013"  # en dash: "15-20" reads as "15 to 20"
+KM_PER_MILE = 1.609344
 
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-_TIMES = {1: "once", 2: "twice"}
+def _as_range(value: Any) -> tuple[float, float] | None:
+    """A number, a ``(low, high)`` range or None/NA -> a range or None."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, tuple):
+        return value
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else (f, f)
 
 
-def dose_in_words(row: Mapping[str, Any]) -> str:
-    """Say a programme row's dose in plain words for the patient.
+def _range_words(rng: tuple[float, float]) -> str:
+    low, high = rng
+    if math.isnan(low):
+        return f"up to {_fmt(high)}"
+    if math.isinf(high):
+        return f"at least {_fmt(low)}"
+    return _fmt(low) if low == high else f"{_fmt(low)}{_DASH}{_fmt(high)}"
+
+
+def _single(rng: tuple[float, float]) -> float | None:
+    low, high = rng
+    return low if low == high else None
+
+
+def _times_a_day(rng: tuple[float, float]) -> str:
+    low, high = rng
+    words = {1: "once", 2: "twice"}
+    one = _single(rng)
+    if one is not None and one in words:
+        return f"{words[int(one)]} a day"
+    if math.isinf(high) and low in words:
+        return f"at least {words[int(low)]} a day"
+    return f"{_range_words(rng)} times a day"
+
+
+def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None) -> str:
+    """Say a dose in plain words for the patient, as the source words it.
+
+    Each dose field may be a number (one figure, e.g. the clinician's pick) or a
+    ``(low, high)`` range from the catalogue (``(nan, N)`` = "up to N",
+    ``(N, inf)`` = "at least N").  Ranges stay ranges; nothing is interpolated.
+
+    Parameters
+    ----------
+    row
+        Dose fields (``hold_s``, ``reps`` ...) and ``each_side``.
+    labels
+        Optional ``{field: label}`` appended after that part, e.g. ``" (clinic default)"``.
 
     Examples
     --------
     >>> dose_in_words({"hold_s": 15, "reps": 2, "each_side": True, "times_per_day": 2})
     'Hold 15 seconds, repeat 2 times each side, twice a day'
+    >>> dose_in_words({"hold_s": (15, 20), "reps": (2, 2), "each_side": True})
+    'Hold 15\u201320 seconds, repeat 2 times each side'
+    >>> dose_in_words({"reps": (15, 15), "times_per_day": (float("nan"), 5)})
+    'Repeat 15 times, up to 5 times a day'
+    >>> dose_in_words({"times_per_day": (2, float("inf"))})
+    'At least twice a day'
     >>> dose_in_words({})
     'Dose not specified: your clinician will set it with you'
     """
+    labels = labels or {}
 
-    def val(name):
-        v = row.get(name)
-        if v is None or v is pd.NA:
-            return None
-        try:
-            return None if math.isnan(float(v)) else float(v)
-        except (TypeError, ValueError):
-            return None
+    def get(name):
+        return _as_range(row.get(name))
 
-    parts = []
-    if (h := val("hold_s")) is not None:
-        parts.append(f"Hold {_fmt(h)} second{'s' if h != 1 else ''}")
-    if (d := val("distance_km")) is not None:
-        parts.append(f"Build up to {_fmt(d)} km")
-    if (m := val("minutes")) is not None:
-        parts.append(f"{_fmt(m)} minutes")
-    reps = val("reps")
+    def lab(name):
+        return labels.get(name, "")
+
+    parts: list[str] = []
+    if (h := get("hold_s")) is not None:
+        plural = "" if _single(h) == 1 else "s"
+        parts.append(f"Hold {_range_words(h)} second{plural}{lab('hold_s')}")
+    if (d := get("distance_km")) is not None:
+        miles = [v / KM_PER_MILE for v in d]
+        shown = tuple(math.nan if math.isnan(v) else math.inf if math.isinf(v) else round(v * 2) / 2 for v in miles)
+        verb = "Build up to " if math.isnan(d[0]) else ""
+        text = _range_words(d).removeprefix("up to ")
+        mtext = _range_words(shown).removeprefix("up to ")
+        parts.append(f"{verb}{text} km ({mtext} mile{'s' if _single(shown) != 1 else ''}){lab('distance_km')}")
+    if (m := get("minutes")) is not None:
+        parts.append(f"{_range_words(m)} minute{'' if _single(m) == 1 else 's'}{lab('minutes')}")
+    reps = get("reps")
     side = " each side" if row.get("each_side") is True else ""
     if reps is not None:
         verb = "repeat" if parts else "Repeat"
-        parts.append(f"{verb} {_fmt(reps)} time{'s' if reps != 1 else ''}{side}")
+        parts.append(f"{verb} {_range_words(reps)} time{'' if _single(reps) == 1 else 's'}{side}{lab('reps')}")
     elif side and parts:
         parts[-1] += side
-    if (s := val("sets")) is not None:
-        parts.append(f"{_fmt(s)} set{'s' if s != 1 else ''}")
-    if (t := val("times_per_day")) is not None:
-        parts.append(f"{_TIMES.get(int(t), _fmt(t) + ' times') if t.is_integer() else _fmt(t) + ' times'} a day")
-    if (w := val("days_per_week")) is not None:
-        parts.append("every day" if w == 7 else f"{_fmt(w)} days a week")
+    if (s := get("sets")) is not None:
+        parts.append(f"{_range_words(s)} set{'' if _single(s) == 1 else 's'}{lab('sets')}")
+    if (t := get("times_per_day")) is not None:
+        parts.append(_times_a_day(t) + lab("times_per_day"))
+    if (w := get("days_per_week")) is not None:
+        parts.append(("every day" if _single(w) == 7 else f"{_range_words(w)} days a week") + lab("days_per_week"))
     if not parts:
         return "Dose not specified: your clinician will set it with you"
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+def _start_figure(rng: tuple[float, float] | None) -> float | None:
+    """The number for a numeric dose column: the lowest figure the source gives (its only one for "up to")."""
+    if rng is None:
+        return None
+    low, high = rng
+    return high if math.isnan(low) else low
 
 
 # --------------------------------------------------------------------------- Programme
@@ -153,6 +229,20 @@ class Programme:
     Build one with :func:`build_programme`.  Editing methods (:meth:`add`,
     :meth:`remove`, :meth:`set_dose`) return a new programme with the change
     recorded in the rows' reasons.
+
+    Attributes
+    ----------
+    referral : Referral or None
+        The referral for the ticked red flags; it may sit on an unblocked
+        programme (a flag that refers alongside exercise).
+    screen : Screen or None
+        The recorded red-flag screen; None when the programme was built without one
+        (every clinician export then says "Red-flag screen not recorded").
+    clinician_notes : tuple of str
+        Programme-level notes for the clinician (phase dose guidance, populations,
+        STarT Back, what the kit does not cover).  Never printed on a patient handout.
+    kept_out_for_size : tuple of str
+        Exercise ids kept out by the programme-size ceiling (each also in ``excluded``).
     """
 
     table: pd.DataFrame
@@ -168,11 +258,26 @@ class Programme:
     advice: tuple[dict, ...] = ()
     overrides: tuple[dict, ...] = ()
     inputs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    screen: Screen | None = None
+    population: tuple[str, ...] = ()
+    weeks_since_surgery: float | None = None
+    start_back_risk: str | None = None
+    clinician_notes: tuple[str, ...] = ()
+    kept_out_for_size: tuple[str, ...] = ()
+    max_exercises: int = DEFAULT_MAX_EXERCISES
+    issued: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def blocked(self) -> bool:
-        """True when a red flag stops the programme (the table is then empty)."""
-        return self.referral is not None
+        """True when a blocking red flag stops the programme (the table is then empty)."""
+        return self.referral is not None and self.referral.blocking
+
+    @property
+    def screen_status(self) -> str:
+        """One line for clinician exports: the recorded screen, or "Red-flag screen not recorded"."""
+        if self.screen is None:
+            return SCREEN_NOT_RECORDED
+        return self.screen.summary(self.inputs.get("catalog"))
 
     @property
     def cautions(self) -> list[str]:
@@ -204,7 +309,7 @@ class Programme:
         return self._rebuild(include=include, exclude=exclude)
 
     def set_dose(self, exercise_id: str, **dose: float | None) -> Programme:
-        """Return the programme with a clinician-edited dose for one exercise.
+        """Return the programme with a clinician-picked dose for one exercise (recorded in the row's reason).
 
         Examples
         --------
@@ -224,6 +329,22 @@ class Programme:
         inputs = dict(self.inputs)
         inputs.update({k: v for k, v in kw.items() if k in ("patient", "clinic")})
         return replace(self, inputs=inputs, **kw)
+
+    def rebuild(self, *, catalog: Catalog | None = None) -> Programme:
+        """Rebuild from the same inputs under today's catalogue (explicit; see :func:`diff_programmes`).
+
+        Examples
+        --------
+        >>> p = build_programme(["sciatica"])
+        >>> diff_programmes(p, p.rebuild())
+        'No changes.'
+        """
+        args = dict(self.inputs)
+        args["catalog"] = catalog
+        prog = build_programme(**args)
+        return replace(prog, created=self.created)
+
+    rebuild_under_current_catalogue = rebuild
 
     # ---- export -----------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -258,14 +379,25 @@ class Programme:
         return careplan_bundle(self, **kw)
 
     def to_dict(self) -> dict:
-        """A JSON-able record of the inputs, used to save a programme with a patient."""
+        """A JSON-able snapshot of the programme as issued (see :meth:`from_dict`).
+
+        Holds the inputs (so the programme can be rebuilt on purpose), and what the
+        patient received: every row of the table with its doses, texts and references,
+        what was kept out and why, the referral, the recorded screen, the clinician's
+        notes and the advice.
+        """
         inputs = dict(self.inputs)
         inputs.pop("catalog", None)
         return {
+            "snapshot_version": SNAPSHOT_VERSION,
             "conditions": list(self.conditions),
             "phase": self.phase,
             "red_flags": list(self.red_flags),
             "findings": list(self.findings),
+            "population": list(self.population),
+            "weeks_since_surgery": self.weeks_since_surgery,
+            "start_back_risk": self.start_back_risk,
+            "max_exercises": self.max_exercises,
             "exclude": dict(inputs.get("exclude", {})),
             "include": dict(inputs.get("include", {})),
             "dose_edits": {k: dict(v) for k, v in inputs.get("dose_edits", {}).items()},
@@ -273,40 +405,169 @@ class Programme:
             "clinic": self.clinic,
             "created": self.created.isoformat(),
             "exercise_ids": list(self.table["exercise_id"]),
+            "screen": None if self.screen is None else self.screen.to_dict(),
+            "referral": None if self.referral is None else self.referral.to_dict(),
+            "table": [_jsonable_row(r) for r in self.table.to_dict("records")],
+            "excluded": [{k: str(v) for k, v in r.items()} for r in self.excluded.to_dict("records")],
+            "clinician_notes": list(self.clinician_notes),
+            "kept_out_for_size": list(self.kept_out_for_size),
+            "advice": [dict(a) for a in self.advice],
+            "overrides": [_jsonable_override(o) for o in self.overrides],
         }
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any], *, catalog: Catalog | None = None) -> Programme:
-        """Rebuild a saved programme (see :meth:`to_dict`)."""
-        prog = build_programme(
-            record.get("conditions", ()),
+        """The programme as issued, from :meth:`to_dict`.
+
+        A snapshot (``"table"`` present) comes back exactly as it was saved, even if the
+        catalogue has changed since; use :meth:`rebuild` to rebuild it under today's
+        catalogue.  An old record holding only the inputs is rebuilt from them.
+        """
+        if "table" not in record:
+            return _rebuild_from_inputs(record, catalog)
+        table = _table_from_rows(record["table"])
+        excluded = pd.DataFrame(record.get("excluded", []), columns=["exercise_id", "name", "reason"])
+        scr = record.get("screen")
+        ref = record.get("referral")
+        inputs = _inputs_from_record(record, catalog)
+        snap = cls(
+            table=table,
+            excluded=excluded.astype(object),
+            referral=None if ref is None else Referral.from_dict(ref),
+            conditions=tuple(record.get("conditions", ())),
             phase=record.get("phase", "subacute"),
-            red_flags=record.get("red_flags", ()),
-            findings=record.get("findings", ()),
-            exclude=record.get("exclude", {}),
-            include=record.get("include", {}),
-            dose_edits=record.get("dose_edits", {}),
+            red_flags=tuple(record.get("red_flags", ())),
+            findings=tuple(record.get("findings", ())),
             patient=record.get("patient"),
             clinic=record.get("clinic"),
-            catalog=catalog,
+            created=dt.date.fromisoformat(record["created"]) if record.get("created") else dt.date.today(),
+            advice=tuple(dict(a) for a in record.get("advice", ())),
+            overrides=tuple(dict(o) for o in record.get("overrides", ())),
+            inputs=inputs,
+            screen=None if scr is None else Screen.from_dict(scr),
+            population=tuple(record.get("population", ())),
+            weeks_since_surgery=record.get("weeks_since_surgery"),
+            start_back_risk=record.get("start_back_risk"),
+            clinician_notes=tuple(record.get("clinician_notes", ())),
+            kept_out_for_size=tuple(record.get("kept_out_for_size", ())),
+            max_exercises=int(record.get("max_exercises", DEFAULT_MAX_EXERCISES)),
+            issued=dict(record),
         )
-        if record.get("created"):
-            prog = replace(prog, created=dt.date.fromisoformat(record["created"]))
-        return prog
+        return snap
 
     # ---- display ----------------------------------------------------------------
     def __repr__(self) -> str:
         if self.blocked:
             return f"<Programme BLOCKED: {self.referral.urgency} referral to {self.referral.refer_to}>"
+        ref = f"; referral ({self.referral.urgency}) to {self.referral.refer_to}" if self.referral else ""
         return (
             f"<Programme: {len(self.table)} exercises for {', '.join(self.conditions) or 'no condition'}"
-            f" ({self.phase}); {len(self.excluded)} kept out>"
+            f" ({self.phase}); {len(self.excluded)} kept out{ref}>"
         )
 
     def _repr_html_(self) -> str:
         from sciatica_kit.export import programme_html_fragment
 
         return programme_html_fragment(self)
+
+
+def _jsonable_row(row: Mapping[str, Any]) -> dict:
+    out = {}
+    for k, v in row.items():
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            out[k] = None
+        elif isinstance(v, (bool, np.bool_)):
+            out[k] = bool(v)
+        elif isinstance(v, (int, np.integer)):
+            out[k] = int(v)
+        elif isinstance(v, (float, np.floating)):
+            out[k] = float(v)
+        else:
+            out[k] = str(v)
+    return out
+
+
+def _jsonable_override(o: Mapping[str, Any]) -> dict:
+    return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in o.items()}
+
+
+def _table_from_rows(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
+    if not rows:
+        return _empty_table()
+    columns: dict[str, Any] = {}
+    names = list(TABLE_COLUMNS) + [c for c in rows[0] if c not in TABLE_COLUMNS]
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if name in DOSE_FIELDS:
+            dtype = "Int64" if name in INT_DOSES else "Float64"
+            columns[name] = pd.array([pd.NA if v is None else v for v in values], dtype=dtype)
+        elif name == "each_side":
+            columns[name] = np.array([bool(v) for v in values], dtype=bool)
+        else:
+            columns[name] = pd.array(["" if v is None else str(v) for v in values], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _inputs_from_record(record: Mapping[str, Any], catalog: Catalog | None) -> dict:
+    scr = record.get("screen")
+    return {
+        "conditions": tuple(record.get("conditions", ())),
+        "phase": record.get("phase", "subacute"),
+        "red_flags": tuple(record.get("red_flags", ())),
+        "findings": tuple(record.get("findings", ())),
+        "population": tuple(record.get("population", ())),
+        "weeks_since_surgery": record.get("weeks_since_surgery"),
+        "start_back_risk": record.get("start_back_risk"),
+        "screen": None if scr is None else Screen.from_dict(scr),
+        "exclude": dict(record.get("exclude", {})),
+        "include": dict(record.get("include", {})),
+        "dose_edits": {k: dict(v) for k, v in record.get("dose_edits", {}).items()},
+        "max_exercises": record.get("max_exercises"),
+        "patient": record.get("patient"),
+        "clinic": record.get("clinic"),
+        "catalog": catalog,
+    }
+
+
+def _rebuild_from_inputs(record: Mapping[str, Any], catalog: Catalog | None) -> Programme:
+    args = _inputs_from_record(record, catalog)
+    args["red_flags"] = [f for f in args["red_flags"] if catalog is None or f in catalog.records["red_flags"]]
+    prog = build_programme(**args)
+    if record.get("created"):
+        prog = replace(prog, created=dt.date.fromisoformat(record["created"]))
+    return prog
+
+
+def diff_programmes(old: Programme, new: Programme) -> str:
+    """Say in plain words what changed between two programmes (e.g. issued -> rebuilt).
+
+    Examples
+    --------
+    >>> old = build_programme(["sciatica"])
+    >>> new = old.add("bird_dog")
+    >>> diff_programmes(old, new)
+    'Added: Bird dog.'
+    """
+    a = {r["exercise_id"]: r for r in old.table.to_dict("records")}
+    b = {r["exercise_id"]: r for r in new.table.to_dict("records")}
+    lines = []
+    added = [b[k]["name"] for k in b if k not in a]
+    removed = [a[k]["name"] for k in a if k not in b]
+    if added:
+        lines.append("Added: " + ", ".join(added) + ".")
+    for k in a:
+        if k in b and a[k]["dose"] != b[k]["dose"]:
+            lines.append(f"{a[k]['name']}: {a[k]['dose']} \u2192 {b[k]['dose']}.")
+    for k in a:
+        if k in b and a[k]["patient_cautions"] != b[k]["patient_cautions"]:
+            lines.append(f"{a[k]['name']}: the cautions for the patient changed.")
+    if removed:
+        lines.append("Removed: " + ", ".join(removed) + ".")
+    if (old.referral and old.referral.text) != (new.referral and new.referral.text):
+        lines.append("Referral: " + (new.referral.headline if new.referral else "none") + ".")
+    if old.blocked != new.blocked:
+        lines.append("The programme is now " + ("blocked by a red flag." if new.blocked else "no longer blocked."))
+    return " ".join(lines) or "No changes."
 
 
 # --------------------------------------------------------------------------- builder
@@ -336,15 +597,32 @@ def _as_ids(value: Iterable[str] | str | None) -> list[str]:
         raise ValueError(f"Give ids as a list of text ids such as ['sciatica'], not {value!r:.80}") from None
 
 
+def max_exercises_setting() -> int:
+    """The clinic's programme-size ceiling: ``[programme] max_exercises`` in the settings file, default 8."""
+    from sciatica_kit.settings import load_settings
+
+    value = load_settings().get("programme", {}).get("max_exercises", DEFAULT_MAX_EXERCISES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"The settings file's [programme] max_exercises must be a whole number of at least 1, not {value!r}."
+        )
+    return value
+
+
 def build_programme(
     conditions: Iterable[str] | str,
     *,
     phase: str = "subacute",
     red_flags: Iterable[str] = (),
     findings: Iterable[str] = (),
+    population: Iterable[str] | str = (),
+    weeks_since_surgery: float | None = None,
+    start_back_risk: str | None = None,
+    screen: Screen | Mapping[str, Any] | None = None,
     exclude: Iterable[str] | Mapping[str, str] = (),
     include: Iterable[str] | Mapping[str, str] = (),
     dose_edits: Mapping[str, Mapping[str, float | None]] | None = None,
+    max_exercises: int | None = None,
     patient: str | None = None,
     clinic: str | None = None,
     catalog: Catalog | None = None,
@@ -358,15 +636,32 @@ def build_programme(
     phase
         ``"acute"``, ``"subacute"`` (default) or ``"chronic"``.
     red_flags
-        Red-flag ids ticked at screening; any one blocks the programme.
+        Red-flag ids found present at screening.  A blocking flag stops the programme;
+        a flag that does not block (``inflammatory_suspected``) refers alongside it.
     findings
-        Finding ids, e.g. ``"severe_nerve_damage"``, ``"extension_preference"``.
+        Finding ids, e.g. ``"severe_nerve_damage"`` (a marked but stable deficit),
+        ``"extension_preference"`` or ``"flexion_preference"`` (assessed; not both).
+    population
+        Population ids from ``populations.toml``: ``"pregnancy"``,
+        ``"after_spinal_surgery"`` (needs ``weeks_since_surgery``), ``"osteoporosis"``.
+    weeks_since_surgery
+        Weeks since spinal surgery, required with ``"after_spinal_surgery"``.
+    start_back_risk
+        The STarT Back risk group when known: ``"low"``, ``"medium"`` or ``"high"``
+        (see :func:`~sciatica_kit.measures.score_start_back`).  Stored with the
+        programme; high risk adds NICE NG59's advice for the clinician.
+    screen
+        The recorded red-flag screen (:func:`~sciatica_kit.screening.record_screen`,
+        or its ``to_dict()``).  Its present flags are added to ``red_flags``.  Without
+        one the programme says "Red-flag screen not recorded" on clinician exports.
     exclude, include
         Clinician overrides: exercise ids, or a mapping of id to the clinician's reason.
         ``include`` forces an exercise in even when a rule keeps it out; the override
         and what it overrides are recorded in the row's reason and in ``overrides``.
     dose_edits
-        ``{exercise_id: {"reps": 12, ...}}`` clinician-edited doses.
+        ``{exercise_id: {"reps": 12, ...}}`` doses picked by the clinician.
+    max_exercises
+        Programme-size ceiling (default: the settings file's ``[programme] max_exercises``, else 8).
     patient, clinic
         Printed on exports.
     catalog
@@ -379,7 +674,9 @@ def build_programme(
     Raises
     ------
     ValueError
-        For unknown ids, listing the valid ids and the closest match.
+        For unknown ids (listing the valid ids and the closest match), both directional
+        preferences at once, a red flag both ticked and recorded absent, or missing
+        weeks since surgery.
 
     Examples
     --------
@@ -388,15 +685,43 @@ def build_programme(
     True
     >>> build_programme(["sciatica"], red_flags=["cauda_equina"]).blocked
     True
+    >>> prog = build_programme(["sciatica"], red_flags=["inflammatory_suspected"])
+    >>> prog.blocked, prog.referral.refer_to
+    (False, 'rheumatology')
     """
     cat = catalog or load_catalog()
     cond_ids = cat.check_ids("condition", _as_ids(conditions))
     if phase not in PHASE_IDS:
-        from sciatica_kit.catalog import unknown_id_error
-
         raise unknown_id_error("phase", phase, PHASE_IDS)
     flag_ids = cat.check_ids("red flag", _as_ids(red_flags))
     finding_ids = cat.check_ids("finding", _as_ids(findings))
+    pop_ids = cat.check_ids("population", _as_ids(population))
+    prefs = {cat.records["findings"][f]["directional_preference"] for f in finding_ids} - {None}
+    if len(prefs) > 1:
+        raise ValueError(
+            "Both an extension and a flexion directional preference were ticked. A patient has one preferred "
+            "direction (or none): re-assess with repeated movements and tick only the one that centralises the pain."
+        )
+    if start_back_risk is not None and start_back_risk not in START_BACK_RISKS:
+        raise ValueError(f"STarT Back risk must be one of {', '.join(START_BACK_RISKS)} (or left empty), not {start_back_risk!r}")
+    needs_weeks = [p for p in pop_ids if cat.records["populations"][p]["needs_weeks_since_surgery"]]
+    if needs_weeks:
+        if weeks_since_surgery is None or isinstance(weeks_since_surgery, bool) or not _non_negative(weeks_since_surgery):
+            raise ValueError("After spinal surgery: give the weeks since surgery (weeks_since_surgery), e.g. 6.")
+        weeks_since_surgery = float(weeks_since_surgery)
+    else:
+        weeks_since_surgery = None
+    scr = _as_screen(screen, cat)
+    if scr is not None:
+        absent = [f for f in flag_ids if scr.status.get(f) == "absent"]
+        if absent:
+            raise ValueError(
+                f"Red flag(s) {', '.join(absent)} ticked but recorded as absent in the screen; correct one of the two."
+            )
+        flag_ids = list(dict.fromkeys([*flag_ids, *scr.present]))
+    limit = max_exercises_setting() if max_exercises is None else max_exercises
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"max_exercises must be a whole number of at least 1, not {limit!r}")
     exclude_map = _as_overrides(exclude)
     include_map = _as_overrides(include)
     cat.check_ids("exercise", exclude_map)
@@ -421,15 +746,22 @@ def build_programme(
     inputs = {
         "conditions": tuple(cond_ids),
         "phase": phase,
-        "red_flags": tuple(flag_ids),
+        "red_flags": tuple(_as_ids(red_flags)),
         "findings": tuple(finding_ids),
+        "population": tuple(pop_ids),
+        "weeks_since_surgery": weeks_since_surgery,
+        "start_back_risk": start_back_risk,
+        "screen": scr,
         "exclude": exclude_map,
         "include": include_map,
         "dose_edits": edits,
+        "max_exercises": max_exercises,
         "patient": patient,
         "clinic": clinic,
         "catalog": catalog,
     }
+    referral = screen_flags(flag_ids, catalog=cat)
+    notes = _clinician_notes(cat, phase, pop_ids, weeks_since_surgery, start_back_risk, scr, referral)
     common = dict(
         conditions=tuple(cond_ids),
         phase=phase,
@@ -439,22 +771,79 @@ def build_programme(
         clinic=clinic,
         advice=cat.advice,
         inputs=inputs,
+        screen=scr,
+        population=tuple(pop_ids),
+        weeks_since_surgery=weeks_since_surgery,
+        start_back_risk=start_back_risk,
+        clinician_notes=notes,
+        max_exercises=limit,
+        referral=referral,
     )
-    if flag_ids:
+    if referral is not None and referral.blocking:
         return Programme(
             table=_empty_table(),
-            excluded=pd.DataFrame({"exercise_id": pd.Series([], dtype=object), "reason": pd.Series([], dtype=object)}),
-            referral=screen(flag_ids, catalog=cat),
+            excluded=pd.DataFrame({"exercise_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
+                                   "reason": pd.Series([], dtype=object)}),
             **common,
         )
 
-    rows, excluded, overrides = _select(cat, cond_ids, phase, finding_ids, exclude_map, include_map)
-    table = _table(cat, rows, phase, edits)
+    rows, excluded, overrides, size_out = _select(cat, cond_ids, phase, finding_ids, pop_ids, exclude_map, include_map, limit)
+    table, dose_overrides = _table(cat, rows, edits)
     excl = pd.DataFrame(
         [{"exercise_id": k, "name": cat.records["exercises"][k]["name"], "reason": "; ".join(v)} for k, v in excluded.items()],
         columns=["exercise_id", "name", "reason"],
     )
-    return Programme(table=table, excluded=excl, referral=None, overrides=tuple(overrides), **common)
+    return Programme(table=table, excluded=excl, overrides=tuple(overrides + dose_overrides),
+                     kept_out_for_size=tuple(size_out), **common)
+
+
+screen_flags = screen  # the screening function, under a name the ``screen=`` keyword does not hide
+
+
+def _non_negative(v) -> bool:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(f) and f >= 0
+
+
+def _as_screen(value, cat: Catalog) -> Screen | None:
+    if value is None or isinstance(value, Screen):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            scr = Screen.from_dict(value)
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("screen must come from record_screen(...) or its to_dict()") from None
+        cat.check_ids("red flag", scr.status)
+        return scr
+    raise ValueError("screen must come from record_screen(...) or its to_dict()")
+
+
+def _clinician_notes(cat, phase, pop_ids, weeks, risk, scr, referral) -> tuple[str, ...]:
+    notes: list[str] = []
+    ph = cat.records["phases"][phase]
+    notes.append(f"Dose guidance ({ph['name']}): {ph['dose_guidance']} [{ph.get('dose_guidance_source', 'Sciatica Kit rule')}]")
+    for p in pop_ids:
+        rec = cat.records["populations"][p]
+        if rec["needs_weeks_since_surgery"]:
+            notes.append(f"{rec['name']}: {_fmt(weeks)} weeks since surgery.")
+        for n in rec["notes"]:
+            notes.append(f"{n['text']} [{n['source']}]")
+        if rec["not_covered"]:
+            notes.append(f"Not covered by the kit ({rec['name']}): {rec['not_covered']}")
+    if risk is not None:
+        line = f"STarT Back risk group: {risk}."
+        if risk == "high":
+            line += (" NICE NG59: offer a psychologically informed approach (e.g. cognitive behavioural) alongside"
+                     " the exercise programme, not instead of it. [NICE NG59 (2016, updated 2020)]")
+        notes.append(line)
+    if referral is not None and not referral.blocking:
+        notes.append(f"Referral alongside the programme: {referral.text.splitlines()[0]}")
+    if scr is None:
+        notes.append(SCREEN_NOT_RECORDED + ".")
+    return tuple(notes)
 
 
 def _valid_number(v: object) -> bool:
@@ -465,17 +854,22 @@ def _valid_number(v: object) -> bool:
     return math.isfinite(f) and 0 < f <= MAX_DOSE and not isinstance(v, bool)
 
 
-def _select(cat: Catalog, cond_ids, phase, finding_ids, exclude_map, include_map):
+def _new_row() -> dict:
+    return {"reasons": [], "by": [], "cautions": [], "clinician_cautions": []}
+
+
+def _select(cat: Catalog, cond_ids, phase, finding_ids, pop_ids, exclude_map, include_map, limit):
     ex = cat.records["exercises"]
     conds = cat.records["conditions"]
     finds = cat.records["findings"]
+    pops = cat.records["populations"]
     ph = cat.records["phases"][phase]
+    kit = cat.cite("kit")
 
-    # id -> {"reasons": [...], "by": [...], "cautions": [...]}
     rows: dict[str, dict] = {}
 
     def indicate(ex_id: str, who: str, why: str, source: str) -> None:
-        row = rows.setdefault(ex_id, {"reasons": [], "by": [], "cautions": []})
+        row = rows.setdefault(ex_id, _new_row())
         row["reasons"].append(f"{why} [{source}]")
         if who not in row["by"]:
             row["by"].append(who)
@@ -506,46 +900,90 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, exclude_map, include_map
             slider = next((r for r in rec["regress_to"] if ex[r]["category"] == "nerve glide slider"), None)
         moved = rows.pop(ex_id)
         if slider:
-            exclude(ex_id, f"{ph['name']}: replaced by the gentler slider '{ex[slider]['name']}'")
-            target = rows.setdefault(slider, {"reasons": [], "by": [], "cautions": []})
+            exclude(ex_id, f"{ph['name']}: replaced by the gentler slider '{ex[slider]['name']}' "
+                           f"[{cat.cite('kit; coppieters_butler_2008')}]")
+            target = rows.setdefault(slider, _new_row())
             target["reasons"].extend(
                 f"{r} (as a slider instead of '{rec['name']}' in the acute phase)" for r in moved["reasons"]
             )
             target["by"].extend(b for b in moved["by"] if b not in target["by"])
         else:
             note = rec.get("phase_note") or f"Not used in the {phase} phase."
-            exclude(ex_id, f"{ph['name']}: {note} [{', '.join(rec['sources'][:1])}]")
+            exclude(ex_id, f"{ph['name']}: {note} [{rec['phase_source']}]")
 
-    # Condition and finding exclusions (they win over indications).
+    def candidates() -> list[str]:
+        return list(dict.fromkeys([*rows, *include_map, *excluded]))
+
+    # Condition, finding and population exclusions (they win over indications).
     for c in cond_ids:
         for item in conds[c]["excludes"]:
             lifted_by = [f for f in item.get("unless_findings", []) if f in finding_ids]
             if lifted_by:
                 if item["exercise"] in rows:
-                    rows[item["exercise"]]["cautions"].append(item["caution_if_lifted"])
+                    rows[item["exercise"]]["clinician_cautions"].append(item["caution_if_lifted"])
                 continue
             exclude(item["exercise"], f"{conds[c]['name']}: {item['why']} [{item['source']}]")
     for f in finding_ids:
         for item in finds[f]["excludes"]:
             exclude(item["exercise"], f"{finds[f]['name']}: {item['why']} [{item['source']}]")
         for item in finds[f]["excludes_categories"]:
-            for ex_id in list(dict.fromkeys([*rows, *include_map, *excluded])):
+            for ex_id in candidates():
                 if ex[ex_id]["category"] == item["category"]:
                     exclude(ex_id, f"{finds[f]['name']}: {item['why']} [{item['source']}]")
+        for item in finds[f].get("excludes_tensioners", []):
+            for ex_id in candidates():
+                if ex[ex_id]["nerve_tensioner"] == item["nerve"]:
+                    exclude(ex_id, f"{finds[f]['name']}: {item['why']} [{item['source']}]")
+    for p in pop_ids:
+        for item in pops[p]["excludes"]:
+            exclude(item["exercise"], f"{pops[p]['name']}: {item['why']} [{item['source']}]")
+        for item in pops[p]["excludes_where"]:
+            for ex_id in candidates():
+                if ex[ex_id].get(item["field"]) == item["value"]:
+                    exclude(ex_id, f"{item['why']} [{item['source']}]")
+    # Directional exercises follow an assessed directional preference.
+    prefs = {finds[f]["directional_preference"] for f in finding_ids} - {None}
+    for ex_id in candidates():
+        rec = ex[ex_id]
+        if rec["directional"] and not prefs:
+            exclude(ex_id, f"Assess directional preference first: {rec['name']} follows an assessed "
+                           f"{rec['direction']} preference [{cat.cite('kit; long_2004')}]")
+        elif rec["directional"] and rec["direction"] not in prefs:
+            exclude(ex_id, f"Opposite to the assessed {'/'.join(sorted(prefs))} preference: {rec['name']} loads "
+                           f"{rec['direction']} [{cat.cite('kit; long_2004')}]")
 
     for ex_id, reason in exclude_map.items():
         exclude(ex_id, "Removed by the clinician" + (f": {reason}" if reason else ""))
 
-    overrides: list[dict] = []
     for ex_id in excluded:
         rows.pop(ex_id, None)
+
+    # One tensioner per nerve: keep the one with the most indications.
+    order = {c: i for i, c in enumerate(cat.category_order)}
+    position = {k: i for i, k in enumerate(ex)}
+
+    def rank(k):
+        return (-len(rows[k]["by"]), order.get(ex[k]["category"], len(order)), position[k])
+
+    for nerve in {ex[k]["nerve_tensioner"] for k in rows} - {None}:
+        tensioners = sorted((k for k in rows if ex[k]["nerve_tensioner"] == nerve), key=rank)
+        keep = next((k for k in tensioners if k not in include_map), tensioners[0])
+        for k in tensioners:
+            if k == keep:
+                continue
+            if k not in include_map:  # a clinician's include stays, recorded as overriding this rule
+                rows.pop(k)
+            exclude(k, f"One {nerve}-nerve tensioner at a time: '{ex[keep]['name']}' already loads the "
+                       f"{nerve} nerve [{cat.cite('kit; coppieters_butler_2008')}]")
+
+    overrides: list[dict] = []
     for ex_id, reason in include_map.items():
-        row = rows.setdefault(ex_id, {"reasons": [], "by": [], "cautions": []})
+        row = rows.setdefault(ex_id, _new_row())
         why = f": {reason}" if reason else ""
         if ex_id in excluded:
             overridden = excluded.pop(ex_id)
             row["reasons"].append(f"Forced in by the clinician{why} (overrides: {'; '.join(overridden)})")
-            row.setdefault("clinician_cautions", []).append(
+            row["clinician_cautions"].append(
                 "Clinician override: this exercise is normally kept out - " + "; ".join(overridden)
             )
             overrides.append({"exercise_id": ex_id, "action": "forced", "reason": reason, "overrides": overridden})
@@ -557,16 +995,42 @@ def _select(cat: Catalog, cond_ids, phase, finding_ids, exclude_map, include_map
     for ex_id, reason in exclude_map.items():
         overrides.append({"exercise_id": ex_id, "action": "removed", "reason": reason, "overrides": []})
 
-    # Condition- and finding-specific cautions for exercises that made it in.
+    # Programme size: keep the exercises with the most indications; the clinician's own always stay.
+    size_out: list[str] = []
+    if len(rows) > limit:
+        free = sorted((k for k in rows if k not in include_map), key=rank)
+        room = max(limit - sum(1 for k in rows if k in include_map), 0)
+        for k in free[room:]:
+            rows.pop(k)
+            size_out.append(k)
+            exclude(k, f"Kept out for size: this programme holds at most {limit} exercises (clinic setting "
+                       f"[programme] max_exercises) and the ones kept have more indications; add it back if "
+                       f"you want it [{kit}]")
+
+    # Cautions for exercises that made it in.
+    def caution(ex_id: str, item: Mapping[str, Any]) -> None:
+        key = "cautions" if item.get("audience") == "patient" else "clinician_cautions"
+        text = item["text"] if key == "cautions" else f"{item['text']} [{item['source']}]"
+        rows[ex_id][key].append(text)
+
     for c in cond_ids:
         for item in conds[c]["cautions"]:
             if item["exercise"] in rows:
-                rows[item["exercise"]]["cautions"].append(item["text"])
+                caution(item["exercise"], item)
+        for item in conds[c].get("direction_cautions", []):
+            for ex_id in rows:
+                if ex[ex_id]["direction"] == item["direction"]:
+                    caution(ex_id, item)
     for f in finding_ids:
         for item in finds[f]["cautions"]:
             if item["exercise"] in rows:
-                rows[item["exercise"]]["cautions"].append(item["text"])
-    return rows, excluded, overrides
+                caution(item["exercise"], item)
+    for p in pop_ids:
+        for item in pops[p]["cautions_where"]:
+            for ex_id in rows:
+                if ex[ex_id].get(item["field"]) == item["value"]:
+                    caution(ex_id, item)
+    return rows, excluded, overrides, size_out
 
 
 def _empty_table() -> pd.DataFrame:
@@ -581,44 +1045,63 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _table(cat: Catalog, rows: dict[str, dict], phase: str, edits: dict) -> pd.DataFrame:
+def _table(cat: Catalog, rows: dict[str, dict], edits: dict) -> tuple[pd.DataFrame, list[dict]]:
     ex = cat.records["exercises"]
-    point = cat.records["phases"][phase]["dose"]
+    defaults = cat.records.get("dose_defaults", {})
     order = {c: i for i, c in enumerate(cat.category_order)}
     position = {k: i for i, k in enumerate(ex)}
     ids = sorted(rows, key=lambda k: (order.get(ex[k]["category"], len(order)), position[k]))
     records = []
+    dose_overrides: list[dict] = []
     for ex_id in ids:
         rec, row = ex[ex_id], rows[ex_id]
         out: dict[str, Any] = {"exercise_id": ex_id, "name": rec["name"], "category": rec["category"]}
+        words: dict[str, Any] = {"each_side": bool(rec["each_side"])}
+        labels: dict[str, str] = {}
+        clinic_fields = []
         for name in DOSE_FIELDS:
-            out[name] = _pick(rec["doses"].get(name), point, name in INT_DOSES)
+            rng = rec["doses"].get(name)
+            if rng is None and ex_id in defaults and name in defaults[ex_id]["doses"]:
+                rng = defaults[ex_id]["doses"][name]
+                labels[name] = CLINIC_DEFAULT
+                clinic_fields.append(name)
+            out[name] = _start_figure(rng)
+            words[name] = rng
         reasons = list(row["reasons"])
         patient_cautions = list(dict.fromkeys([*rec["cautions"], *row["cautions"]]))
-        cautions = [*patient_cautions, *row.get("clinician_cautions", [])]
+        cautions = [*patient_cautions, *dict.fromkeys(row["clinician_cautions"])]
         if ex_id in edits:
             changes = []
             for name, value in edits[ex_id].items():
                 new = None if value is None else float(value)
-                changes.append(f"{name} {_show(out[name])} -> {_show(new)}")
                 rng = rec["doses"].get(name)
+                was = "not specified" if words[name] is None else _range_words(words[name])
+                changes.append(f"{name} {was} -> {_show(new)}")
                 if new is not None and (rng is None or new > rng[1] or (not math.isnan(rng[0]) and new < rng[0])):
-                    span = "no catalogued dose" if rng is None else f"catalogued {_show_range(rng)}"
+                    span = "no source dose" if rng is None else f"source {_range_words(rng)}"
                     cautions.append(f"Dose edited by the clinician: {name} {_show(new)} is outside the source range ({span}).")
                 out[name] = new
+                words[name] = None if new is None else (new, new)
+                labels.pop(name, None)
+                if name in clinic_fields:
+                    clinic_fields.remove(name)
             reasons.append("Dose edited by the clinician: " + ", ".join(changes))
+            dose_overrides.append({"exercise_id": ex_id, "action": "dose", "reason": ", ".join(changes), "overrides": []})
         out["each_side"] = bool(rec["each_side"])
-        out["dose"] = dose_in_words(out)
+        out["dose"] = dose_in_words(words, labels=labels)
         out["reason"] = "\n".join(reasons)
         out["indicated_by"] = ", ".join(row["by"])
         out["cautions"] = "\n".join(cautions)  # everything, for the clinician
         out["patient_cautions"] = "\n".join(patient_cautions)  # what the handout tells the patient
         out["stop_if"] = "\n".join(rec["stop_if"])
-        out["dose_source"] = rec["dose_source"] + (f" ({rec['dose_note']})" if rec.get("dose_note") else "")
+        dose_source = rec["dose_source"] + (f" ({rec['dose_note']})" if rec.get("dose_note") else "")
+        if clinic_fields:
+            dose_source += f"; {', '.join(clinic_fields)}: clinic default ({defaults[ex_id]['clinic']})"
+        out["dose_source"] = dose_source
         out["sources"] = "; ".join(rec["sources"])
         records.append(out)
     if not records:
-        return _empty_table()
+        return _empty_table(), dose_overrides
     columns: dict[str, Any] = {}
     for name in TABLE_COLUMNS:
         values = [r[name] for r in records]
@@ -630,14 +1113,8 @@ def _table(cat: Catalog, rows: dict[str, dict], phase: str, edits: dict) -> pd.D
             columns[name] = np.array(values, dtype=bool)
         else:
             columns[name] = pd.array(values, dtype="str")
-    frame = pd.DataFrame(columns)
-    return frame
+    return pd.DataFrame(columns), dose_overrides
 
 
 def _show(v) -> str:
     return "not specified" if v is None or (isinstance(v, float) and math.isnan(v)) else _fmt(float(v))
-
-
-def _show_range(rng: tuple[float, float]) -> str:
-    low, high = rng
-    return f"up to {_fmt(high)}" if math.isnan(low) else (_fmt(low) if low == high else f"{_fmt(low)}-{_fmt(high)}")

@@ -5,8 +5,11 @@ percent change, improvement in the measure's better direction, whether it
 beats the MCID (points *or* percent, as published) and the smallest detectable
 change, a weekly trend (least-squares slope), and a responder flag.
 
-Responder: the improvement reaches the MCID where one is published; where none
-is, it exceeds the smallest detectable change; otherwise it is unknown (NA).
+Responder: the improvement reaches the MCID (points or percent) *and* the
+smallest detectable change (MDC) where both are published, so a change inside
+measurement error is never a responder; with only one published, that one; with
+neither, unknown (NA).  "Reaches" is "at least" (>=).  ``worse`` uses the same
+thresholds in the other direction.
 All of it is vectorised so a whole clinic's history summarises in seconds.
 """
 
@@ -20,7 +23,7 @@ import pyarrow.compute as pc
 from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 
-__all__ = ["SUMMARY_COLUMNS", "summarise"]
+__all__ = ["SUMMARY_COLUMNS", "summarise", "summary_table"]
 
 SUMMARY_COLUMNS = (
     "patient_id", "measure", "side", "n", "first_date", "last_date", "weeks", "baseline", "latest",
@@ -95,22 +98,82 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     out["improvement"] = improvement
     out["mcid"] = measure.map({m: _mcid_text(v["mcid_points"], v["mcid_percent"]) for m, v in reg.items()}).to_numpy(object)
     has_mcid = ~np.isnan(mcid_pts) | ~np.isnan(mcid_pct)
+    has_mdc = ~np.isnan(mdc)
     with np.errstate(invalid="ignore"):
         beats_pts = np.where(np.isnan(mcid_pts), False, improvement >= mcid_pts - 1e-9)
         beats_pct = np.where(np.isnan(mcid_pct) | np.isnan(improvement_pct), False, improvement_pct >= mcid_pct - 1e-9)
-        beats_mdc = improvement > mdc
-        worse_mcid = np.where(np.isnan(mcid_pts), False, -improvement >= mcid_pts - 1e-9)
-        worse_mdc = -improvement > mdc
+        beats_mdc = np.where(has_mdc, improvement >= mdc - 1e-9, False)
+        worse_pts = np.where(np.isnan(mcid_pts), False, -improvement >= mcid_pts - 1e-9)
+        worse_pct = np.where(np.isnan(mcid_pct) | np.isnan(improvement_pct), False, -improvement_pct >= mcid_pct - 1e-9)
+        worse_mdc = np.where(has_mdc, -improvement >= mdc - 1e-9, False)
     single = out["n"].to_numpy() < 2
-    out["beats_mcid"] = _nullable(beats_pts | beats_pct, ~has_mcid | single)
+    beats_mcid = beats_pts | beats_pct
+    worse_mcid = worse_pts | worse_pct
+    out["beats_mcid"] = _nullable(beats_mcid, ~has_mcid | single)
     out["mdc"] = mdc
-    out["beats_mdc"] = _nullable(beats_mdc, np.isnan(mdc) | single)
-    out["worse"] = _nullable(np.where(has_mcid, worse_mcid, worse_mdc), (~has_mcid & np.isnan(mdc)) | single)
+    out["beats_mdc"] = _nullable(beats_mdc, ~has_mdc | single)
+    unknown = (~has_mcid & ~has_mdc) | single
+    # both published: both must be reached; one published: that one
+    worse = np.where(has_mcid & has_mdc, worse_mcid & worse_mdc, np.where(has_mcid, worse_mcid, worse_mdc))
+    out["worse"] = _nullable(worse, unknown)
     out["trend_per_week"] = slope_per_day * 7.0
-    responder = np.where(has_mcid, beats_pts | beats_pct, beats_mdc)
-    out["responder"] = _nullable(responder, (~has_mcid & np.isnan(mdc)) | single)
-    out["basis"] = np.where(has_mcid, "MCID", np.where(np.isnan(mdc), "no published threshold", "MDC"))
+    responder = np.where(has_mcid & has_mdc, beats_mcid & beats_mdc, np.where(has_mcid, beats_mcid, beats_mdc))
+    out["responder"] = _nullable(responder, unknown)
+    out["basis"] = np.where(has_mcid & has_mdc, "MCID and MDC", np.where(has_mcid, "MCID", np.where(has_mdc, "MDC", "no published threshold")))
     return out[list(SUMMARY_COLUMNS)]
+
+
+def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFrame:
+    """The summary as a clinician reads it: measure names, the threshold used, responder in words.
+
+    One renderer for every place that shows a summary (reports, apps, exports).
+
+    Parameters
+    ----------
+    summary
+        The result of :func:`summarise`.
+    catalog
+        For the measures' names (default: the kit's catalogue).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``Measure, Side, Entries, Baseline, Latest, Change, Change (%), Threshold, Responder``.
+        ``Threshold`` names what the responder call rests on (the MCID, else the smallest
+        detectable change), so "no MCID published" never stands beside a bare "yes".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"patient_id": ["P1", "P1"], "date": pd.to_datetime(["2026-01-05", "2026-02-02"]),
+    ...                     "measure": ["pain", "pain"], "side": ["", ""], "value": [7.0, 4.0]})
+    >>> summary_table(summarise(log))[["Measure", "Threshold", "Responder"]].to_dict("records")
+    [{'Measure': 'Pain (NPRS)', 'Threshold': 'MCID 2 points or 30% and smallest detectable change 2', 'Responder': 'yes'}]
+    """
+    cat = catalog or load_catalog()
+    names = {m: r["name"] for m, r in cat.records["measures"].items()}
+
+    def threshold(row) -> str:
+        if row["basis"] == "MCID and MDC":
+            return f"MCID {row['mcid']} and smallest detectable change {row['mdc']:g}"
+        if row["basis"] == "MCID":
+            return f"MCID {row['mcid']}"
+        if row["basis"] == "MDC":
+            return f"smallest detectable change {row['mdc']:g} (no MCID published)"
+        return "none published"
+
+    words = {True: "yes", False: "no"}
+    return pd.DataFrame({
+        "Measure": summary["measure"].map(names).fillna(summary["measure"]).to_numpy(object),
+        "Side": summary["side"].to_numpy(object),
+        "Entries": summary["n"].to_numpy(),
+        "Baseline": summary["baseline"].to_numpy(float),
+        "Latest": summary["latest"].to_numpy(float),
+        "Change": summary["change"].to_numpy(float),
+        "Change (%)": summary["percent_change"].to_numpy(float),
+        "Threshold": [threshold(r) for _, r in summary.iterrows()] if len(summary) else [],
+        "Responder": [("-" if pd.isna(v) else words[bool(v)]) for v in summary["responder"]],
+    })
 
 
 def _aggregate(g) -> pd.DataFrame:

@@ -1,80 +1,140 @@
-"""Per-patient progress reports: run the parameterised report notebook with papermill, save HTML.
+"""Per-patient progress reports as HTML, built by a function from the kit's own renderers.
 
     python -m sciatica_kit.report --patient DEMO-001 --out reports-out
     python -m sciatica_kit.report --patient all --out reports-out
 
-Each report holds the summary table, the progress chart and the current
-programme; code cells are hidden. Files are written owner-readable only.
+Each report holds the summary table (:func:`sciatica_kit.progress.summary_table`), the progress
+chart (:func:`sciatica_kit.plot_progress`) and the current programme with its remarks, under the
+kit's disclaimer.  The template ships inside the package (``templates/patient_report.html``), so a
+wheel install makes reports too; the papermill notebook ``notebooks/reports/patient_report.ipynb``
+stays as a view for those who want one.  Files are written owner-readable only.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import html
+import io
 import re
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import Path
+from string import Template
 
-__all__ = ["REPORT_NOTEBOOK", "run_report", "run_reports"]
-
-REPORT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "reports" / "patient_report.ipynb"
+__all__ = ["patient_report_html", "run_report", "run_reports"]
 
 
 def _stem(patient_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", patient_id).strip("-")[:60] or "patient"
 
 
-def run_report(patient_id: str, out_dir: str | Path, *, store_location: str | None = None, notebook: Path = REPORT_NOTEBOOK,
-               timeout: int = 300) -> Path:
-    """Execute the report notebook for one patient and write ``<out_dir>/report-<patient>.html``.
+def _template() -> Template:
+    return Template(resources.files("sciatica_kit").joinpath("templates", "patient_report.html").read_text(encoding="utf-8"))
+
+
+def _png(fig) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    buf = io.BytesIO()
+    fig.set_dpi(96)
+    FigureCanvasAgg(fig).print_png(buf)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
+    """One patient's progress report as a standalone HTML page.
+
+    Parameters
+    ----------
+    store
+        A :class:`~sciatica_kit.store.Store` holding the patient.
+    patient_id
+        The patient.
+    catalog
+        The catalogue (default: the kit's).
+
+    Returns
+    -------
+    str
+        The page: every text the clinic typed is escaped; the chart is an embedded PNG.
+    """
+    from sciatica_kit.catalog import load_catalog
+    from sciatica_kit.charts import plot_progress
+    from sciatica_kit.programme import DISCLAIMER
+    from sciatica_kit.progress import summarise, summary_table
+
+    cat = catalog or load_catalog()
+    log = store.read(patient_id)
+    n_visits = log["date"].nunique()
+    visits = f"{n_visits} visit{'s' if n_visits != 1 else ''}"
+    if n_visits:
+        visits += f", {log['date'].min():%d %b %Y} to {log['date'].max():%d %b %Y}"
+    if len(log):
+        summary = summary_table(summarise(log, catalog=cat), catalog=cat).to_html(index=False, na_rep="-", escape=True,
+                                                                                  float_format=lambda v: f"{v:.1f}")
+        fig = plot_progress(log, patient_id, programmes=store.programmes(patient_id), catalog=cat)
+        chart = f'<img class="chart" alt="Progress chart for {html.escape(patient_id)}" src="data:image/png;base64,{_png(fig)}">'
+        fig.clear()
+    else:
+        summary = chart = "<p>No entries yet.</p>"
+    current = store.latest_programme(patient_id)
+    programme = current._repr_html_() if current is not None else "<p>No programme saved for this patient.</p>"
+    return _template().substitute(patient=html.escape(patient_id), visits=html.escape(visits), summary=summary, chart=chart,
+                                  programme=programme, disclaimer=html.escape(DISCLAIMER))
+
+
+def run_report(patient_id: str, out_dir: str | Path, *, store_location: str | None = None, store=None) -> Path:
+    """Write ``<out_dir>/report-<patient>.html`` for one patient.
 
     Raises
     ------
     ValueError
         When the patient is not in the store.
     """
-    import nbformat
-    import papermill as pm
-    from nbconvert import HTMLExporter
-
     from sciatica_kit.files import private_path
     from sciatica_kit.store import Store
 
-    store = Store(store_location)
-    known = set(store.patients()["patient_id"])
-    store.close()
-    if patient_id not in known:
-        from sciatica_kit.catalog import unknown_id_error
+    own = store is None
+    store = Store(store_location) if own else store
+    try:
+        known = set(store.patients()["patient_id"])
+        if patient_id not in known:
+            from sciatica_kit.catalog import unknown_id_error
 
-        raise unknown_id_error("patient", patient_id, known)
-    if not notebook.exists():
-        raise FileNotFoundError(f"The report notebook {notebook} is missing; run the kit from its repository folder.")
-    out_dir = Path(out_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        executed = Path(tmp) / "report.ipynb"
-        pm.execute_notebook(
-            str(notebook), str(executed), parameters={"patient_id": patient_id, "store_location": store_location},
-            kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False, execution_timeout=timeout,
-            cwd=tmp,
-        )
-        nb = nbformat.read(executed, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": f"Progress report {patient_id}"}})
-    target = out_dir / f"report-{_stem(patient_id)}.html"
+            raise unknown_id_error("patient", patient_id, known)
+        page = patient_report_html(store, patient_id)
+    finally:
+        if own:
+            store.close()
+    target = Path(out_dir) / f"report-{_stem(patient_id)}.html"
     with private_path(target) as tmp_file:
-        tmp_file.write_text(body, encoding="utf-8")
+        tmp_file.write_text(page, encoding="utf-8")
     return target
 
 
-def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_location: str | None = None) -> list[Path]:
-    """Reports for several patients (``"all"`` for every patient in the store)."""
-    if patients == "all":
-        from sciatica_kit.store import Store
+def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_location: str | None = None,
+                progress: Callable[[int, int, Path], None] | None = None) -> list[Path]:
+    """Reports for several patients (``"all"`` for every patient in the store), one store connection for all.
 
-        patients = list(Store(store_location).patients()["patient_id"])
-    elif isinstance(patients, str):
-        patients = [patients]
-    return [run_report(p, out_dir, store_location=store_location) for p in patients]
+    ``progress(i, n, path)`` is called after each report (the command line prints ``[i/n] path``).
+    """
+    from sciatica_kit.store import Store
+
+    store = Store(store_location)
+    try:
+        if patients == "all":
+            patients = list(store.patients()["patient_id"])
+        elif isinstance(patients, str):
+            patients = [patients]
+        paths = []
+        for i, p in enumerate(patients, 1):
+            paths.append(run_report(p, out_dir, store=store))
+            if progress:
+                progress(i, len(patients), paths[-1])
+        return paths
+    finally:
+        store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,12 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--store", default=None, help="store path or URL (default: $SCIATICA_KIT_STORE or the user store)")
     args = parser.parse_args(argv)
     try:
-        paths = run_reports(args.patient, args.out, store_location=args.store)
+        run_reports(args.patient, args.out, store_location=args.store, progress=lambda i, n, p: print(f"[{i}/{n}] {p}", flush=True))
     except (ValueError, FileNotFoundError) as exc:
         print(f"No report written: {exc}")
         return 1
-    for i, p in enumerate(paths, 1):
-        print(f"[{i}/{len(paths)}] {p}")
     return 0
 
 

@@ -1,23 +1,57 @@
-"""Red-flag screening: ticked red flags -> a :class:`Referral` (urgency, whom, why).
+"""Red-flag screening: ticked red flags -> a :class:`Referral` (urgency, whom, why), and the recorded screen.
 
-A red flag always blocks the exercise programme.  When several are ticked the
-referral takes the most urgent one and lists them all.
+Everything clinical here is data (``data/catalog/red_flags.toml``):
+
+* urgency tiers, most urgent first: ``emergency`` (now: emergency department or
+  the on-call spinal team), ``same_day``, ``urgent`` (within about two weeks,
+  e.g. a suspected-cancer pathway) and ``routine``;
+* each flag's tier, its precedence inside the tier, whom to refer to, its own
+  action, and whether it blocks the exercise programme (suspected inflammatory
+  back pain refers to rheumatology *alongside* exercise and does not block);
+* combinations that mean more together than apart (a history of cancer with a
+  progressive deficit, new thoracic pain or sphincter change is suspected
+  metastatic spinal cord compression: an emergency, NICE NG234).
+
+The most urgent tier wins, inside a tier the precedence from data decides, and
+the result never depends on the order the boxes were ticked.  Every ticked flag
+is still listed with its own action.
+
+A :class:`Screen` records the screen itself: each flag present, absent or not
+asked, who screened and when.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sciatica_kit.catalog import URGENCIES, Catalog, load_catalog
+from sciatica_kit.catalog import Catalog, load_catalog
 
-__all__ = ["Referral", "screen"]
+__all__ = ["SCREEN_NOT_RECORDED", "SCREEN_STATUSES", "FlagAction", "Referral", "Screen", "record_screen", "screen"]
 
-_URGENCY_WORDS = {
-    "emergency": "EMERGENCY - refer now, the same day",
-    "urgent": "URGENT - refer the same day or within days",
-    "soon": "SOON - routine referral, within weeks",
-}
+SCREEN_STATUSES = ("present", "absent", "not asked")
+SCREEN_NOT_RECORDED = "Red-flag screen not recorded"
+
+
+@dataclass(frozen=True)
+class FlagAction:
+    """One ticked red flag (or a combination of them) with its own action."""
+
+    id: str
+    name: str
+    urgency: str
+    refer_to: str
+    action: str
+    blocks: bool
+    sources: tuple[str, ...] = ()
+    combination_of: tuple[str, ...] = ()
+
+    def line(self, urgency_names: Mapping[str, str]) -> str:
+        how = urgency_names.get(self.urgency, self.urgency)
+        extra = "" if self.blocks else " Does not stop the exercise programme."
+        return f"{self.name} ({how}): refer to {self.refer_to}. {self.action}{extra}"
 
 
 @dataclass(frozen=True)
@@ -26,38 +60,73 @@ class Referral:
 
     Attributes
     ----------
-    urgency : {"emergency", "urgent", "soon"}
-        The most urgent level among the ticked red flags.
-    text : str
-        A plain message for the clinician: whom to refer to, how urgently, why.
+    urgency : str
+        The tier id of the leading flag: ``emergency``, ``same_day``, ``urgent`` or ``routine``.
+    headline : str
+        The tier's headline, e.g. "EMERGENCY - refer now: ...".
     refer_to : str
-        Whom to refer to for the most urgent red flag.
+        Whom to refer to for the leading flag (or combination).
+    text : str
+        A plain message for the clinician: the headline, whom to refer to, then
+        every flag with its own action.
+    blocking : bool
+        True when any ticked flag stops the exercise programme.
+    flags : tuple of FlagAction
+        Every ticked flag (and any combination it makes), leading one first.
     red_flags : tuple of str
-        The ids of every ticked red flag, most urgent first.
+        The ids of every ticked red flag, in the same order.
     """
 
     urgency: str
-    text: str
+    headline: str
     refer_to: str
-    red_flags: tuple[str, ...] = field(default_factory=tuple)
-    details: tuple[dict, ...] = field(default_factory=tuple, repr=False)
+    text: str
+    blocking: bool
+    flags: tuple[FlagAction, ...] = ()
+    red_flags: tuple[str, ...] = ()
 
     @property
-    def headline(self) -> str:
-        return _URGENCY_WORDS[self.urgency]
+    def details(self) -> tuple[dict, ...]:
+        """The flags as plain dicts (name, urgency, refer_to, action, blocks)."""
+        return tuple(
+            {"id": f.id, "name": f.name, "urgency": f.urgency, "refer_to": f.refer_to, "action": f.action, "blocks": f.blocks}
+            for f in self.flags
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "urgency": self.urgency, "headline": self.headline, "refer_to": self.refer_to, "text": self.text,
+            "blocking": self.blocking, "red_flags": list(self.red_flags),
+            "flags": [{**f.__dict__, "sources": list(f.sources), "combination_of": list(f.combination_of)} for f in self.flags],
+        }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Referral:
+        flags = tuple(
+            FlagAction(**{**f, "sources": tuple(f.get("sources", ())), "combination_of": tuple(f.get("combination_of", ()))})
+            for f in record.get("flags", ())
+        )
+        return cls(
+            urgency=record["urgency"], headline=record["headline"], refer_to=record["refer_to"], text=record["text"],
+            blocking=bool(record["blocking"]), flags=flags, red_flags=tuple(record.get("red_flags", ())),
+        )
 
     def _repr_html_(self) -> str:
         from html import escape
 
         items = "".join(
-            f"<li><b>{escape(d['name'])}</b> ({escape(d['urgency'])}): refer to {escape(d['refer_to'])}. "
-            f"{escape(d['action'])}</li>"
-            for d in self.details
+            f"<li><b>{escape(f.name)}</b> ({escape(f.urgency.replace('_', ' '))}): refer to {escape(f.refer_to)}. "
+            f"{escape(f.action)}</li>"
+            for f in self.flags
+        )
+        lead = (
+            f"Exercise programme blocked: refer to {escape(self.refer_to)}."
+            if self.blocking
+            else f"Refer to {escape(self.refer_to)} alongside the exercise programme."
         )
         return (
             f'<div class="sk-referral sk-{escape(self.urgency)}" role="alert">'
-            f"<b>{escape(self.headline)}</b><p>Exercise programme blocked: refer to "
-            f"{escape(self.refer_to)}.</p><ul>{items}</ul></div>"
+            f"<b>{escape(self.headline)}</b><p>{lead}</p><ul>{items}</ul></div>"
         )
 
 
@@ -67,7 +136,7 @@ def screen(red_flags: Iterable[str], *, catalog: Catalog | None = None) -> Refer
     Parameters
     ----------
     red_flags
-        Red-flag ids (see ``load_catalog().red_flags``).
+        Red-flag ids (see ``load_catalog().red_flags``), in any order.
     catalog
         Catalogue to use (default: the packaged one).
 
@@ -80,24 +149,168 @@ def screen(red_flags: Iterable[str], *, catalog: Catalog | None = None) -> Refer
     --------
     >>> screen(["cauda_equina"]).urgency
     'emergency'
+    >>> screen(["progressive_neuro_deficit", "cancer_history"]).flags[0].name
+    'Suspected metastatic spinal cord compression'
+    >>> screen(["inflammatory_suspected"]).blocking
+    False
     >>> screen([]) is None
     True
     """
     cat = catalog or load_catalog()
-    ids = list(dict.fromkeys(cat.check_ids("red flag", red_flags)))
+    ids = sorted(set(cat.check_ids("red flag", _as_list(red_flags))))
     if not ids:
         return None
-    recs = sorted((cat.records["red_flags"][i] for i in ids), key=lambda r: URGENCIES.index(r["urgency"]))
-    top = recs[0]
-    lines = [
-        f"{_URGENCY_WORDS[top['urgency']]}. Do not start the exercise programme: refer to {top['refer_to']}.",
+    rec = cat.records["red_flags"]
+    actions = [
+        FlagAction(r["id"], r["name"], r["urgency"], r["refer_to"], r["action"], bool(r["blocks"]), tuple(r["sources"]))
+        for r in (rec[i] for i in ids)
     ]
-    for r in recs:
-        lines.append(f"{r['name']} ({r['urgency']}): refer to {r['refer_to']}. {r['action']}")
+    precedence = {r["id"]: r["precedence"] for r in (rec[i] for i in ids)}
+    ticked = set(ids)
+    for c in cat.records["combinations"].values():
+        if set(c["all_of"]) <= ticked and (not c["any_of"] or ticked & set(c["any_of"])):
+            members = tuple(sorted((set(c["all_of"]) | set(c["any_of"])) & ticked))
+            actions.append(
+                FlagAction(c["id"], c["name"], c["urgency"], c["refer_to"], c["action"], bool(c["blocks"]),
+                           tuple(c["sources"]), members)
+            )
+            precedence[c["id"]] = c["precedence"]
+    actions.sort(key=lambda a: (cat.urgency_rank(a.urgency), precedence[a.id], a.id))
+    top = actions[0]
+    tiers = cat.records["urgency_tiers"]
+    blocking = any(a.blocks for a in actions)
+    headline = tiers[top.urgency]["headline"]
+    if blocking:
+        lead = f"{headline}. Do not start the exercise programme: refer to {top.refer_to}."
+    else:
+        lead = f"{headline}. Refer to {top.refer_to} alongside the exercise programme."
+    names = {k: v["name"] for k, v in tiers.items()}
     return Referral(
-        urgency=top["urgency"],
-        text="\n".join(lines),
-        refer_to=top["refer_to"],
-        red_flags=tuple(r["id"] for r in recs),
-        details=tuple(recs),
+        urgency=top.urgency,
+        headline=headline,
+        refer_to=top.refer_to,
+        text="\n".join([lead, *(a.line(names) for a in actions)]),
+        blocking=blocking,
+        flags=tuple(actions),
+        red_flags=tuple(a.id for a in actions if not a.combination_of),
     )
+
+
+def _as_list(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise ValueError(f"Give red flags as a list of ids such as ['cauda_equina'], not {value!r:.80}") from None
+
+
+# --------------------------------------------------------------------------- the recorded screen
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A recorded red-flag screen.
+
+    Attributes
+    ----------
+    status : dict
+        Every red-flag id of the catalogue -> ``"present"``, ``"absent"`` or ``"not asked"``.
+    screened_by : str
+        Who screened (a clinician's name or initials).
+    screened_at : datetime.datetime
+        When.
+    """
+
+    status: Mapping[str, str]
+    screened_by: str
+    screened_at: dt.datetime
+    notes: str = field(default="")
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        """Ids of the flags found present."""
+        return tuple(k for k, v in self.status.items() if v == "present")
+
+    @property
+    def not_asked(self) -> tuple[str, ...]:
+        return tuple(k for k, v in self.status.items() if v == "not asked")
+
+    def summary(self, catalog: Catalog | None = None) -> str:
+        """One line for a clinician's export: who, when, what was present and not asked."""
+        cat = catalog or load_catalog()
+        names = {k: v["name"] for k, v in cat.records["red_flags"].items()}
+
+        def listed(ids):
+            return ", ".join(names.get(i, i) for i in ids) or "none"
+
+        return (
+            f"Red-flag screen by {self.screened_by} on {self.screened_at:%Y-%m-%d %H:%M}: present: {listed(self.present)}; "
+            f"not asked: {listed(self.not_asked)}; every other flag absent."
+        )
+
+    def to_dict(self) -> dict:
+        return {"status": dict(self.status), "screened_by": self.screened_by,
+                "screened_at": self.screened_at.isoformat(timespec="minutes"), "notes": self.notes}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Screen:
+        return cls(status=dict(record["status"]), screened_by=str(record["screened_by"]),
+                   screened_at=dt.datetime.fromisoformat(str(record["screened_at"])), notes=str(record.get("notes", "")))
+
+
+def record_screen(
+    present: Iterable[str] = (),
+    *,
+    absent: Iterable[str] | str = (),
+    screened_by: str,
+    screened_at: dt.datetime | str | None = None,
+    notes: str = "",
+    catalog: Catalog | None = None,
+) -> Screen:
+    """Record a red-flag screen.
+
+    Parameters
+    ----------
+    present
+        Ids of the flags found present.
+    absent
+        Ids of the flags asked about and found absent, or ``"all others"`` when
+        every other flag was asked about and is absent.  Flags in neither list
+        are recorded as "not asked".
+    screened_by
+        Who screened; required.
+    screened_at
+        When (default: now).
+
+    Raises
+    ------
+    ValueError
+        For an unknown id, a flag both present and absent, or no ``screened_by``.
+
+    Examples
+    --------
+    >>> s = record_screen(["inflammatory_suspected"], absent="all others", screened_by="AK")
+    >>> s.status["inflammatory_suspected"], s.status["cauda_equina"]
+    ('present', 'absent')
+    """
+    cat = catalog or load_catalog()
+    if not isinstance(screened_by, str) or not screened_by.strip():
+        raise ValueError("Say who did the red-flag screen (screened_by), e.g. the clinician's initials.")
+    flags = list(cat.records["red_flags"])
+    pres = set(cat.check_ids("red flag", _as_list(present)))
+    if isinstance(absent, str) and absent.strip().lower() == "all others":
+        abs_ = set(flags) - pres
+    else:
+        abs_ = set(cat.check_ids("red flag", _as_list(absent)))
+    both = pres & abs_
+    if both:
+        raise ValueError(f"Red flag(s) recorded as both present and absent: {', '.join(sorted(both))}")
+    if screened_at is None:
+        when = dt.datetime.now().replace(second=0, microsecond=0)
+    elif isinstance(screened_at, str):
+        when = dt.datetime.fromisoformat(screened_at)
+    else:
+        when = screened_at
+    status = {f: "present" if f in pres else "absent" if f in abs_ else "not asked" for f in flags}
+    return Screen(status=status, screened_by=screened_by.strip(), screened_at=when, notes=notes)

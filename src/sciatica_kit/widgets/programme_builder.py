@@ -32,7 +32,7 @@ from sciatica_kit.widgets.common import (
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
 
 DOSE_LABELS = {name: EXPORT_COLUMNS[name] for name in DOSE_FIELDS}
-_URGENCY_STYLE = {"emergency": "#b00020", "urgent": "#c75000", "soon": "#7a4f01"}
+_URGENCY_STYLE = {"emergency": "#b00020", "same_day": "#b00020", "urgent": "#c75000", "routine": "#7a4f01"}
 
 
 class ProgrammeModel(t.HasTraits):
@@ -225,13 +225,18 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             self.build_button.disabled = False
             self.build_button.description = "Build programme"
             return
-        colour = _URGENCY_STYLE[ref.urgency]
+        colour = _URGENCY_STYLE.get(ref.urgency, "#b00020")
         lines = "".join(f"<li>{html.escape(line)}</li>" for line in ref.text.split("\n")[1:])
+        lead = "No exercise programme" if ref.blocking else "Alongside the exercise programme"
         self.referral.value = (
             f'<div class="sk-referral" role="alert" style="border:3px solid {colour};background:#fdecea;padding:8px 12px;border-radius:6px">'
             f'<b style="color:{colour}">{html.escape(ref.headline)}</b><br>'
-            f"No exercise programme: refer to {html.escape(ref.refer_to)}.<ul>{lines}</ul></div>"
+            f"{lead}: refer to {html.escape(ref.refer_to)}.<ul>{lines}</ul></div>"
         )
+        if not ref.blocking:
+            self.build_button.disabled = False
+            self.build_button.description = "Build programme"
+            return
         self.build_button.disabled = True
         self.build_button.description = "Blocked: refer first"
         self.model.programme = None
