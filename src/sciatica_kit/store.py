@@ -762,20 +762,28 @@ class Store:
         e, s = entries, incoming
         same_key = sa.and_(*(e.c[k] == s.c[k] for k in KEY))
         differs = sa.or_(e.c.value != s.c.value, e.c.note != s.c.note)
-        # counted, not taken from rowcount (which some drivers leave at -1 for INSERT ... SELECT)
-        matched = e.join(s, same_key)
-        unchanged = int(conn.execute(sa.select(sa.func.count()).select_from(matched).where(~differs)).scalar())
-        corrected = int(conn.execute(sa.select(sa.func.count()).select_from(matched).where(differs)).scalar())
+        # Every statement is driven by the (small) staged rows and reaches the stored ones through
+        # their primary key, so a visit's save does not grow with the size of the store.  Counted,
+        # not taken from rowcount (which some drivers leave at -1 for INSERT ... SELECT).
+        same = sa.exists().where(same_key, e.c.value == s.c.value, e.c.note == s.c.note)
+        changed = sa.exists().where(same_key, differs)
+        unchanged = int(conn.execute(sa.select(sa.func.count()).select_from(s).where(same)).scalar())
+        corrected = int(conn.execute(sa.select(sa.func.count()).select_from(s).where(changed)).scalar())
         added = len(clean) - unchanged - corrected
         if corrected:
+            stored = {c: sa.select(e.c[c]).where(same_key).scalar_subquery() for c in ("value", "note", "batch_id")}
             conn.execute(history.insert().from_select(
                 [*KEY, "old_value", "old_note", "old_batch_id", "new_value", "new_note", "action", "batch_id",
                  "changed_by", "changed_at"],
-                sa.select(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id, s.c.value, s.c.note,
+                sa.select(*(s.c[k] for k in KEY), stored["value"], stored["note"], stored["batch_id"], s.c.value, s.c.note,
                           sa.literal("corrected"), sa.literal(batch_id, sa.Integer), sa.literal(who), sa.literal(now))
-                .select_from(matched).where(differs),
+                .where(changed),
             ))
-            conn.execute(e.update().where(same_key, differs).values(value=s.c.value, note=s.c.note, batch_id=batch_id))
+            incoming_value = {c: sa.select(s.c[c]).where(same_key).scalar_subquery() for c in ("value", "note")}
+            conn.execute(e.update().where(
+                e.c.patient_id.in_(sa.select(s.c.patient_id)),  # only the patients of this import (primary-key prefix)
+                sa.exists().where(same_key, differs),
+            ).values(value=incoming_value["value"], note=incoming_value["note"], batch_id=batch_id))
         if added:
             conn.execute(e.insert().from_select(
                 [*KEY, "value", "note", "batch_id"],
