@@ -23,7 +23,13 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres handout-deps bench report soak clean
+
+# PDF handouts: WeasyPrint lays out the handout's HTML with Pango (HarfBuzz shaping, so Arabic
+# and Hebrew join and run right to left) and finds fonts through fontconfig: DejaVu and Noto for
+# Latin, Greek, Cyrillic, Arabic and Hebrew, WenQuanYi Micro Hei for Chinese. Installed through apt
+# when we are root; otherwise a warning says what to install (PDF export then explains it too).
+HANDOUT_APT := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core fonts-noto-core fonts-wqy-microhei
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,8 +41,18 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	@touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install: $(VENV)/.installed handout-deps
+install-test: $(VENV)/.installed-test handout-deps
+
+handout-deps:
+	@if ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 && fc-list :lang=zh 2>/dev/null | grep -q . \
+		&& fc-list :lang=ar 2>/dev/null | grep -q . && fc-list :lang=he 2>/dev/null | grep -q .; then \
+		echo "handout fonts and Pango: present"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=120 $(HANDOUT_APT) >/dev/null; \
+	else \
+		echo "WARNING: Pango or the handout fonts are missing and we are not root: install them (apt-get install $(HANDOUT_APT)); PDF handouts and their tests will fail until then."; \
+	fi
 
 demo: install
 	$(PY) -m sciatica_kit.demo --seed-store

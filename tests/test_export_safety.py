@@ -159,8 +159,10 @@ def test_programme_excel_has_no_formula_and_numeric_doses(evil_programme, tmp_pa
             for cell in row:
                 assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula: {cell.value!r}"
                 if isinstance(cell.value, str):
-                    assert not cell.value.startswith(FORMULA_START), f"{ws.title}!{cell.coordinate}: {cell.value[:40]!r}"
-                    assert not cell.value.lstrip(" ").startswith(FORMULA_START)
+                    # shown as typed, but stored as a text cell marked "quote prefix": never run
+                    assert cell.data_type == "s", f"{ws.title}!{cell.coordinate} is {cell.data_type}"
+                    if cell.value.lstrip(" '").startswith(FORMULA_START):
+                        assert cell.quotePrefix, f"{ws.title}!{cell.coordinate}: {cell.value[:40]!r} not marked as text"
                     seen_hostile += EVIL in cell.value
     assert seen_hostile >= 3, "the hostile texts must be in the workbook, as text"
     ws = wb["Programme"]
@@ -180,7 +182,7 @@ def test_programme_excel_has_no_formula_and_numeric_doses(evil_programme, tmp_pa
     assert evil_row[header.index("Reps")].value == 10 and evil_row[header.index("Sets")].value == 2
     details = {r[0].value: r[1].value for r in wb["Details"].iter_rows(min_row=2)}
     assert details["Patient"] == f"{SCRIPT}{EVIL}"  # did not start with a formula character: unchanged
-    assert details["Clinic"].startswith("'@")
+    assert details["Clinic"] == "@Clinic =1+1"  # exactly as typed, no apostrophe
     assert any(v == SAFETY_NOTE for v in details.values()) and any(v == DISCLAIMER for v in details.values())
 
 
@@ -188,7 +190,7 @@ def test_patient_name_starting_with_a_formula_is_neutralised_everywhere(evil_pro
     prog = evil_programme.with_details(patient=EVIL)
     wb = load_workbook(prog.to_excel(tmp_path / "p.xlsx"))
     details = {r[0].value: r[1].value for r in wb["Details"].iter_rows(min_row=2)}
-    assert details["Patient"] == "'" + EVIL
+    assert details["Patient"] == EVIL  # a text cell, shown as typed
     for row in _csv_fields(prog.to_csv(tmp_path / "p.csv")):
         assert not any(f.startswith(FORMULA_START) for f in row)
 
@@ -231,7 +233,7 @@ def test_pdf_handout_shows_typed_text_literally(evil_programme, tmp_path):
     flat = " ".join(text.split())
     assert SCRIPT in flat, "the patient name must appear literally"
     assert EVIL in flat, "the clinic exercise name must appear literally"
-    assert "Stop and contact your clinician" in flat and "does not replace it" in flat
+    assert "Stop and get help" in flat and "Stop and contact your clinician" in flat and "does not replace it" in flat
     assert "/JavaScript" not in Path(path).read_text(encoding="latin-1"), "no script actions in the PDF"
 
 
@@ -242,7 +244,7 @@ def test_pdf_of_a_blocked_programme_is_valid_and_escaped(tmp_path):
     path = blocked.to_pdf(tmp_path / "b.pdf")
     flat = " ".join("\n".join(p.extract_text() for p in PdfReader(path).pages).split())
     assert "<b>Ann</b> & <i>Bob</i>" in flat
-    assert "EMERGENCY" in flat
+    assert "EMERGENCY" in flat and "Referral note" in flat
 
 
 NOTES = ["=1+1", "-2 better", "@SUM(A1)", "+3", "\uff1dX", "  =1+1", "'=already quoted", "'plain quote", "tab\there", "ok"]

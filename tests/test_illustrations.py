@@ -340,3 +340,148 @@ def test_the_poses_file_documents_itself():
     text = (catalog_mod.catalog_dir() / il.POSES_FILE).read_text(encoding="utf-8")
     assert re.search(r"^# .*setting", text, re.M)
     assert set(il.load_poses()) == set(PACKAGED)
+
+
+# --------------------------------------------------------------------------- the redrawn pictures
+
+
+def _grounded(exercise_id):
+    pose = il.pose_for(exercise_id)
+    return pose, il._bodies(pose)
+
+
+def test_mckenzie_extension_starts_with_the_hands_under_the_shoulders_and_presses_up():
+    _, (start, end) = _grounded("mckenzie_repeated_extension")
+    hand, shoulder, elbow = start.pts["near_hand"], start.pts["shoulder"], start.pts["near_elbow"]
+    assert abs(hand[0] - shoulder[0]) < 0.5, "start: the hands are not under the shoulders"
+    assert hand[1] < 0.4 and elbow[1] > shoulder[1] + 0.5, "start: palms on the mat, elbows up"
+    assert start.pts["pelvis"][1] < 0.9 and end.pts["pelvis"][1] < start.pts["pelvis"][1] + 0.3, "the hips stay on the mat"
+    assert end.pts["shoulder"][1] > start.pts["shoulder"][1] + 1.2, "end: the arms press the chest up"
+    assert end.pts["near_hand"][1] < 0.4, "end: the hands stay on the mat"
+
+
+def test_press_up_on_forearms_starts_lying_with_the_forearms_on_the_mat():
+    _, (start, end) = _grounded("prone_press_up_on_forearms")
+    assert start.pts["near_hand"][1] < 0.4, "start: the hands rest on the mat"
+    assert start.pts["near_elbow"][1] < start.pts["shoulder"][1] + 0.6, "start: the arm is down, not held up"
+    assert start.pts["near_hand"][0] > start.pts["shoulder"][0], "start: the hands are in front of the shoulders"
+    assert end.pts["shoulder"][1] > start.pts["shoulder"][1] + 0.5
+
+
+def test_bird_dog_reaches_the_arm_forward_at_shoulder_height():
+    _, (_, end) = _grounded("bird_dog")
+    hand, shoulder, head = end.pts["near_hand"], end.pts["shoulder"], end.pts["head"]
+    assert abs(hand[1] - shoulder[1]) < 0.6, "the reaching arm is not level with the shoulder"
+    assert hand[0] > head[0], "the reaching hand does not reach past the head"
+    far_foot = end.pts["far_ankle"]
+    assert abs(far_foot[1] - end.pts["pelvis"][1]) < 0.8 and far_foot[0] < end.pts["pelvis"][0] - 3, \
+        "the opposite leg is not stretched out behind"
+    assert end.pts["far_hand"][1] < 0.4, "the other hand stays on the mat"
+
+
+def test_bridge_keeps_the_arms_on_the_mat():
+    _, bodies = _grounded("floor_bridge")
+    for body in bodies:
+        assert body.pts["near_hand"][1] < 0.45, "the hands float above the mat"
+    assert bodies[1].pts["pelvis"][1] > bodies[0].pts["pelvis"][1] + 1.0
+
+
+def test_figure_4_end_pose_rests_the_ankle_on_the_other_thigh_pulled_to_the_chest():
+    pose, (_, end) = _grounded("supine_glute_stretch")
+    frame = pose["end"]
+    assert frame["foot"].startswith("far_thigh") and frame["hand"].startswith("far_thigh")
+    thigh = end.seg["far_thigh"]
+    assert thigh[-1][1] - thigh[0][1] > 1.8, "the pulled thigh is not lifted towards the chest"
+    assert np.hypot(*(end.pts["near_ankle"] - end.point(frame["foot"]))) < 0.35, "the ankle is not on the thigh"
+    assert np.hypot(*(end.pts["near_hand"] - end.point(frame["hand"]))) < 0.35, "the hands do not hold the thigh"
+
+
+@pytest.mark.parametrize("exercise_id", ["side_lying_femoral_nerve_glide", "side_lying_femoral_nerve_slider"])
+def test_side_lying_femoral_pictures_show_the_top_leg_held_back_and_the_head_moving(exercise_id):
+    pose, (start, end) = _grounded(exercise_id)
+    assert pose["view"] == "above" and pose["pillow"]
+    for body, frame in ((start, pose["start"]), (end, pose["end"])):
+        assert frame["hip"] <= 0, "the top hip must be straight or taken back, never bent forward"
+        assert frame["knee"] >= 135, "the heel comes towards the buttock"
+        assert frame.get("far_hip", 0) >= 40, "the bottom knee is bent forward for balance"
+        assert np.hypot(*(body.pts["near_hand"] - body.point(frame["hand"]))) < 0.35, "the hand holds the ankle"
+    assert abs(pose["end"]["neck"] - pose["start"]["neck"]) >= 40, "the head nods"
+
+
+# --------------------------------------------------------------------------- contact sheet, clinic pictures
+
+
+def test_pictures_command_draws_a_contact_sheet_of_every_exercise(tmp_path):
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+
+    out = tmp_path / "sheet.pdf"
+    proc = subprocess.run([sys.executable, "-m", "sciatica_kit", "pictures", "--sheet", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "22 exercise pictures" in proc.stdout or f"{len(PACKAGED)} exercise pictures" in proc.stdout
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out).pages)
+    for eid in PACKAGED:
+        assert eid in text, f"{eid} missing from the contact sheet"
+    bad = subprocess.run([sys.executable, "-m", "sciatica_kit", "pictures", "--sheet", str(out), "--catalog",
+                          str(tmp_path / "missing.toml")], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "missing.toml" in bad.stderr
+
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#0a0"/></svg>'
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_a_clinic_can_give_an_exercise_its_own_picture(tmp_path, kind):
+    import base64
+
+    pic = tmp_path / "pictures" / f"wall.{kind}"
+    pic.parent.mkdir()
+    if kind == "png":
+        pic.write_bytes(il.exercise_png("walking", dpi=40))
+    else:
+        pic.write_text(SVG, encoding="utf-8")
+    text = CLINIC_TEMPLATE.format(id="wall_squat", name="Wall squat", position="standing")
+    path = tmp_path / "clinic.toml"
+    path.write_text(text + f'picture = "pictures/wall.{kind}"\n', encoding="utf-8")
+    cat = sk.load_catalog(extra=path)
+    data, media, own = il.exercise_picture("wall_squat", catalog=cat)
+    assert own and data == pic.read_bytes() and media == ("image/png" if kind == "png" else "image/svg+xml")
+    prog = sk.build_programme(["sciatica"], include=["wall_squat"], catalog=cat)
+    html = prog.to_html(settings={})
+    assert base64.b64encode(pic.read_bytes()).decode("ascii") in html
+    assert "Picture of the exercise Wall squat, provided by your clinic" in html
+    pdf = prog.to_pdf(tmp_path / "h.pdf", settings={})
+    assert pdf.read_bytes()[:4] == b"%PDF"
+
+
+def test_a_clinic_picture_that_is_missing_or_not_an_image_is_named(tmp_path):
+    text = CLINIC_TEMPLATE.format(id="wall_squat", name="Wall squat", position="standing")
+    path = tmp_path / "clinic.toml"
+    path.write_text(text + 'picture = "nowhere.png"\n', encoding="utf-8")
+    cat = sk.load_catalog(extra=path)
+    with pytest.raises(ValueError, match=r"clinic.toml: exercise 'wall_squat', field 'picture'.*cannot be found"):
+        il.exercise_picture("wall_squat", catalog=cat)
+    path.write_text(text + 'picture = "wall.gif"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="must be a PNG or SVG file"):
+        il.exercise_picture("wall_squat", catalog=sk.load_catalog(extra=path))
+
+
+def test_pictures_are_cached_and_a_changed_clinic_picture_is_read_again(tmp_path):
+    import os
+
+    assert il.exercise_png("bird_dog") is il.exercise_png("bird_dog")  # drawn once
+    pic = tmp_path / "wall.svg"
+    pic.write_text(SVG, encoding="utf-8")
+    path = tmp_path / "clinic.toml"
+    path.write_text(CLINIC_TEMPLATE.format(id="wall_squat", name="Wall squat", position="standing")
+                    + f'picture = "{pic}"\n', encoding="utf-8")
+    cat = sk.load_catalog(extra=path)
+    first = il.exercise_picture("wall_squat", catalog=cat)[0]
+    assert il.exercise_picture("wall_squat", catalog=cat)[0] is first
+    pic.write_text(SVG.replace("#0a0", "#a00"), encoding="utf-8")
+    st = pic.stat()
+    os.utime(pic, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+    assert b"#a00" in il.exercise_picture("wall_squat", catalog=cat)[0]

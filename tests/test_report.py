@@ -54,7 +54,7 @@ def test_run_reports_accepts_a_single_id(store_path, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr("sciatica_kit.report.run_report", lambda p, out, store=None: calls.append(p) or out)
     run_reports("DEMO-001", tmp_path, store_location=str(store_path))
-    run_reports("all", tmp_path, store_location=str(store_path))
+    run_reports("all", tmp_path, store_location=str(store_path), workers=1)
     assert calls == ["DEMO-001", "DEMO-001", "DEMO-002", "DEMO-003"]
 
 

@@ -5,6 +5,7 @@
     python -m sciatica_kit restore SRC [--store LOCATION] [--yes]
     python -m sciatica_kit seed-demo [--store LOCATION] [--patients N]
     python -m sciatica_kit report --patient ID|all [--out FOLDER] [--store LOCATION]
+    python -m sciatica_kit pictures --sheet OUT.pdf [--catalog CLINIC.toml]
 
 LOCATION is a store file or a clinic server address
 (``postgresql+psycopg://user:password@host/database``); it defaults to
@@ -212,6 +213,19 @@ def _report(args) -> int:
     return 0
 
 
+def _pictures(args) -> int:
+    from sciatica_kit.catalog import CatalogError, load_catalog
+    from sciatica_kit.handout import HandoutError, contact_sheet
+
+    try:
+        cat = load_catalog(extra=args.catalog) if args.catalog else load_catalog()
+        out = contact_sheet(Path(args.sheet).expanduser(), catalog=cat)
+    except (CatalogError, HandoutError) as exc:
+        raise _Failed(str(exc)) from None
+    print(f"Contact sheet of {len(cat.records['exercises'])} exercise pictures written to {out}.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sciatica_kit", description="Check, back up, restore and report on the Sciatica Kit patient store.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -244,6 +258,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports-out", help="output folder (default reports-out)")
     p.add_argument("--store", metavar="LOCATION", help=store_help)
     p.set_defaults(run=_report)
+
+    p = sub.add_parser("pictures", help="draw every exercise picture on a contact sheet (PDF) for review")
+    p.add_argument("--sheet", metavar="OUT.pdf", required=True, help="the PDF to write")
+    p.add_argument("--catalog", metavar="CLINIC.toml", help="a clinic catalogue file whose exercises join the sheet")
+    p.set_defaults(run=_pictures)
     return parser
 
 

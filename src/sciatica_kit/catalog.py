@@ -692,7 +692,7 @@ _EXERCISE_FIELDS = {
     "stop_if": list,
     "sources": list,
 }
-_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose", "directional", "nerve_tensioner", "loaded_flexion", "phase_source"}
+_EXERCISE_OPTIONAL = {"dose_note", "direction", "phase_note", "pose", "directional", "nerve_tensioner", "loaded_flexion", "phase_source", "picture"}
 
 
 def _check_exercises(exercises: list[dict], problems: list[str], skipped: Iterable = ()) -> dict[str, dict]:

@@ -64,6 +64,7 @@ class ExerciseModel(_Strict):
     nerve_tensioner: Literal["sciatic", "femoral"] | None = None
     loaded_flexion: bool = False
     pose: dict[str, Any] | None = None
+    picture: str | None = None  # the clinic's own PNG or SVG file (a path, not prose)
 
 
 class _Indicates(_Strict):

@@ -148,8 +148,9 @@ def plot_progress(
         return fig
     first, last = data["date"].min(), data["date"].max()
     pad = max((last - first) * 0.04, pd.Timedelta(days=3))
+    summary = summarise(data, catalog=cat)
     for ax, m in zip(axes, measures, strict=False):
-        plot_measure(data, patient_id, m, ax=ax, programmes=programmes, catalog=cat)
+        plot_measure(data, patient_id, m, ax=ax, programmes=programmes, summary=summary, catalog=cat)
         ax.set_xlim(first - pad, last + pad)  # every panel on the same time axis
     fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
     fig.supxlabel(
@@ -167,6 +168,7 @@ def plot_measure(
     *,
     ax: Axes | None = None,
     programmes: pd.DataFrame | Iterable | None = None,
+    summary: pd.DataFrame | None = None,
     catalog: Catalog | None = None,
 ) -> Axes:
     """Chart one measure for one patient: values over time, baseline, MCID band, normal zones.
@@ -183,6 +185,9 @@ def plot_measure(
         The Axes to draw on; a new figure with one Axes is made when None.
     programmes
         Dates a programme started or changed, drawn as dotted lines (see :func:`plot_progress`).
+    summary
+        The patient's :func:`~sciatica_kit.progress.summarise` result, when the caller has it already
+        (its baselines are drawn); computed from ``log`` when None.
 
     Returns
     -------
@@ -208,7 +213,8 @@ def plot_measure(
                 transform=ax.transAxes)
         ax.set_axis_off()
         return ax
-    summary = summarise(rows, catalog=cat).set_index(["measure", "side"])
+    summary = summarise(rows, catalog=cat) if summary is None else summary[summary["patient_id"] == patient_id]
+    summary = summary.set_index(["measure", "side"])
     first, last = rows["date"].min(), rows["date"].max()
     pad = max((last - first) * 0.04, pd.Timedelta(days=3))
     starts = [d for d in _programme_dates(programmes) if first - pad <= d <= last + pad]

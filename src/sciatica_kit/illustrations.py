@@ -75,9 +75,11 @@ __all__ = [
     "POSES_FILE",
     "SETTINGS",
     "draw_exercise",
+    "exercise_picture",
     "exercise_png",
     "load_poses",
     "missing_pictures",
+    "picture_file",
     "pose_for",
 ]
 
@@ -1500,10 +1502,16 @@ def _poses_stamp(catalog) -> int | None:
 
 @functools.lru_cache(maxsize=256)
 def _png_cached(exercise_id: str, catalog, dpi: int, _stamp) -> bytes:
+    from PIL import Image
+
     fig = draw_exercise(exercise_id, catalog=catalog)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
-    return buf.getvalue()
+    # opaque RGB: the picture has a white background anyway, and a PDF then needs no
+    # separate transparency mask (half the image work when a handout is laid out)
+    out = io.BytesIO()
+    Image.open(io.BytesIO(buf.getvalue())).convert("RGB").save(out, format="png", optimize=False)
+    return out.getvalue()
 
 
 def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
@@ -1517,3 +1525,62 @@ def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
     catalog = _resolve_catalog(catalog)
     _exercise(exercise_id, catalog)  # unknown ids fail here, not inside the cache
     return _png_cached(exercise_id, catalog, int(dpi), _poses_stamp(catalog))
+
+
+# =============================================================== a clinic's own picture files
+
+_PICTURE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def picture_file(exercise_id: str, *, catalog=None) -> Path | None:
+    """The clinic's own picture file for an exercise (field ``picture`` of its entry), or None.
+
+    A relative path is read from the folder of the catalogue file that holds the entry.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a PNG or SVG file or cannot be found, naming the entry.
+    """
+    catalog = _resolve_catalog(catalog)
+    rec = _exercise(exercise_id, catalog)
+    given = rec.get("picture")
+    if not given:
+        return None
+    path = Path(str(given)).expanduser()
+    if not path.is_absolute():
+        home = next((Path(f).parent for f in getattr(catalog, "files", ()) if Path(f).name == rec.get("file")), None)
+        path = (home or Path.cwd()) / path
+    where = f"{rec.get('file', 'catalogue')}: exercise '{exercise_id}', field 'picture'"
+    if path.suffix.lower() not in _PICTURE_TYPES:
+        raise _catalog.CatalogError([f"{where}: '{given}' must be a PNG or SVG file"])
+    if not path.is_file():
+        raise _catalog.CatalogError([f"{where}: the file {path} cannot be found"])
+    return path
+
+
+@functools.lru_cache(maxsize=64)
+def _file_cached(path: str, _stamp: int) -> bytes:
+    data = Path(path).read_bytes()
+    if path.lower().endswith(".png") and data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise _catalog.CatalogError([f"The picture file {path} is not a PNG image"])
+    return data
+
+
+def exercise_picture(exercise_id: str, *, catalog=None, dpi: int = 110) -> tuple[bytes, str, bool]:
+    """The picture a handout prints for an exercise: ``(data, media type, clinic's own)``.
+
+    The clinic's own picture file (PNG or SVG, field ``picture``) wins over the
+    drawing; both are cached (a changed file is read again).
+
+    Examples
+    --------
+    >>> data, kind, own = exercise_picture("walking")
+    >>> kind, own
+    ('image/png', False)
+    """
+    catalog = _resolve_catalog(catalog)
+    path = picture_file(exercise_id, catalog=catalog)
+    if path is None:
+        return exercise_png(exercise_id, catalog=catalog, dpi=dpi), "image/png", False
+    return _file_cached(str(path), path.stat().st_mtime_ns), _PICTURE_TYPES[path.suffix.lower()], True

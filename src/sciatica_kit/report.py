@@ -16,8 +16,12 @@ import argparse
 import base64
 import html
 import io
+import itertools
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -113,28 +117,49 @@ def run_report(patient_id: str, out_dir: str | Path, *, store_location: str | No
     return target
 
 
-def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_location: str | None = None,
-                progress: Callable[[int, int, Path], None] | None = None) -> list[Path]:
-    """Reports for several patients (``"all"`` for every patient in the store), one store connection for all.
+_WORKER_STORE = None
 
-    ``progress(i, n, path)`` is called after each report (the command line prints ``[i/n] path``).
+
+def _worker_start(store_location: str | None) -> None:
+    global _WORKER_STORE
+    from sciatica_kit.store import Store
+
+    _WORKER_STORE = Store(store_location)
+
+
+def _worker_report(patient_id: str, out_dir: str) -> Path:
+    return run_report(patient_id, out_dir, store=_WORKER_STORE)
+
+
+def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_location: str | None = None,
+                progress: Callable[[int, int, Path], None] | None = None, workers: int | None = None) -> list[Path]:
+    """Reports for several patients (``"all"`` for every patient in the store).
+
+    Many reports are drawn in ``workers`` processes (default: one per CPU), each with its own
+    store connection; ``progress(i, n, path)`` is called after each report (the command line prints
+    ``[i/n] path``).  Paths come back in the patients' order.
     """
     from sciatica_kit.store import Store
 
-    store = Store(store_location)
-    try:
-        if patients == "all":
-            patients = list(store.patients()["patient_id"])
-        elif isinstance(patients, str):
-            patients = [patients]
-        paths = []
-        for i, p in enumerate(patients, 1):
-            paths.append(run_report(p, out_dir, store=store))
-            if progress:
-                progress(i, len(patients), paths[-1])
-        return paths
-    finally:
-        store.close()
+    if patients == "all" or isinstance(patients, str):
+        with Store(store_location) as store:
+            patients = list(store.patients()["patient_id"]) if patients == "all" else [patients]
+    workers = min(workers or os.cpu_count() or 1, len(patients))
+    if workers <= 1:
+        with Store(store_location) as store:
+            return _collect((run_report(p, out_dir, store=store) for p in patients), len(patients), progress)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no connection shared across processes
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(store_location,)) as pool:
+        return _collect(pool.map(_worker_report, patients, itertools.repeat(str(out_dir)), chunksize=4), len(patients), progress)
+
+
+def _collect(jobs, n: int, progress) -> list[Path]:
+    paths = []
+    for i, path in enumerate(jobs, 1):
+        paths.append(path)
+        if progress:
+            progress(i, n, path)
+    return paths
 
 
 def main(argv: Sequence[str] | None = None) -> int:
