@@ -2,7 +2,7 @@
 #   make lab     install into .venv, seed the demo store, open JupyterLab on notebooks/
 #   make app     the same notebooks as a no-code Voila web app (loopback only)
 #   make test    install test tools (Chromium and PostgreSQL through apt when root), run every test
-#   make bench   performance benchmark (BENCH=quick|full)
+#   make bench   performance benchmark (BENCH=quick|full), then app response times in Chromium
 #   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
 #   make soak    long randomised reliability runs
 SHELL := /bin/bash
@@ -21,6 +21,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)/jupyter-data \
 	JUPYTER_RUNTIME_DIR=$(STATE)/jupyter-runtime IPYTHONDIR=$(STATE)/ipython MPLCONFIGDIR=$(STATE)/mpl \
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
+	SCIATICA_KIT_DEMO_STORE=$(STATE)/test-store/demo.sqlite SCIATICA_KIT_EXPORTS=$(STATE)/test-exports \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
 .PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres handout-deps bench report soak clean
@@ -60,8 +61,13 @@ demo: install
 lab: demo
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_FLAG)
 
+# The apps open the demo store (synthetic patients, with a banner) unless a clinic store is
+# configured ($$SCIATICA_KIT_STORE or [store] location in the settings file).
 app: demo
-	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT)
+	@echo "Sciatica Kit: open http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb"
+	@( for i in $$(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null && break; sleep 0.5; done; \
+	   $(PY) -m webbrowser -t "http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb" >/dev/null 2>&1 || true ) &
+	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser
 
 # Chromium for the browser tests: installed through apt when we are root; otherwise
 # the browser tests fail with a message saying what to install (never skipped).
@@ -97,7 +103,7 @@ test-unit: install-test browser postgres
 test-notebooks: install-test
 	@mkdir -p $(STATE)
 	rm -rf $(STATE)/test-store
-	$(TEST_ENV) $(PY) -m sciatica_kit.demo --seed-store
+	$(TEST_ENV) $(PY) -m sciatica_kit.demo --seed-store --store $(STATE)/test-store/kit.sqlite
 	$(TEST_ENV) $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
 		-o addopts="" -o testpaths=notebooks -o filterwarnings=ignore::DeprecationWarning notebooks
 
@@ -122,8 +128,9 @@ pytest: install-test
 	@mkdir -p $(STATE)
 	$(TEST_ENV) $(PY) -m pytest $(ARGS)
 
-bench: install-test
+bench: install-test browser
 	$(TEST_ENV) $(PY) benchmarks/run.py --size $(BENCH)
+	$(TEST_ENV) $(PY) benchmarks/browser.py
 
 report: demo
 	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)

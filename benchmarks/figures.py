@@ -678,7 +678,8 @@ def fig_notebooks(size: Size, work: Path) -> Row:
     env["SCIATICA_KIT_STORE"] = str(work / "nb-store" / "kit.sqlite")
     env["JUPYTER_PATH"] = os.pathsep.join([str(jupyter), env.get("JUPYTER_PATH", "")]).rstrip(os.pathsep)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    seed = subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env, capture_output=True, text=True, check=False)
+    seed = subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store", "--store", env["SCIATICA_KIT_STORE"]],
+                          env=env, capture_output=True, text=True, check=False)  # demo patients only where named
     if seed.returncode != 0:
         raise RuntimeError(f"seeding the demo store failed: {seed.stderr.strip()[-500:]}")
     paths = [_synthetic_notebook(work)] if size.synthetic_notebook else _notebook_paths()

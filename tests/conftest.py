@@ -27,6 +27,8 @@ def _close_figures():
 def _private_store_location(tmp_path, monkeypatch):
     """No test ever touches the clinician's real store."""
     monkeypatch.setenv("SCIATICA_KIT_STORE", str(tmp_path / "store" / "kit.sqlite"))
+    monkeypatch.setenv("SCIATICA_KIT_DEMO_STORE", str(tmp_path / "store" / "demo.sqlite"))
+    monkeypatch.setenv("SCIATICA_KIT_SETTINGS", str(tmp_path / "no-settings.toml"))
     monkeypatch.delenv("SCIATICA_KIT_EXTRA_CATALOG", raising=False)
 
 

@@ -47,6 +47,8 @@ LAB_VIEWPORT = {"width": 1280, "height": 900}
 NB_PROGRAMME = "01_build_programme.ipynb"
 NB_LOGGER = "02_log_and_chart_progress.ipynb"
 NB_OVERVIEW = "03_clinic_overview.ipynb"
+NB_HOME = "00_home.ipynb"
+NB_REPORT = "04_patient_report.ipynb"
 
 CONDITIONS = {"sciatica": "Sciatica (lumbar radicular pain)", "piriformis_syndrome": "Piriformis syndrome"}
 RED_FLAG = "Cauda equina syndrome"
@@ -142,10 +144,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_env(store: Path, exports: Path) -> dict[str, str]:
+def _server_env(tmp: Path, exports: Path, *, clinic_store: Path | None) -> dict[str, str]:
+    """The apps open the demo store (tmp/store/demo.sqlite), or ``clinic_store`` when one is configured."""
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # kernels must keep their inline backend, or charts vanish
-    env.update(SCIATICA_KIT_STORE=str(store), SCIATICA_KIT_EXPORTS=str(exports), PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("SCIATICA_KIT_STORE", None)
+    if clinic_store is not None:
+        env["SCIATICA_KIT_STORE"] = str(clinic_store)
+    env.update(SCIATICA_KIT_DEMO_STORE=str(tmp / "store" / "demo.sqlite"), SCIATICA_KIT_EXPORTS=str(exports),
+               SCIATICA_KIT_SETTINGS=str(tmp / "no-settings.toml"), XDG_DATA_HOME=str(tmp / "data"),
+               PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.pop("SCIATICA_KIT_EXTRA_CATALOG", None)
     # Jupyter / IPython / matplotlib / Chromium state stays in .state/ even outside `make`.
     for var, sub in (("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
@@ -155,16 +163,24 @@ def _server_env(store: Path, exports: Path) -> dict[str, str]:
     return env
 
 
-def _start(kind: str, tmp: Path) -> Server:
-    root, exports, store, work = tmp / "notebooks", tmp / "exports", tmp / "store" / "kit.sqlite", tmp / "lab"
+def _start(kind: str, tmp: Path, *, clinic: bool = False) -> Server:
+    """A server whose apps open the demo store, as ``make app`` does; ``clinic=True``: a configured clinic store."""
+    root, exports, work = tmp / "notebooks", tmp / "exports", tmp / "lab"
     root.mkdir()
     exports.mkdir()
-    for nb in (NB_PROGRAMME, NB_LOGGER, NB_OVERVIEW):
+    for nb in (NB_HOME, NB_PROGRAMME, NB_LOGGER, NB_OVERVIEW, NB_REPORT):
         shutil.copy2(NOTEBOOKS / nb, root / nb)
-    env = _server_env(store, exports)
+    clinic_store = tmp / "store" / "clinic.sqlite" if clinic else None
+    env = _server_env(tmp, exports, clinic_store=clinic_store)
     seeded = subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120)  # `make demo`: the demo store only
     assert seeded.returncode == 0, f"seeding the demo store failed:\n{seeded.stdout}\n{seeded.stderr}"
+    store = clinic_store or tmp / "store" / "demo.sqlite"
+    if clinic:
+        import sciatica_kit as sk
+
+        with sk.Store(clinic_store) as clinic_db:  # one clinic patient
+            clinic_db.add_patient("P-0001")
 
     port, token = _free_port(), f"sk-test-{os.getpid()}"
     if kind == "voila":
@@ -220,6 +236,13 @@ def voila_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
     server = _start("lab", tmp_path_factory.mktemp("lab"))
+    yield server
+    _stop(server)
+
+
+@pytest.fixture(scope="module")
+def clinic_voila_server(tmp_path_factory):
+    server = _start("voila", tmp_path_factory.mktemp("clinic-voila"), clinic=True)
     yield server
     _stop(server)
 
@@ -358,16 +381,17 @@ def test_programme_builder_builds_exports_and_saves(page, server, open_app):
 
     stem = f"{pid}-{dt.date.today().isoformat()}"
     _button(app, "CSV").click()
-    expect(_message(app)).to_have_text(f"Saved {stem}.csv.", timeout=ACTION_TIMEOUT_MS)
-    expect(app.locator("a.sk-download")).to_have_attribute("download", f"{stem}.csv")
+    expect(_message(app)).to_contain_text(f"Saved {stem}.csv (spreadsheet (CSV) for {pid}).", timeout=ACTION_TIMEOUT_MS)
+    expect(app.locator("a.sk-download").first).to_have_attribute("download", f"{stem}.csv")
     csv = pd.read_csv(server.exports / f"{stem}.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     cols = ["Exercise id", "Exercise", "Category", "Dose in words"]
     assert csv[cols].to_dict("records") == expected[cols].astype(str).to_dict("records")
 
     _button(app, "Excel").click()
-    expect(_message(app)).to_have_text(f"Saved {stem}.xlsx.", timeout=ACTION_TIMEOUT_MS)
-    link = app.locator("a.sk-download")
+    expect(_message(app)).to_contain_text(f"Saved {stem}.xlsx", timeout=ACTION_TIMEOUT_MS)
+    link = app.locator("a.sk-download").first  # newest first; every file made since the page opened stays listed
     expect(link).to_have_attribute("download", f"{stem}.xlsx")
+    expect(app.locator("a.sk-download")).to_have_count(2)
     assert link.get_attribute("href").startswith("data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,")
     xlsx = pd.read_excel(server.exports / f"{stem}.xlsx", sheet_name="Programme", dtype=str, keep_default_na=False)
     assert xlsx[cols].to_dict("records") == expected[cols].astype(str).to_dict("records")
@@ -427,23 +451,16 @@ def test_progress_logger_saves_a_visit_and_rejects_a_bad_file(page, server, open
     assert app.get_by_label("Dates", exact=True).evaluate("s => s.selectedIndex") == 0  # the default rule is shown
     _shot(page, server, "05-logger-start")
 
-    # Pain 7 through the slider's editable readout: moving a value ticks "record" by itself.
-    pain_row = app.locator(".widget-hbox").filter(has=page.get_by_text("Pain (0-10)", exact=True))
-    pain_row.locator(".widget-readout").click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("7")
-    page.keyboard.press("Enter")
-    expect(pain_row.locator(".noUi-handle")).to_have_attribute("aria-valuenow", re.compile(r"^7(\.0)?$"))
-    expect(pain_row.get_by_role("checkbox")).to_be_checked(timeout=ACTION_TIMEOUT_MS)
-    # Leg pain recorded at its current value by ticking "record".
-    leg_row = app.locator(".widget-hbox").filter(has=page.get_by_text("Leg pain (0-10)", exact=True))
-    leg_row.get_by_role("checkbox").check()
+    # Pain 7 and leg pain 0 typed; the other boxes stay empty (not recorded).
+    pain = app.get_by_label("Pain (0-10)", exact=True)
+    pain.fill("7")
+    app.get_by_label("Leg pain (0-10)", exact=True).fill("0")
 
-    _button(app, "Save visit").click()
+    _button(app, "Save visit for DEMO-001").click()
     today = dt.date.today()
     expect(_message(app)).to_contain_text(f"Visit saved for DEMO-001 on {today:%d %b %Y}: 2 new", timeout=ACTION_TIMEOUT_MS)
     expect(chart).not_to_have_attribute("src", before_src, timeout=ACTION_TIMEOUT_MS)
-    expect(pain_row.get_by_role("checkbox")).not_to_be_checked()  # the form is reset for the next visit
+    expect(pain).to_have_value("")  # the form is reset for the next visit
     _shot(page, server, "06-logger-visit-saved", _message(app))
     _shot(page, server, "07-logger-chart", app.get_by_role("heading", name="Progress", exact=True), block="start")
 
@@ -496,7 +513,7 @@ def test_clinic_overview_lists_and_filters_patients(page, server, open_app):
     assert 0 < len(expected_filtered) < len(patients)
 
     app = open_app(NB_OVERVIEW, "sk-clinic-overview")
-    expect(_message(app)).to_have_text(f"{len(patients)} patients (all conditions).", timeout=ACTION_TIMEOUT_MS)
+    expect(_message(app)).to_contain_text(f"{len(patients)} patients (all conditions).", timeout=ACTION_TIMEOUT_MS)
     rows = app.locator("table tbody tr")
     expect(rows).to_have_count(len(patients))
     all_ids = [t.strip() for t in rows.locator("td:first-child").all_inner_texts()]
@@ -505,8 +522,248 @@ def test_clinic_overview_lists_and_filters_patients(page, server, open_app):
     _shot(page, server, "09-overview-all")
 
     app.get_by_label("Condition", exact=True).select_option(label=cond_name)
-    expect(_message(app)).to_have_text(f"{len(expected_filtered)} patients ({cond_name}).", timeout=ACTION_TIMEOUT_MS)
+    expect(_message(app)).to_contain_text(f"{len(expected_filtered)} patients ({cond_name}).", timeout=ACTION_TIMEOUT_MS)
     expect(rows).to_have_count(len(expected_filtered))
     assert sorted(t.strip() for t in rows.locator("td:first-child").all_inner_texts()) == expected_filtered
     _shot(page, server, "10-overview-filtered")
     _shot(page, server, "11-overview-filtered-chart", app.locator("img"), block="end")
+
+
+# --------------------------------------------------------------------------- 5. issue 12: the right patient, messages in view
+
+
+def _fill_oswestry(app, answer: int) -> None:
+    """Open the Oswestry panel and give every section the same answer."""
+    app.get_by_text("Oswestry Disability Index", exact=True).click()
+    selects = app.locator(".widget-dropdown select").filter(has=app.page.locator("option", has_text="not answered"))
+    for i in range(10):
+        selects.nth(i).select_option(index=answer + 1)
+
+
+def _today_rows(server: Server, pid: str) -> pd.DataFrame:
+    with _store(server) as store:
+        log = store.read(pid)
+    return log[log["date"] == pd.Timestamp(dt.date.today())]
+
+
+@pytest.mark.browser
+def test_switching_patient_never_saves_the_first_patients_oswestry_for_the_second(page, server, open_app):
+    from playwright.sync_api import expect
+
+    first_before = _today_rows(server, "DEMO-001")
+    app = open_app(NB_LOGGER, "sk-progress-logger")
+    patient = app.get_by_label("Patient", exact=True)
+    expect(patient).to_have_value("DEMO-001")
+    expect(_button(app, "Save visit for DEMO-001")).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+    _fill_oswestry(app, 4)  # ODI 80% for DEMO-001
+    expect(app.get_by_text("ODI: 80.0%")).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+
+    patient.select_option("DEMO-003")
+    question = app.locator(".sk-confirm .sk-question")
+    expect(question).to_contain_text("unsaved entries for DEMO-001", timeout=ACTION_TIMEOUT_MS)
+    _shot(page, server, "12-logger-switch-question", question)
+    _button(app, "Discard and open DEMO-003").click()
+    save = _button(app, "Save visit for DEMO-003")
+    expect(save).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+    expect(patient).to_have_value("DEMO-003")
+    expect(app.get_by_text("ODI: 80.0%")).to_have_count(0)
+
+    app.get_by_label("Pain (0-10)", exact=True).fill("3")
+    save.click()
+    expect(_message(app)).to_contain_text("Visit saved for DEMO-003", timeout=ACTION_TIMEOUT_MS)
+    _shot(page, server, "13-logger-saved-second-patient", _message(app))
+    stored = _today_rows(server, "DEMO-003")
+    assert list(zip(stored["measure"], stored["value"], strict=True)) == [("pain", 3.0)]  # no ODI carried over
+    pd.testing.assert_frame_equal(_today_rows(server, "DEMO-001"), first_before)  # nothing saved for the first patient
+
+
+def _in_viewport(page, locator) -> None:
+    locator.wait_for(state="visible")
+    box = locator.bounding_box()
+    view = page.viewport_size
+    assert box is not None, "the message is not on the page"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= view["height"], (
+        f"the message is outside the window: top {box['y']:.0f}px, bottom {box['y'] + box['height']:.0f}px, window {view['height']}px")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("server", ["voila"], indirect=True)
+def test_each_message_appears_beside_its_button_inside_the_window(page, server, open_app):
+    from playwright.sync_api import expect
+
+    laptop = {"width": 1280, "height": 720}
+    app = open_app(NB_PROGRAMME, "sk-programme-builder")
+    page.set_viewport_size(laptop)
+    app.get_by_label(CONDITIONS["sciatica"], exact=True).check()
+    _button(app, "Build programme").click()
+    expect(_message(app)).to_contain_text("Programme built", timeout=ACTION_TIMEOUT_MS)
+    _in_viewport(page, _message(app))
+
+    _button(app, "Handout (PDF)").click()  # no patient id typed: asks for one, beside the export buttons
+    error = _message(app, "error")
+    expect(error).to_contain_text("Enter the patient id", timeout=ACTION_TIMEOUT_MS)
+    expect(app.locator(".sk-message")).to_have_count(1)  # the build message is cleared
+    _in_viewport(page, error)
+    _shot(page, server, "14-builder-export-asks-for-id", error)
+
+    builder_buttons = [  # (button, words of the message it must show beside itself)
+        ("Apply dose", "No dose changed"), ("Remove exercise", "Give a reason"), ("CSV", "before exporting the spreadsheet (CSV)"),
+        ("Excel", "before exporting the spreadsheet (Excel)"), ("Handout (HTML)", "before exporting the handout (HTML)"),
+        ("FHIR CarePlan", "before exporting the FHIR CarePlan"), ("Save to patient", "before saving"),
+    ]
+    for label, words in builder_buttons:
+        _button(app, label).click()
+        message = app.locator(".sk-message", has_text=words)
+        expect(message).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+        expect(app.locator(".sk-message")).to_have_count(1)  # the previous message is cleared
+        _in_viewport(page, message)
+
+    app = open_app(NB_LOGGER, "sk-progress-logger")
+    page.set_viewport_size(laptop)
+    logger_buttons = [
+        ("Save visit for DEMO-001", "Nothing to save"), ("Import file", "Choose a file first"),
+        ("Add patient", "Enter the patient id"), ("Correct value", "Choose the value to correct"),
+    ]
+    for label, words in logger_buttons:
+        _button(app, label).click()
+        message = app.locator(".sk-message", has_text=words)
+        expect(message).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+        expect(app.locator(".sk-message")).to_have_count(1)
+        _in_viewport(page, message)
+    _button(app, "Undo last entry...").click()  # asks first, beside the button
+    question = app.locator(".sk-confirm .sk-question")
+    expect(question).to_contain_text("Undo removes the last entry for DEMO-001", timeout=ACTION_TIMEOUT_MS)
+    _in_viewport(page, question)
+    _shot(page, server, "18-logger-undo-question", question)
+    _button(app, "Keep them").click()
+    expect(app.locator(".sk-message", has_text="Nothing was removed")).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("server", ["voila"], indirect=True)
+def test_visit_form_refuses_a_bad_value_with_a_message_naming_the_field(page, server, open_app):
+    from playwright.sync_api import expect
+
+    before = _today_rows(server, "DEMO-001")
+    app = open_app(NB_LOGGER, "sk-progress-logger")
+    expect(_button(app, "Save visit for DEMO-001")).to_be_visible(timeout=ACTION_TIMEOUT_MS)
+    pain = app.get_by_label("Pain (0-10)", exact=True)
+    for typed, words in (("11", "Pain (0-10): 11 is outside the valid range 0 to 10"), ("4O", "Pain (0-10): '4O' is not a number")):
+        pain.fill(typed)
+        _button(app, "Save visit for DEMO-001").click()
+        expect(_message(app, "error")).to_contain_text(words, timeout=ACTION_TIMEOUT_MS)
+        expect(pain).to_have_value(typed)
+    _shot(page, server, "15-logger-value-refused", _message(app, "error"))
+    pd.testing.assert_frame_equal(_today_rows(server, "DEMO-001"), before)  # nothing saved
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("server", ["voila"], indirect=True)
+def test_handout_exported_after_typing_the_id_carries_it(page, server, open_app):
+    from playwright.sync_api import expect
+
+    app = open_app(NB_PROGRAMME, "sk-programme-builder")
+    app.get_by_label(CONDITIONS["sciatica"], exact=True).check()
+    _button(app, "Build programme").click()  # built before the id is typed
+    expect(_message(app)).to_contain_text("Programme built", timeout=ACTION_TIMEOUT_MS)
+    patient = app.get_by_label("Patient", exact=True)
+    patient.fill("P-0042")
+    patient.press("Tab")
+    _button(app, "Handout (PDF)").click()
+    expect(_message(app)).to_contain_text("for P-0042", timeout=ACTION_TIMEOUT_MS)
+    pdf = max(server.exports.glob("P-0042-*-handout*.pdf"), key=lambda f: f.stat().st_mtime)
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext is missing: apt-get install poppler-utils (or make browser as root)"
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in text.splitlines() if "Patient" in ln)
+    assert "P-0042" in line, line
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("server", ["voila"], indirect=True)
+def test_forcing_an_excluded_exercise_needs_a_reason(page, server, open_app):
+    from playwright.sync_api import expect
+
+    app = open_app(NB_PROGRAMME, "sk-programme-builder")
+    app.get_by_label("Lumbar spinal stenosis", exact=True).check()
+    _button(app, "Build programme").click()
+    expect(_message(app)).to_contain_text("Programme built", timeout=ACTION_TIMEOUT_MS)
+    app.get_by_label("Add", exact=True).select_option(label="Back extension on the forearms (mobility)")
+    _button(app, "Add exercise").click()
+    error = _message(app, "error")
+    expect(error).to_contain_text("kept out for this patient", timeout=ACTION_TIMEOUT_MS)
+    expect(error).to_contain_text("give your reason")
+    assert "_" not in error.inner_text()  # no programme ids
+    _in_viewport(page, error)
+    _shot(page, server, "16-builder-force-needs-reason", error)
+    table = app.locator(".sk-programme table").first
+    expect(table).not_to_contain_text("Back extension on the forearms")
+    app.get_by_label("Reason", exact=True).fill("clear extension preference on testing")
+    _button(app, "Add exercise").click()
+    expect(_message(app)).to_contain_text("normally kept out", timeout=ACTION_TIMEOUT_MS)
+
+
+@pytest.mark.browser
+def test_demo_store_shows_its_banner(page, voila_server, tmp_path):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size(VOILA_VIEWPORT)
+    page.goto(voila_server.url(NB_OVERVIEW))
+    app = page.locator(".sk-clinic-overview")
+    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    expect(app.locator(".sk-demo-banner")).to_contain_text("Demo store: synthetic patients")
+
+
+@pytest.mark.browser
+def test_app_on_a_clinic_store_shows_no_demo_patient(page, clinic_voila_server):
+    from playwright.sync_api import expect
+
+    server = clinic_voila_server
+    page.set_viewport_size(VOILA_VIEWPORT)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    page.goto(server.url(NB_LOGGER))
+    app = page.locator(".sk-progress-logger")
+    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    options = app.get_by_label("Patient", exact=True).locator("option")
+    expect(options).to_have_count(1)
+    assert options.all_inner_texts() == ["P-0001"]
+    expect(app.locator(".sk-demo-banner")).to_have_count(0)
+    _shot(page, server, "17-clinic-store-logger")
+
+    page.goto(server.url(NB_OVERVIEW))
+    app = page.locator(".sk-clinic-overview")
+    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    expect(app.locator("table tbody tr")).to_have_count(1)
+    expect(app).not_to_contain_text("DEMO-")
+    expect(app.locator(".sk-demo-banner")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
+    from playwright.sync_api import expect
+
+    from sciatica_kit.programme import DISCLAIMER
+
+    page.set_viewport_size(VOILA_VIEWPORT)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    page.goto(voila_server.url(NB_HOME))
+    expect(page.locator(".sk-demo-banner")).to_be_visible(timeout=APP_TIMEOUT_MS)
+    for name in ("Build a programme", "Log a visit and chart progress", "Clinic overview", "Patient report"):
+        expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
+    _shot(page, voila_server, "19-home")
+    page.get_by_role("link", name="Patient report", exact=True).click()
+    app = page.locator(".sk-patient-report")
+    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    expect(app.locator("h2")).to_have_text("Progress report: DEMO-001")
+    app.get_by_label("Patient", exact=True).select_option("DEMO-002")
+    expect(app.locator("h2")).to_have_text("Progress report: DEMO-002")
+    import sciatica_kit as sk
+
+    with _store(voila_server) as store:  # the table under the new name is already the new patient's
+        expected = sk.summarise(store.read("DEMO-002"))
+    odi = expected[expected["measure"] == "odi"].iloc[0]
+    row = app.locator("tr", has_text="Oswestry Disability Index")
+    cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+    assert cells[1:4] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
+    expect(app.get_by_text(DISCLAIMER[:40])).to_have_count(1)  # the disclaimer once
+    _shot(page, voila_server, "20-patient-report")

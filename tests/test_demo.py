@@ -123,10 +123,28 @@ def test_seed_demo_store_is_idempotent(tmp_path):
     store.close()
 
 
-def test_seed_demo_store_uses_the_default_store():
+def test_seed_demo_store_fills_the_demo_store_never_the_clinic_store():
+    from sciatica_kit.demo import demo_store_path
+
     store = seed_demo_store(n_patients=3)
+    assert store.path == demo_store_path()
     assert len(store.patients()) == 3
     store.close()
+    with sk.Store() as clinic:  # the clinic store ($SCIATICA_KIT_STORE) stays empty
+        assert clinic.patients().empty
+
+
+def test_command_line_seeds_the_demo_store_or_a_store_named_by_the_caller(tmp_path, capsys):
+    from sciatica_kit.demo import demo_store_path
+
+    assert main(["--seed-store", "--patients", "2"]) == 0
+    with sk.Store(demo_store_path()) as demo, sk.Store() as clinic:
+        assert list(demo.patients()["patient_id"]) == ["DEMO-001", "DEMO-002"]
+        assert clinic.patients().empty
+    named = tmp_path / "asked-for.sqlite"
+    assert main(["--seed-store", "--store", str(named), "--patients", "2"]) == 0
+    with sk.Store(named) as store:
+        assert len(store.patients()) == 2
 
 
 def test_command_line_writes_a_wide_csv_that_reads_back(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 
 import pandas as pd
@@ -84,16 +85,26 @@ def test_row_edits_are_recorded(store):
     app.edit_exercise.value = "seated_sciatic_nerve_glide"
     assert app.dose_inputs["reps"].value == "15"
     app.dose_inputs["reps"].value = "10"
+    app.apply_dose_button.click()  # no reason yet: refused, nothing changed
+    assert app.edit_message.kind == "error" and "Give a reason" in app.edit_message.text
+    assert app.model.programme.table.set_index("exercise_id").loc["seated_sciatic_nerve_glide", "reps"] == 15
+    app.edit_reason.value = "irritable nerve"
     app.apply_dose_button.click()
     row = app.model.programme.table.set_index("exercise_id").loc["seated_sciatic_nerve_glide"]
     assert row["reps"] == 10 and "reps 15 -> 10" in row["reason"]
+    assert app.dose_reasons[-1]["reason"] == "irritable nerve" and "irritable nerve" in app.edit_message.text
     app.dose_inputs["sets"].value = "lots"
     app.apply_dose_button.click()
-    assert app.message.kind == "error" and "'lots' is not a number" in app.message.text
+    assert app.edit_message.kind == "error" and "'lots' is not a number" in app.edit_message.text
+    assert "Seated sciatic nerve glide" in app.edit_message.text and "_" not in app.edit_message.text
     app.edit_exercise.value = "walking"
+    app.remove_button.click()  # removing needs a reason too
+    assert app.edit_message.kind == "error" and "walking" in set(app.model.programme.table["exercise_id"])
     app.edit_reason.value = "wheelchair user"
     app.remove_button.click()
     assert "walking" not in set(app.model.programme.table["exercise_id"])
+    excluded = app.model.programme.excluded.set_index("exercise_id")
+    assert "wheelchair user" in excluded.loc["walking", "reason"]
     app.add_exercise.value = "bird_dog"
     app.add_button.click()
     assert "bird_dog" in set(app.model.programme.table["exercise_id"])
@@ -104,9 +115,13 @@ def test_forcing_an_excluded_exercise_says_so(store):
     app.condition_boxes["spinal_stenosis"].value = True
     app.build_button.click()
     app.add_exercise.value = "prone_press_up_on_forearms"
+    app.add_button.click()  # forcing an excluded exercise without a reason is refused
+    assert app.edit_message.kind == "error" and "give your reason" in app.edit_message.text
+    assert "prone_press_up_on_forearms" not in set(app.model.programme.table["exercise_id"])
+    assert "prone_press_up" not in app.edit_message.text  # clinic words, not ids
     app.edit_reason.value = "clear extension preference on testing"
     app.add_button.click()
-    assert "normally kept out" in app.message.text
+    assert "normally kept out" in app.edit_message.text
     row = app.model.programme.table.set_index("exercise_id").loc["prone_press_up_on_forearms"]
     assert "Forced in by the clinician: clear extension preference on testing" in row["reason"]
 
@@ -118,6 +133,9 @@ def test_exports_write_files_and_offer_downloads(store, tmp_path):
     app.build_button.click()
     csv_path = app.export("csv")
     assert csv_path.parent == tmp_path / "exports"
+    again = app.export("csv")  # the same day again: a new readable name, the first file is kept
+    assert again.name == csv_path.name.replace(".csv", "-2.csv") and csv_path.exists()
+    assert app.downloads.value.count('class="sk-download"') == 2
     assert len(pd.read_csv(csv_path, encoding="utf-8-sig")) == len(app.model.programme.table)
     assert 'download="' in app.downloads.value and "base64," in app.downloads.value
     xlsx = app.export("excel")
@@ -131,7 +149,38 @@ def test_exports_write_files_and_offer_downloads(store, tmp_path):
 def test_export_before_building_is_an_error_message_not_a_crash(store):
     app = ProgrammeBuilder(store=store)
     assert app.export("csv") is None
-    assert app.message.kind == "error"
+    assert app.export_message.kind == "error" and "Build a programme first" in app.export_message.text
+
+
+def test_export_reads_the_patient_id_at_the_moment_of_export(store):
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()  # built before any id was typed
+    assert app.export("html") is None  # no id: asks for one
+    assert "Enter the patient id" in app.export_message.text and "No name on the handout" in app.export_message.text
+    app.patient.value = "P-0042"
+    path = app.export("html")
+    assert "P-0042" in path.read_text() and path.name.startswith("P-0042-")
+    app.patient.value = ""
+    app.no_name.value = True
+    path = app.export("html")
+    assert path.name.startswith("programme-") and "P-0042" not in path.read_text()
+
+
+def test_builder_warns_when_the_id_looks_like_a_name_and_refuses_a_bad_one(store):
+    app = ProgrammeBuilder(store=store)
+    app.patient.value = "Smith"
+    assert app.patient_message.kind == "warning" and "looks like a name" in app.patient_message.text
+    app.patient.value = "12/03/1975"
+    assert app.patient_message.kind == "error"  # '/' is not allowed in an id
+    app.patient.value = "12.03.1975"
+    assert app.patient_message.kind == "warning" and "date of birth" in app.patient_message.text
+    app.patient.value = "P 42"
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()
+    app.save_button.click()
+    assert app.export_message.kind == "error" and "a space" in app.export_message.text
+    assert store.programmes("P 42").empty
 
 
 def test_save_programme_to_patient(store):
@@ -139,10 +188,10 @@ def test_save_programme_to_patient(store):
     app.condition_boxes["sciatica"].value = True
     app.build_button.click()
     app.save_button.click()
-    assert app.message.kind == "error" and "identifier" in app.message.text
+    assert app.export_message.kind == "error" and "patient id" in app.export_message.text
     app.patient.value = "P-NEW"
     app.save_button.click()
-    assert app.message.kind == "success"
+    assert app.export_message.kind == "success" and app.message.text == ""  # the build message is cleared
     assert store.programmes("P-NEW")["conditions"].iloc[0] == ["sciatica"]
     assert "P-NEW" in app.patient.options
 
@@ -166,8 +215,8 @@ def test_logger_saves_a_visit_and_refreshes_the_chart(store):
     before_chart = app.chart.value
     before = len(store.read("DEMO-001"))
     assert before_chart  # the chart is drawn on open
-    app.measure_inputs[("pain", "")].value = 3
-    app.measure_inputs[("slr", "left")].value = 60
+    app.measure_inputs[("pain", "")].value = "3"
+    app.measure_inputs[("slr", "left")].value = "60"
     for item in app.odi_items:
         item.value = 1
     assert "ODI: 20.0%" in app.odi_score.value
@@ -178,7 +227,66 @@ def test_logger_saves_a_visit_and_refreshes_the_chart(store):
     assert len(after) == before + 3
     assert app.chart.value != before_chart
     assert "Responder" in app.summary.value
-    assert not app.measure_checks[("pain", "")].value  # the form is cleared for the next visit
+    assert app.measure_inputs[("pain", "")].value == ""  # the form is cleared for the next visit
+    assert all(item.value is None for item in app.odi_items) and not app.use_odi.value
+
+
+def test_switching_patient_never_saves_one_patients_answers_for_another(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    assert app.save_button.description == "Save visit for DEMO-001"
+    for item in app.odi_items:
+        item.value = 4  # ODI 80% for DEMO-001
+    app.measure_inputs[("pain", "")].value = "7"
+    before = store.read()
+    app.patient.value = "DEMO-002"  # unsaved entries: asks first, the form stays with DEMO-001
+    assert app.patient.value == "DEMO-001" and app.form_patient == "DEMO-001"
+    assert app.patient_confirm.asking and "DEMO-001" in app.patient_confirm.question.value
+    assert "Oswestry" in app.patient_confirm.question.value
+    app.patient_confirm.no_button.click()  # keep editing DEMO-001
+    assert app.form_patient == "DEMO-001" and app.measure_inputs[("pain", "")].value == "7"
+    app.patient.value = "DEMO-002"
+    app.patient_confirm.yes_button.click()  # discard and open DEMO-002
+    assert app.form_patient == "DEMO-002" and app.save_button.description == "Save visit for DEMO-002"
+    assert app.unsaved_entries() == [] and all(item.value is None for item in app.odi_items)
+    assert not app.save_visit()  # nothing carried over, nothing to save
+    pd.testing.assert_frame_equal(store.read(), before)
+    app.measure_inputs[("leg_pain", "")].value = "2"
+    assert app.save_visit() and "Visit saved for DEMO-002" in app.message.text
+    today = store.read("DEMO-002")
+    today = today[today["date"] == pd.Timestamp(dt.date.today())]
+    assert list(zip(today["measure"], today["value"], strict=True)) == [("leg_pain", 2.0)]
+    assert "DEMO-002" in app.summary.value
+
+
+def test_a_clean_form_switches_patient_at_once(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    app.patient.value = "DEMO-003"
+    assert app.form_patient == "DEMO-003" and not app.patient_confirm.asking
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("11", "Pain (0-10): 11 is outside the valid range 0 to 10"),
+    ("abc", "Pain (0-10): 'abc' is not a number"),
+    ("4O", "Pain (0-10): '4O' is not a number"),
+    ("-1", "outside the valid range 0 to 10"),
+])
+def test_visit_form_never_changes_a_value_silently(store, text, words):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    before = store.read()
+    app.measure_inputs[("pain", "")].value = text
+    assert not app.save_visit()
+    assert app.message.kind == "error" and words in app.message.text
+    assert app.measure_inputs[("pain", "")].value == text  # the form keeps what was typed
+    pd.testing.assert_frame_equal(store.read(), before)
+
+
+def test_a_measurement_left_empty_is_not_recorded_not_zero(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    app.measure_inputs[("pain", "")].value = "0"
+    assert app.save_visit()
+    log = store.read("DEMO-001")
+    today = log[log["date"] == pd.Timestamp(dt.date.today())]
+    assert list(zip(today["measure"], today["value"], strict=True)) == [("pain", 0.0)]
 
 
 def test_logger_rejects_an_empty_visit_in_the_widget(store):
@@ -200,9 +308,16 @@ def test_questionnaires_score_themselves():
 
 def test_undo_last_entry_keeps_it_in_history(store):
     app = ProgressLogger(store=store, patient_id="DEMO-001")
-    app.measure_inputs[("pain", "")].value = 9
+    app.measure_inputs[("pain", "")].value = "9"
     assert app.save_visit()
+    app.undo_button.click()  # says exactly what it will remove and asks first
+    question = app.visit_confirm.question.value
+    assert app.visit_confirm.asking and "DEMO-001" in question and "Pain 9" in question and store.user in question
+    assert (store.read("DEMO-001")["date"] == pd.Timestamp(dt.date.today())).any()  # nothing removed yet
+    app.visit_confirm.no_button.click()
+    assert (store.read("DEMO-001")["date"] == pd.Timestamp(dt.date.today())).any()
     app.undo_button.click()
+    app.visit_confirm.yes_button.click()
     assert app.message.kind == "success"
     assert not ((store.read("DEMO-001")["date"] == pd.Timestamp(dt.date.today())).any())
     hist = store.history("DEMO-001")
@@ -236,7 +351,28 @@ def test_add_patient(store):
     assert app.patient.value == "P-0042"
     app.new_patient.value = "   "
     app.add_patient_button.click()
-    assert app.message.kind == "error"
+    assert app.patient_message.kind == "error"
+    app.new_patient.value = "Jones"  # looks like a name: asks first
+    app.add_patient_button.click()
+    assert app.patient_confirm.asking and "looks like a name" in app.patient_confirm.question.value
+    assert "Jones" not in app.patient.options
+
+
+def test_history_shows_who_entered_what_and_corrects_a_value(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    assert "demo" in app.history_table.value  # seeded by "demo"
+    key = next(v for label, v in app.correct_entry.options if " Pain = " in label)
+    app.correct_entry.value = key
+    app.correct_value.value = "15"
+    app.correct_reason.value = "typo"
+    assert not app.correct_value_now() and "outside the valid range 0 to 10" in app.history_message.text
+    app.correct_value.value = "5"
+    assert app.correct_value_now()
+    log = store.read("DEMO-001")
+    stored = log[(log["date"] == pd.Timestamp(key[0])) & (log["measure"] == "pain")]["value"].tolist()
+    assert stored == [5.0]
+    hist = store.history("DEMO-001")
+    assert (hist["action"] == "corrected").any()
 
 
 # --------------------------------------------------------------------------- clinic overview
@@ -256,3 +392,39 @@ def test_overview_table_and_condition_filter(store):
 def test_overview_on_an_empty_store(tmp_path):
     app = ClinicOverview(store=sk.Store(tmp_path / "empty.sqlite"))
     assert app.message.kind == "info" and app.data.empty
+
+
+# --------------------------------------------------------------------------- patient report, demo store
+
+
+def test_patient_report_picks_a_patient_and_prints_the_disclaimer_once(store):
+    from sciatica_kit.programme import DISCLAIMER
+    from sciatica_kit.widgets import PatientReport
+
+    app = PatientReport(store=store, patient_id="DEMO-002")
+    assert app.patient.value == "DEMO-002" and "Progress report: DEMO-002" in app.heading.value
+    page = "".join(c.value for c in (app.summary, app.programme, app.disclaimer))
+    assert page.count(html.escape(DISCLAIMER)[:40]) == 1
+    assert "Not published" not in page and "crippled" not in page
+    app.patient.value = "DEMO-003"
+    assert "DEMO-003" in app.heading.value
+
+
+def test_apps_open_the_demo_store_with_a_banner_unless_a_clinic_store_is_configured(monkeypatch, tmp_path):
+    monkeypatch.delenv("SCIATICA_KIT_STORE")
+    app = ProgressLogger()
+    assert "Demo store: synthetic patients" in app.banner.value
+    assert "DEMO-001" in app.patient.options
+    monkeypatch.setenv("SCIATICA_KIT_STORE", str(tmp_path / "clinic.sqlite"))
+    clinic = ProgressLogger()
+    assert clinic.banner.value == "" and list(clinic.patient.options) == []
+    overview = ClinicOverview()
+    assert overview.data.empty and overview.banner.value == ""
+
+
+def test_import_problems_name_the_apps_controls_not_parameters(store):
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    assert not app.import_file("visits.csv", b"patient_id,date,pain\nDEMO-001,03/04/2026,5\n")
+    assert "Dates" in app.problems.value and "dayfirst" not in app.problems.value
+    assert not app.import_file("ids.csv", b"patient_id,date,pain\nJohn Smith,2026-03-04,5\n")
+    assert "clinic numbers" in app.import_message.text and "John Smith" not in store.patients()["patient_id"].tolist()

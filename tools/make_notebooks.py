@@ -32,6 +32,29 @@ def write(name, cells, **meta):
     print("wrote", path)
 
 
+write("00_home.ipynb", [
+    md("""
+# Sciatica Kit
+
+Exercise programmes, progress logs and reports for low back pain and sciatica.
+The kit supports your clinical judgement; it does not replace it.
+
+| App | What it does |
+|---|---|
+| [Build a programme](01_build_programme.ipynb) | Red-flag screen, conditions, phase and findings, then a dosed home-exercise programme to adjust, print and save. |
+| [Log a visit and chart progress](02_log_and_chart_progress.ipynb) | Enter today's measurements and questionnaires for one patient, import past visits, see the chart and the history. |
+| [Clinic overview](03_clinic_overview.ipynb) | Every patient's latest change and responder status, by condition. |
+| [Patient report](04_patient_report.ipynb) | A printable progress report for one patient. |
+"""),
+    code("""
+from IPython.display import HTML, display
+
+from sciatica_kit.widgets.common import DEMO_BANNER, is_demo_store, open_app_store
+
+display(HTML(DEMO_BANNER if is_demo_store(open_app_store()) else ""))
+"""),
+])
+
 write("01_build_programme.ipynb", [
     md("""
 # Build a home-exercise programme
@@ -92,6 +115,21 @@ overview
 """),
 ])
 
+write("04_patient_report.ipynb", [
+    md("""
+# Patient report
+
+Choose a patient: the summary against the MCID, the progress chart and the
+current programme. Print it from the browser (Ctrl+P).
+"""),
+    code("""
+from sciatica_kit.widgets import PatientReport
+
+report = PatientReport(patient_id="DEMO-001")
+report
+"""),
+])
+
 write("reports/patient_report.ipynb", [
     code("""
 # Parameters (papermill): the patient and the store to read
@@ -106,7 +144,9 @@ from IPython.display import HTML, display
 import sciatica_kit as sk
 from sciatica_kit.programme import DISCLAIMER
 
-store = sk.Store(store_location)
+from sciatica_kit.widgets.common import open_app_store
+
+store = sk.Store(store_location) if store_location else open_app_store()  # demo store unless a clinic store is set
 log = store.read(patient_id)
 programmes = store.programmes(patient_id)
 display(HTML(f"<h1>Progress report: {html.escape(patient_id)}</h1>"
@@ -131,7 +171,7 @@ sk.plot_progress(log, patient_id, programmes=programmes)
     code("""
 display(HTML("<h2>Current programme</h2>"))
 current = store.latest_programme(patient_id)
-display(current if current is not None else HTML("<p>No programme saved for this patient.</p>"))
-display(HTML(f"<p><i>{html.escape(DISCLAIMER)}</i></p>"))
+# The disclaimer once: the programme carries it; without a programme it is printed here.
+display(current if current is not None else HTML(f"<p>No programme saved for this patient.</p><p><i>{html.escape(DISCLAIMER)}</i></p>"))
 """),
 ])

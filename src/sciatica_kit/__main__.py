@@ -187,10 +187,10 @@ def _check(args) -> int:
 
 
 def _seed_demo(args) -> int:
-    from sciatica_kit.demo import seed_demo_store
+    from sciatica_kit.demo import demo_store_path, seed_demo_store
     from sciatica_kit.store import Store
 
-    location = _location(args.store)
+    location = _location(args.store) if args.store else demo_store_path()  # demo patients go where named, else the demo store
     store = seed_demo_store(Store(location), n_patients=args.patients)
     try:
         summary = _summary(store)
@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="LOCATION", help=store_help)
     p.set_defaults(run=_check)
 
-    p = sub.add_parser("seed-demo", help="fill the store with the synthetic demo patients")
+    p = sub.add_parser("seed-demo", help="fill the demo store (or the store named by --store) with the synthetic demo patients")
     p.add_argument("--store", metavar="LOCATION", help=store_help)
     p.add_argument("--patients", type=int, default=24, help="number of demo patients (default 24)")
     p.set_defaults(run=_seed_demo)

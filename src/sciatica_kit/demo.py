@@ -6,21 +6,32 @@ notebooks show real charts from the first open, and tests and benchmarks can
 ask for any size.  The same seed always gives the same patients.
 
     python -m sciatica_kit.demo --write data/demo/demo_visits.csv
+    python -m sciatica_kit.demo --seed-store          # the demo store (never the clinic store)
+
+Demo patients live in their own demo store (``$SCIATICA_KIT_DEMO_STORE``, else
+``sciatica-kit/demo-store.sqlite`` in the user's data folder).  They enter another
+store only when someone names it: ``seed_demo_store(store)`` or ``--seed-store --store PATH``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sciatica_kit.log import conform_log
 
-__all__ = ["DEMO_SEED", "demo_daily_log", "demo_log", "demo_patients", "seed_demo_store"]
+__all__ = [
+    "DEMO_SEED", "DEMO_STORE_ENV", "demo_daily_log", "demo_log", "demo_patients", "demo_store_path", "open_demo_store",
+    "seed_demo_store",
+]
 
 DEMO_SEED = 20260105
+DEMO_STORE_ENV = "SCIATICA_KIT_DEMO_STORE"
 ANCHOR = pd.Timestamp("2026-01-05")  # first demo visit; every demo date lies in 2026-01 .. 2026-09
 PROFILES = ("improver", "improver", "slow_improver", "non_responder", "flare_up", "missed_visits")
 CONDITION_SETS = (
@@ -151,12 +162,35 @@ def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_S
     return conform_log(pd.concat(frames, ignore_index=True))
 
 
+def demo_store_path() -> Path:
+    """The demo store's file: ``$SCIATICA_KIT_DEMO_STORE`` or ``sciatica-kit/demo-store.sqlite`` in the user's data folder."""
+    env = os.environ.get(DEMO_STORE_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "sciatica-kit" / "demo-store.sqlite"
+
+
+def open_demo_store(*, n_patients: int = 24):
+    """The demo store, seeded with the synthetic patients on first use."""
+    from sciatica_kit.store import Store
+
+    return seed_demo_store(Store(demo_store_path()), n_patients=n_patients)
+
+
 def seed_demo_store(store=None, *, n_patients: int = 24, seed: int = DEMO_SEED, replace: bool = False):
-    """Fill a store with the demo patients and their programmes (skips if already seeded)."""
+    """Fill a store with the demo patients and their programmes (skips if already seeded).
+
+    Parameters
+    ----------
+    store
+        The store to fill, named by the caller; default: the demo store
+        (:func:`demo_store_path`), never the clinic store.
+    """
     from sciatica_kit.programme import build_programme
     from sciatica_kit.store import Store
 
-    store = store if store is not None else Store()
+    store = store if store is not None else Store(demo_store_path())
     patients = demo_patients(n_patients, seed=seed)
     if not replace and set(patients["patient_id"]).issubset(set(store.patients()["patient_id"])):
         return store
@@ -178,7 +212,9 @@ def seed_demo_store(store=None, *, n_patients: int = 24, seed: int = DEMO_SEED, 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthetic demo data for Sciatica Kit (no real patients).")
     parser.add_argument("--write", help="write the demo visits as a wide CSV to this path")
-    parser.add_argument("--seed-store", action="store_true", help="seed the default store (or $SCIATICA_KIT_STORE)")
+    parser.add_argument("--seed-store", action="store_true",
+                        help="seed the demo store ($SCIATICA_KIT_DEMO_STORE or the user's data folder)")
+    parser.add_argument("--store", help="with --seed-store: put the demo patients into this store instead (asked for by name)")
     parser.add_argument("--patients", type=int, default=24)
     args = parser.parse_args(argv)
     if args.write:
@@ -187,7 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_log(demo_log(args.patients), args.write, wide=True)
         print(f"wrote {args.write}")
     if args.seed_store:
-        store = seed_demo_store(n_patients=args.patients)
+        from sciatica_kit.store import Store
+
+        store = seed_demo_store(Store(args.store) if args.store else None, n_patients=args.patients)
         print(f"demo store ready: {store!r} ({len(store.patients())} patients)")
     return 0
 

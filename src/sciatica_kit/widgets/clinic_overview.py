@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets as w
 import pandas as pd
 
 from sciatica_kit.catalog import load_catalog
-from sciatica_kit.widgets.common import APP_STYLE, Message, StoreBacked, figure_png, section_title
+from sciatica_kit.widgets.common import (
+    APP_STYLE,
+    Message,
+    StoreBacked,
+    clinic_error,
+    figure_png,
+    section_title,
+)
 
 __all__ = ["ClinicOverview", "patient_table"]
 
@@ -51,16 +56,26 @@ class ClinicOverview(StoreBacked, w.VBox):
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.condition.observe(lambda _c: self.refresh(), "value")
+        self.sort = w.Dropdown(description="Sort by", options=[
+            ("Patient id", "patient_id"), ("Last visit (newest first)", "last_visit"),
+            ("Pain change (most improved first)", "pain_change"), ("Leg pain change (most improved first)", "leg_pain_change"),
+            ("ODI change (most improved first)", "odi_change"), ("RMDQ change (most improved first)", "rmdq_change"),
+        ], value="patient_id", layout=w.Layout(width="380px"))
+        self.sort.observe(lambda _c: self._show_table(), "value")
         self.progress = w.IntProgress(min=0, max=3, value=0, description="Working", layout=w.Layout(visibility="hidden"))
         self.message = Message()
+        self._status_lines = (self.message,)
+        self.banner = self._demo_banner()
         self.table = w.HTML()
         self.chart = w.Image(format="png", layout=w.Layout(max_width="1100px", width="100%"))
         self.data: pd.DataFrame | None = None
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
+            self.banner,
             w.HBox([self.condition, self.refresh_button, self.progress]),
             self.message,
-            section_title("Patients", "Latest change since the first visit; responder = change reaches the MCID."),
+            section_title("Patients", "Latest change since the first visit (negative = better); responder = change reaches the MCID."),
+            self.sort,
             self.table,
             section_title("Cohort"),
             self.chart,
@@ -68,9 +83,28 @@ class ClinicOverview(StoreBacked, w.VBox):
         self.add_class("sk-clinic-overview")
         self.refresh()
 
+    def _show_table(self) -> None:
+        if self.data is None or self.data.empty:
+            return
+        key = self.sort.value
+        data = self.data.sort_values(key, ascending=key != "last_visit", na_position="last", kind="stable")
+        cols = {"patient_id": "Patient", "conditions": "Conditions", "last_visit": "Last visit"}
+        for m in KEY_MEASURES:
+            short = self.catalog.records["measures"][m].get("short", m)
+            cols[f"{m}_change"] = f"{short} change"
+            cols[f"{m}_responder"] = f"{short} responder"
+        view = data.rename(columns=cols)
+        self.table.value = (
+            '<div style="max-height:380px;overflow:auto">'
+            + view.style.hide(axis="index").format(na_rep="-", precision=1, escape="html").to_html()
+            + "</div>"
+        )
+
     def refresh(self) -> None:
+        """Re-read the store and redraw the table and the charts."""
         from sciatica_kit.charts import plot_cohort
 
+        self._clear_messages()
         self.progress.layout.visibility = "visible"
         try:
             self.progress.value = 1
@@ -84,24 +118,26 @@ class ClinicOverview(StoreBacked, w.VBox):
                 self.chart.value = b""
                 self.message.show("No patients with this condition yet.", "info")
                 return
-            cols = {"patient_id": "Patient", "conditions": "Conditions", "last_visit": "Last visit"}
-            for m in KEY_MEASURES:
-                short = self.catalog.records["measures"][m].get("short", m)
-                cols[f"{m}_change"] = f"{short} change"
-                cols[f"{m}_responder"] = f"{short} responder"
-            view = self.data.rename(columns=cols)
-            self.table.value = (
-                '<div style="max-height:380px;overflow:auto">'
-                + view.style.hide(axis="index").format(na_rep="-", precision=1, escape="html").to_html()
-                + "</div>"
-            )
+            self.chart.value = b""  # the old chart never sits under the new table
+            self._show_table()
             subset = log[log["patient_id"].isin(self.data["patient_id"])]
-            fig = plot_cohort(subset, conditions=patients[patients["patient_id"].isin(self.data["patient_id"])], catalog=self.catalog)
-            self.chart.value = figure_png(fig, dpi=80)
             label = self.condition.label if cond else "all conditions"
-            self.message.show(f"{len(self.data)} patients ({html.escape(label)}).", "success")
+            with_entries = subset["patient_id"].nunique()
+            text = f"{len(self.data)} patients ({label})."
+            if with_entries != len(self.data):
+                text += f" The charts show the {with_entries} with entries."
+            self.message.show(text + " Drawing the charts...", "success")
+            pts = patients[patients["patient_id"].isin(self.data["patient_id"])].copy()
+            if cond:  # the chart splits by the chosen condition only
+                pts["conditions"] = [[cond]] * len(pts)
+            fig = plot_cohort(subset, conditions=pts, catalog=self.catalog)
+            self.chart.value = figure_png(fig, dpi=80)
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+            self.message.show(text, "success")
         except Exception as exc:  # store unreachable or damaged: say so in the app
-            self.message.show(f"The overview could not be drawn: {exc}", "error")
+            self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")
         finally:
             self.progress.value = 0
             self.progress.layout.visibility = "hidden"

@@ -11,9 +11,12 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
-__all__ = ["APP_STYLE", "Message", "StoreBacked", "download_link", "exports_dir", "figure_png", "problems_html", "section_title"]
+__all__ = [
+    "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
+    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
+]
 
-_APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview")
+_APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview", ".sk-patient-report")
 
 
 def _each(selector: str) -> str:
@@ -33,6 +36,13 @@ APP_STYLE = (
     ".sk-clinic-overview td, .sk-clinic-overview th {padding: 2px 4px}"
     ".sk-clinic-overview td:nth-child(1), .sk-clinic-overview td:nth-child(3) {white-space: nowrap}"
     ".sk-programme-builder .widget-hbox > .widget-checkbox {margin-right: 18px}"
+    # A status line sits right after its section's buttons and stays in the window: when its place
+    # scrolls out of view it sticks to the window's edge (boxes must not clip, or sticky is lost).
+    f"{', '.join(_APPS)}, {_each('.widget-box')} {{overflow: visible}}"
+    ".jp-OutputArea:has(.sk-status), .jp-OutputArea-child:has(.sk-status), .jp-OutputArea-output:has(.sk-status) {overflow: visible}"
+    ".sk-status {position: sticky; bottom: 4px; top: 4px; z-index: 20}"
+    ".sk-status .sk-message {box-shadow: 0 1px 4px rgba(0,0,0,.25)}"
+    ".sk-confirm {position: sticky; bottom: 4px; top: 4px; z-index: 21; background: #fff}"
     "</style>"
 )
 
@@ -45,17 +55,23 @@ _COLOURS = {
 
 
 class StoreBacked:
-    """The store an app works on: given, or the default one opened on first use."""
+    """The store an app works on: given, or the app store (clinic store if configured, else demo store)."""
 
     _store = None
 
     @property
     def store(self):
         if self._store is None:
-            from sciatica_kit.store import Store
-
-            self._store = Store()
+            self._store = open_app_store()
         return self._store
+
+    def _demo_banner(self) -> w.HTML:
+        """A banner shown while the app works on the demo store."""
+        try:
+            demo = is_demo_store(self.store)
+        except Exception:  # the store cannot be opened: the app's status line says so
+            demo = False
+        return w.HTML(DEMO_BANNER if demo else "")
 
     def _patient_ids(self) -> list[str]:
         """Patients in the store; an unreadable store is reported in the app and gives no patients."""
@@ -64,13 +80,109 @@ class StoreBacked:
         except Exception as exc:  # no store yet, or it is damaged: the app still opens
             message = getattr(self, "message", None)
             if message is not None:
-                message.show(f"The store could not be opened: {exc}", "error")
+                message.show(clinic_error(exc, "The patient store could not be opened"), "error")
             return []
+
+    def _clear_messages(self) -> None:
+        """A new action clears every stale message in the app."""
+        for m in getattr(self, "_status_lines", ()):
+            m.clear()
+
+
+def clinic_error(exc: BaseException, what: str) -> str:
+    """An error in clinic words: what failed and what to do, never a traceback or a Python type."""
+    from sciatica_kit.store import StoreError
+
+    if isinstance(exc, StoreError):
+        return f"{what}: {exc}"
+    if isinstance(exc, PermissionError):
+        return f"{what}: the folder or file is read-only here ({getattr(exc, 'filename', '') or 'permission denied'})."
+    if isinstance(exc, OSError):
+        return f"{what}: the file or folder could not be used ({getattr(exc, 'strerror', None) or 'disk problem'}). Check the folder exists and has space."
+    text = str(exc)
+    if "locked" in text.lower():
+        return f"{what}: the store is busy (someone else is saving). Nothing was lost; try again in a moment."
+    return f"{what}. Nothing was changed; try again, and if it keeps happening ask whoever looks after the kit."
 
 
 def exports_dir() -> Path:
-    """Where exports are written: ``$SCIATICA_KIT_EXPORTS`` or ``./exports`` beside the notebook."""
-    return Path(os.environ.get("SCIATICA_KIT_EXPORTS") or "exports")
+    """Where exports are written, outside the code.
+
+    ``$SCIATICA_KIT_EXPORTS``, else the settings file's ``[exports] folder``, else
+    ``sciatica-kit/exports`` in the user's data folder (``$XDG_DATA_HOME`` respected).
+    """
+    env = os.environ.get("SCIATICA_KIT_EXPORTS")
+    if env:
+        return Path(env).expanduser()
+    folder = _setting("exports", "folder")
+    if folder:
+        return Path(str(folder)).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "sciatica-kit" / "exports"
+
+
+def unique_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem+suffix``, or ``stem-2``, ``stem-3`` ... when that name is taken (never overwrite)."""
+    folder = Path(folder)
+    path = folder / f"{stem}{suffix}"
+    n = 2
+    while path.exists():
+        path = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return path
+
+
+def _setting(section: str, key: str):
+    """One value from the clinic's settings file (None when absent or unreadable)."""
+    try:
+        from sciatica_kit.settings import load_settings
+
+        return (load_settings().get(section) or {}).get(key)
+    except Exception:  # an unreadable settings file is reported where the store is opened
+        return None
+
+
+def clinic_store_location() -> str | None:
+    """The clinic store when one is configured (``$SCIATICA_KIT_STORE`` or ``[store] location``), else None."""
+    env = os.environ.get("SCIATICA_KIT_STORE")
+    if env:
+        return env
+    loc = _setting("store", "location")
+    return str(loc) if loc else None
+
+
+def open_app_store():
+    """The store the apps open: the clinic store when configured, else the demo store (seeded)."""
+    location = clinic_store_location()
+    if location:
+        from sciatica_kit.store import Store
+
+        user = _setting("store", "user")
+        return Store(location, user=str(user) if user else None)
+    from sciatica_kit.demo import open_demo_store
+
+    return open_demo_store()
+
+
+def is_demo_store(store) -> bool:
+    """True when ``store`` is the demo store (synthetic patients only)."""
+    from sciatica_kit.demo import demo_store_path
+
+    path = getattr(store, "path", None)
+    if path is None:
+        return False
+    try:
+        return Path(path).expanduser().resolve() == demo_store_path().expanduser().resolve()
+    except OSError:
+        return False
+
+
+DEMO_BANNER = (
+    '<div class="sk-demo-banner" role="note" style="background:#fff4e5;border:2px solid #c75000;color:#7a4f01;'
+    'padding:6px 12px;border-radius:6px;margin:4px 0 8px;font-weight:bold">'
+    "Demo store: synthetic patients. Nothing here is a real person; to work with your patients, "
+    "set the clinic store in the settings file ([store] location).</div>"
+)
 
 
 def section_title(text: str, hint: str = "") -> w.HTML:
@@ -79,7 +191,13 @@ def section_title(text: str, hint: str = "") -> w.HTML:
 
 
 class Message(w.HTML):
-    """A coloured message line inside an app (errors appear here, never as tracebacks)."""
+    """A coloured status line beside the buttons of one section (errors appear here, never as tracebacks)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.add_class("sk-status")
+        self.kind = ""
+        self.text = ""
 
     def show(self, text: str, kind: str = "info", *, raw_html: bool = False) -> None:
         fg, bg = _COLOURS[kind]
@@ -95,6 +213,44 @@ class Message(w.HTML):
         self.value = ""
         self.kind = ""
         self.text = ""
+
+
+class Confirm(w.VBox):
+    """A question with two buttons, shown beside the control that needs it; hidden until asked."""
+
+    def __init__(self, **kw):
+        self.question = w.HTML()
+        self.yes_button = w.Button(button_style="danger")
+        self.no_button = w.Button()
+        self._on_yes = None
+        self._on_no = None
+        self.yes_button.on_click(lambda _b: self._answer(True))
+        self.no_button.on_click(lambda _b: self._answer(False))
+        super().__init__([self.question, w.HBox([self.yes_button, self.no_button])],
+                         layout=w.Layout(display="none", border="2px solid #c75000", padding="4px 10px", margin="4px 0"), **kw)
+        self.add_class("sk-confirm")
+
+    @property
+    def asking(self) -> bool:
+        return self.layout.display != "none"
+
+    def ask(self, text: str, yes: str, no: str, on_yes, on_no=None) -> None:
+        self.question.value = f'<div class="sk-question" style="color:#7a4f01">{html.escape(text).replace(chr(10), "<br>")}</div>'
+        self.yes_button.description = yes
+        self.no_button.description = no
+        self._on_yes, self._on_no = on_yes, on_no
+        self.layout.display = "flex"
+
+    def dismiss(self) -> None:
+        self.layout.display = "none"
+        self.question.value = ""
+        self._on_yes = self._on_no = None
+
+    def _answer(self, yes: bool) -> None:
+        action = self._on_yes if yes else self._on_no
+        self.dismiss()
+        if action is not None:
+            action()
 
 
 def download_link(path: Path, label: str | None = None) -> str:

@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import inspect
+import re
 
 import ipywidgets as w
 import traitlets as t
 
 from sciatica_kit.catalog import DOSE_FIELDS, load_catalog
 from sciatica_kit.export import EXPORT_COLUMNS
-from sciatica_kit.programme import Programme, build_programme
+from sciatica_kit.patient_id import check_patient_id, patient_id_rule
+from sciatica_kit.programme import INT_DOSES, MAX_DOSE, Programme, build_programme
 from sciatica_kit.screening import screen
 from sciatica_kit.widgets.common import (
     APP_STYLE,
+    Confirm,
     Message,
     StoreBacked,
+    clinic_error,
     download_link,
     exports_dir,
     section_title,
+    unique_path,
 )
 
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
@@ -66,8 +72,8 @@ class ProgrammeModel(t.HasTraits):
                 self.conditions, phase=self.phase, red_flags=self.red_flags, findings=self.findings,
                 patient=self.patient or None, clinic=self.clinic or None, catalog=self.catalog,
             )
-        except ValueError as exc:
-            self.error = str(exc)
+        except ValueError:
+            self.error = "The programme could not be built from these choices. Check the ticked conditions and findings."
             return None
         return self.programme
 
@@ -86,8 +92,9 @@ class ProgrammeModel(t.HasTraits):
                 self.programme = self.programme.set_dose(exercise_id, **dose)
             else:
                 raise ValueError(f"Unknown edit '{action}'")
-        except ValueError as exc:
-            self.error = str(exc)
+        except ValueError:
+            name = self.catalog.records["exercises"].get(exercise_id, {}).get("name", "this exercise")
+            self.error = f"The change to {name} could not be made; check the values and try again."
             return None
         return self.programme
 
@@ -102,11 +109,18 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         rec = cat.records
 
         # ---- patient ---------------------------------------------------------
+        self.message = Message()  # the build section's status line
+        self.patient_message = Message()
+        self.edit_message = Message()
+        self.export_message = Message()
+        self._status_lines = (self.message, self.patient_message, self.edit_message, self.export_message)
+        self.banner = self._demo_banner()
         self.patient = w.Combobox(
-            placeholder="e.g. DEMO-001", description="Patient", options=self._patient_ids(), ensure_option=False,
-            layout=w.Layout(width="340px"),
+            placeholder="clinic number, e.g. P-0042", description="Patient", options=self._patient_ids(), ensure_option=False,
+            layout=w.Layout(width="340px"), tooltip=patient_id_rule(),
         )
         t.link((self.patient, "value"), (self.model, "patient"))
+        self.patient.observe(self._on_patient_typed, "value")
 
         # ---- step 1: red flags ---------------------------------------------
         self.red_flag_boxes = {
@@ -143,7 +157,6 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
 
         self.build_button = w.Button(description="Build programme", button_style="primary", icon="list")
         self.build_button.on_click(self._on_build)
-        self.message = Message()
         self.table = w.HTML()
 
         # ---- edits -------------------------------------------------------------
@@ -156,7 +169,8 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         }
         self.apply_dose_button = w.Button(description="Apply dose", icon="pencil")
         self.apply_dose_button.on_click(self._on_apply_dose)
-        self.edit_reason = w.Text(description="Reason", placeholder="why (recorded with the change)", layout=w.Layout(width="420px"))
+        self.edit_reason = w.Text(description="Reason", placeholder="why (needed to remove, force in or change a dose)",
+                                  layout=w.Layout(width="520px"))
         self.remove_button = w.Button(description="Remove exercise", button_style="warning", icon="minus")
         self.remove_button.on_click(self._on_remove)
         self.add_exercise = w.Dropdown(
@@ -167,12 +181,13 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.add_button = w.Button(description="Add exercise", icon="plus")
         self.add_button.on_click(self._on_add)
         self.edit_box = w.VBox([
-            section_title("Adjust the programme", "Every change is recorded in the row's reason."),
+            section_title("Adjust the programme", "Give a reason first: it is recorded with every change."),
+            self.edit_reason,
             w.HBox([self.edit_exercise, self.remove_button]),
             w.GridBox(list(self.dose_inputs.values()) + [self.apply_dose_button],
                       layout=w.Layout(grid_template_columns="repeat(4, 205px)")),
-            self.edit_reason,
             w.HBox([self.add_exercise, self.add_button]),
+            self.edit_message,
         ])
 
         # ---- export and save ---------------------------------------------------
@@ -186,22 +201,30 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         }
         for kind, button in self.export_buttons.items():
             button.on_click(lambda _b, kind=kind: self.export(kind))
+        self.no_name = w.Checkbox(description="No name on the handout", indent=False, layout=w.Layout(width="auto"))
         self.save_button = w.Button(description="Save to patient", button_style="success", icon="save")
         self.save_button.on_click(self._on_save)
+        self.export_confirm = Confirm()
         self.downloads = w.HTML()
+        self.dose_reasons: list[dict] = []  # reasons given for dose edits (until Programme.set_dose records them)
         self.last_export = None
+        self.exports: list = []  # every file written since the app opened, newest first
         self.result_box = w.VBox([
             self.table,
             self.edit_box,
-            section_title("Export and save"),
-            w.HBox([*self.export_buttons.values(), self.paper]),
+            section_title("Export and save", "The patient id at the top is printed on the handout and used to save."),
+            w.HBox([*self.export_buttons.values(), self.paper, self.no_name]),
             self.save_button,
+            self.export_message,
+            self.export_confirm,
             self.downloads,
         ], layout=w.Layout(display="none"))
 
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
+            self.banner,
             self.patient,
+            self.patient_message,
             section_title("1. Red-flag screen", "Tick any red flag present. A red flag stops the programme and says whom to refer to."),
             w.VBox(flag_rows),
             self.referral,
@@ -217,6 +240,26 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.add_class("sk-programme-builder")
 
     # ------------------------------------------------------------------ helpers
+    def _on_patient_typed(self, _change=None) -> None:
+        text = self.patient.value.strip()
+        check = check_patient_id(text)
+        if not text:
+            self.patient_message.clear()
+        elif check.error:
+            self.patient_message.show(check.error, "error")
+        elif check.warning:
+            self.patient_message.show(check.warning, "warning")
+        else:
+            self.patient_message.clear()
+
+    def _patient_now(self) -> tuple[str, str]:
+        """The patient id typed right now (read at the moment of Save or Export) and an error, if any."""
+        text = (self.patient.value or "").strip()
+        if not text:
+            return "", ""
+        check = check_patient_id(text)
+        return check.patient_id, check.error
+
     def _on_red_flags(self, _change=None) -> None:
         self.model.red_flags = [rid for rid, b in self.red_flag_boxes.items() if b.value]
         ref = self.model.referral
@@ -250,6 +293,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
 
     # ------------------------------------------------------------------ actions
     def _on_build(self, _button=None) -> None:
+        self._clear_messages()
         self.message.show("Building...", "info")
         prog = self.model.build()
         if prog is None:
@@ -280,18 +324,30 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
 
     def _after_edit(self, ok_text: str) -> None:
         if self.model.error:
-            self.message.show(self.model.error, "error")
+            self.edit_message.show(self.model.error, "error")
             return
         keep = self.edit_exercise.value
         self._show_programme()
         if keep in dict((v, k) for k, v in self.edit_exercise.options):
             self.edit_exercise.value = keep
-        self.message.show(ok_text, "success")
+        self.edit_reason.value = ""
+        self.edit_message.show(ok_text, "success")
+
+    def _name(self, exercise_id: str) -> str:
+        return self.model.catalog.records["exercises"].get(exercise_id, {}).get("name", "this exercise")
+
+    def _reason(self, what: str) -> str | None:
+        reason = self.edit_reason.value.strip()
+        if not reason:
+            self.edit_message.show(f"Give a reason in the Reason box to {what}; it is recorded with the change.", "error")
+            return None
+        return reason
 
     def _on_apply_dose(self, _button=None) -> None:
+        self._clear_messages()
         ex = self.edit_exercise.value
         if not ex:
-            self.message.show("Choose an exercise to edit.", "error")
+            self.edit_message.show("Choose an exercise to edit.", "error")
             return
         row = self.model.programme.table.set_index("exercise_id").loc[ex]
         changes = {}
@@ -305,78 +361,144 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
                 changes[name] = None
                 continue
             try:
-                changes[name] = float(text.replace(",", "."))
+                value = float(text.replace(",", "."))
             except ValueError:
-                self.message.show(f"{DOSE_LABELS[name]}: '{text}' is not a number. Enter a number or leave it empty.", "error")
+                self.edit_message.show(f"{row['name']}, {DOSE_LABELS[name]}: '{text}' is not a number. Enter a number or leave it empty.", "error")
                 return
+            whole = name in INT_DOSES
+            if not (0 < value <= MAX_DOSE) or (whole and not value.is_integer()):
+                kind = "a whole number" if whole else "a number"
+                self.edit_message.show(f"{row['name']}, {DOSE_LABELS[name]}: '{text}' is not valid. Enter {kind} above 0 "
+                                       f"(up to {MAX_DOSE:,}), or leave it empty.", "error")
+                return
+            changes[name] = value
         if not changes:
-            self.message.show("No dose changed.", "info")
+            self.edit_message.show("No dose changed.", "info")
             return
+        reason = self._reason(f"change the dose of {row['name']}")
+        if reason is None:
+            return
+        if "reason" in inspect.signature(Programme.set_dose).parameters:
+            changes["reason"] = reason
         self.model.edit("dose", ex, **changes)
-        self._after_edit(f"Dose updated for {row['name']}.")
+        self.dose_reasons.append({"exercise_id": ex, "changes": {k: v for k, v in changes.items() if k != "reason"}, "reason": reason})
+        self._after_edit(f"Dose updated for {row['name']} (reason: {reason}).")
 
     def _on_remove(self, _button=None) -> None:
+        self._clear_messages()
         ex = self.edit_exercise.value
         if not ex:
-            self.message.show("Choose an exercise to remove.", "error")
+            self.edit_message.show("Choose an exercise to remove.", "error")
             return
-        self.model.edit("remove", ex, self.edit_reason.value.strip())
-        self._after_edit("Exercise removed; it is listed under 'Kept out' with your reason.")
+        name = self._name(ex)
+        reason = self._reason(f"remove {name}")
+        if reason is None:
+            return
+        self.model.edit("remove", ex, reason)
+        self._after_edit(f"{name} removed; it is listed under 'Kept out' with your reason.")
 
     def _on_add(self, _button=None) -> None:
+        self._clear_messages()
         ex = self.add_exercise.value
-        self.model.edit("add", ex, self.edit_reason.value.strip())
-        forced = any(o["exercise_id"] == ex and o["action"] == "forced" for o in (self.model.programme.overrides if self.model.programme else ()))
-        self._after_edit("Exercise added" + (" - it is normally kept out: your override and what it overrides are recorded." if forced else "."))
-
-    def export(self, kind: str):
-        """Write the programme as csv / excel / pdf / html / fhir; offer it for download. Returns the path."""
         prog = self.model.programme
         if prog is None:
-            self.message.show("Build a programme first.", "error")
+            self.edit_message.show("Build a programme first.", "error")
+            return
+        name = self._name(ex)
+        if ex in set(prog.table["exercise_id"]):
+            self.edit_message.show(f"{name} is already in the programme.", "info")
+            return
+        kept_out = prog.excluded[prog.excluded["exercise_id"] == ex]
+        reason = self.edit_reason.value.strip()
+        if len(kept_out) and not reason:
+            why = "; ".join(re.sub(r"\s*\[[^\]]*\]", "", str(r)) for r in kept_out["reason"])  # no source file names
+            self.edit_message.show(f"{name} is kept out for this patient ({why}). To add it anyway, give your reason "
+                                   "in the Reason box and press Add exercise again.", "error")
+            return
+        self.model.edit("add", ex, reason)
+        forced = any(o["exercise_id"] == ex and o["action"] == "forced" for o in (self.model.programme.overrides if self.model.programme else ()))
+        self._after_edit(f"{name} added" + (" - it is normally kept out: your reason and what it overrides are recorded." if forced else "."))
+
+    def export(self, kind: str, *, confirmed: bool = False):
+        """Write the programme as csv / excel / pdf / html / fhir; offer it for download. Returns the path.
+
+        The patient id is read from the Patient box now (not when the programme was built).
+        Without an id the clinician is asked for one, unless "No name on the handout" is ticked.
+        """
+        self._clear_messages()
+        self.export_confirm.dismiss()
+        prog = self.model.programme
+        if prog is None:
+            self.export_message.show("Build a programme first.", "error")
             return None
+        pid, error = self._patient_now()
+        if error:
+            self.export_message.show(error, "error")
+            return None
+        suffix, label = {"csv": (".csv", "spreadsheet (CSV)"), "excel": (".xlsx", "spreadsheet (Excel)"),
+                         "pdf": ("-handout.pdf", "handout (PDF)"), "html": ("-handout.html", "handout (HTML)"),
+                         "fhir": ("-careplan.json", "FHIR CarePlan")}[kind]
+        if not pid and not self.no_name.value:
+            self.export_message.show(f"Enter the patient id at the top (the clinic number) before exporting the {label}, "
+                                     "or tick 'No name on the handout'.", "error")
+            return None
+        if self.no_name.value:
+            pid = ""
+        prog = prog.with_details(patient=pid or None)
         folder = exports_dir()
-        stem = _safe_stem(prog.patient or "programme") + "-" + dt.date.today().isoformat()
+        stem = _safe_stem(pid or "programme") + "-" + dt.date.today().isoformat()
         try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = unique_path(folder, stem + suffix.rsplit(".", 1)[0], "." + suffix.rsplit(".", 1)[1])
             if kind == "csv":
-                path = prog.to_csv(folder / f"{stem}.csv")
+                path = prog.to_csv(target)
             elif kind == "excel":
-                path = prog.to_excel(folder / f"{stem}.xlsx")
+                path = prog.to_excel(target)
             elif kind == "pdf":
-                self.message.show("Drawing the handout...", "info")
-                path = prog.to_pdf(folder / f"{stem}-handout.pdf", paper=self.paper.value)
+                path = prog.to_pdf(target, paper=self.paper.value)
             elif kind == "html":
-                path = prog.to_html(folder / f"{stem}-handout.html", paper=self.paper.value)
-            elif kind == "fhir":
+                path = prog.to_html(target, paper=self.paper.value)
+            else:
                 from sciatica_kit.fhir import careplan_bundle, write_bundle
 
-                path = write_bundle(careplan_bundle(prog), folder / f"{stem}-careplan.json")
-            else:
-                raise ValueError(f"Unknown export '{kind}'")
+                path = write_bundle(careplan_bundle(prog), target)
         except (OSError, ValueError) as exc:
-            self.message.show(f"The export could not be written: {exc}", "error")
+            self.export_message.show(clinic_error(exc, f"The {label} could not be written"), "error")
             return None
+        from pathlib import Path
+
+        path = Path(path)
         self.last_export = path
-        self.downloads.value = download_link(path)
-        self.message.show(f"Saved {path.name}.", "success")
+        self.exports.insert(0, path)
+        self.downloads.value = (
+            '<div class="sk-downloads"><b>Files made since this page opened</b> (newest first):<ul style="margin:2px 0">'
+            + "".join(f"<li>{download_link(p)}</li>" for p in self.exports if p.exists())
+            + "</ul></div>"
+        )
+        who = f"for {pid}" if pid else "with no name on it"
+        self.export_message.show(f"Saved {path.name} ({label} {who}).", "success")
         return path
 
     def _on_save(self, _button=None) -> None:
+        self._clear_messages()
         prog = self.model.programme
-        pid = (self.model.patient or "").strip()
         if prog is None:
-            self.message.show("Build a programme first.", "error")
+            self.export_message.show("Build a programme first.", "error")
+            return
+        pid, error = self._patient_now()
+        if error:
+            self.export_message.show(error, "error")
             return
         if not pid:
-            self.message.show("Enter the patient's identifier before saving.", "error")
+            self.export_message.show("Enter the patient id at the top (the clinic number) before saving.", "error")
             return
         try:
-            self.store.save_programme(pid, prog)
+            self.store.save_programme(pid, prog.with_details(patient=pid))
         except Exception as exc:  # store locked, damaged, unreachable: tell the clinician, keep the programme
-            self.message.show(f"The programme was not saved: {exc}", "error")
+            self.export_message.show(clinic_error(exc, f"The programme was not saved for {pid}"), "error")
             return
         self.patient.options = self._patient_ids()
-        self.message.show(f"Programme saved for {pid}. Charts will mark today's start.", "success")
+        self.export_message.show(f"Programme saved for {pid}. Charts will mark today's start.", "success")
 
 
 def _safe_stem(text: str) -> str:

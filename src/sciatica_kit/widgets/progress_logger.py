@@ -21,16 +21,18 @@ from sciatica_kit.log import LogError
 from sciatica_kit.measures import (
     ODI_SECTIONS,
     START_BACK_ITEM9,
-    START_BACK_ITEMS,
     odi_band,
     score_odi,
     score_rmdq,
     score_start_back,
 )
+from sciatica_kit.patient_id import check_patient_id, patient_id_rule
 from sciatica_kit.widgets.common import (
     APP_STYLE,
+    Confirm,
     Message,
     StoreBacked,
+    clinic_error,
     figure_png,
     problems_html,
     section_title,
@@ -40,7 +42,7 @@ __all__ = ["ProgressLogger", "VisitModel"]
 
 RMDQ_ITEMS = tuple(f"Statement {i}" for i in range(1, 25))
 _NUMERIC_FIELDS = (
-    # (measure, side, label, min, max, step)
+    # (measure, side, label, min, max, step); the range is checked again against the catalogue
     ("pain", "", "Pain (0-10)", 0, 10, 1),
     ("back_pain", "", "Back pain (0-10)", 0, 10, 1),
     ("leg_pain", "", "Leg pain (0-10)", 0, 10, 1),
@@ -49,6 +51,48 @@ _NUMERIC_FIELDS = (
     ("fingertip_floor", "", "Fingertip-to-floor (cm)", 0, 100, 0.5),
     ("adherence", "", "Adherence (%)", 0, 100, 5),
 )
+# The kit's own short words for each answer level (not the instruments' wording).
+ODI_LEVELS = ("no problem", "slight", "moderate", "marked", "severe", "worst / cannot")
+START_BACK_SHORT = (
+    "Pain spread down the leg (last 2 weeks)",
+    "Shoulder or neck pain too (last 2 weeks)",
+    "Walks only short distances because of it",
+    "Dresses more slowly because of it",
+    "Feels being active is not safe",
+    "Worrying thoughts much of the time",
+    "Feels it will never get better",
+    "Not enjoying the usual things",
+)
+
+
+def parse_measurement(text: str, label: str, low: float, high: float, *, integer: bool = False) -> float | None:
+    """A typed measurement as a number, None when left empty (not recorded).
+
+    Never changes a value: a non-number or a value outside ``low``..``high`` raises
+    a ValueError naming the field and the valid range.
+
+    Examples
+    --------
+    >>> parse_measurement(" 7 ", "Pain (0-10)", 0, 10)
+    7.0
+    >>> parse_measurement("", "Pain (0-10)", 0, 10) is None
+    True
+    """
+    raw = str(text).strip()
+    if raw == "":
+        return None
+    rng = f"{low:g} to {high:g}"
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{label}: '{raw}' is not a number. Enter a number from {rng}, or leave it empty (not recorded).") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{label}: '{raw}' is not a number. Enter a number from {rng}, or leave it empty (not recorded).")
+    if not low <= value <= high:
+        raise ValueError(f"{label}: {raw} is outside the valid range {rng}. Check the value; it was not saved.")
+    if integer and value != int(value):
+        raise ValueError(f"{label}: {raw} must be a whole number from {rng}.")
+    return value
 
 
 class VisitModel(t.HasTraits):
@@ -96,51 +140,65 @@ class VisitModel(t.HasTraits):
 
 
 class ProgressLogger(StoreBacked, w.VBox):
-    """Log a visit (or import a file) for a patient and see the progress chart refresh."""
+    """Log a visit (or import a file) for a patient and see the progress chart refresh.
+
+    Everything in the visit form belongs to one patient (``form_patient``): switching
+    patient clears the form, or, when it holds unsaved entries, first asks whether to
+    discard them.
+    """
 
     def __init__(self, *, store=None, catalog=None, patient_id: str | None = None):
         self.catalog = catalog or load_catalog()
         self._store = store
         self.model = VisitModel(date=dt.date.today())
-        self.message = Message()
+        self.patient_message = Message()
+        self.message = Message()  # the visit section's status line (beside Save / Undo)
+        self.import_message = Message()
+        self.history_message = Message()
+        self._status_lines = (self.patient_message, self.message, self.import_message, self.history_message)
+        self.form_patient = ""
+        self._reverting = False
+        self.banner = self._demo_banner()
 
         # ---- patient -----------------------------------------------------------
-        self.patient = w.Dropdown(description="Patient", options=self._patient_ids(), layout=w.Layout(width="300px"))
-        self.new_patient = w.Text(placeholder="new patient id, e.g. P-0042", layout=w.Layout(width="220px"))
+        self.patient = w.Dropdown(description="Patient", options=self._patient_ids(), value=None, layout=w.Layout(width="300px"))
+        self.new_patient = w.Text(placeholder="new patient id, e.g. P-0042", layout=w.Layout(width="220px"),
+                                  tooltip=patient_id_rule())
         self.add_patient_button = w.Button(description="Add patient", icon="user-plus")
         self.add_patient_button.on_click(self._on_add_patient)
+        self.patient_confirm = Confirm()
         self.patient.observe(self._on_patient, "value")
 
         # ---- visit form --------------------------------------------------------
         self.date = w.DatePicker(description="Visit date", value=dt.date.today())
+        measures = self.catalog.records["measures"]
+        self.fields = {}
         self.measure_inputs = {}
-        self.measure_checks = {}
         rows = []
-        for measure, side, label, lo, hi, step in _NUMERIC_FIELDS:
+        for measure, side, label, lo, hi, _step in _NUMERIC_FIELDS:
+            info = measures.get(measure, {})
+            lo, hi = float(info.get("min", lo)), float(info.get("max", hi))
             key = (measure, side)
-            if hi == 10:
-                box = w.IntSlider(min=lo, max=hi, step=step, value=0, description=label, style={"description_width": "150px"}, layout=w.Layout(width="420px"))
-            else:
-                box = w.BoundedFloatText(min=lo, max=hi, step=step, value=lo, description=label, style={"description_width": "150px"}, layout=w.Layout(width="300px"))
-            check = w.Checkbox(value=False, description="record", indent=False, layout=w.Layout(width="90px"))
-            box.observe(lambda _c, check=check: setattr(check, "value", True), "value")  # touching a field records it
+            box = w.Text(value="", placeholder="not recorded", description=label, style={"description_width": "170px"},
+                         layout=w.Layout(width="300px"))
+            self.fields[key] = (label, lo, hi, bool(info.get("integer", False)))
             self.measure_inputs[key] = box
-            self.measure_checks[key] = check
-            rows.append(w.HBox([check, box]))
+            rows.append(w.HBox([box, w.HTML(f'<span style="color:#555;font-size:88%">{lo:g} to {hi:g}; empty = not recorded</span>')]))
         self.note = w.Textarea(placeholder="Notes (kept with this visit; never printed in messages)", layout=w.Layout(width="540px", height="60px"))
 
         # ---- questionnaires ------------------------------------------------------
         self.odi_items = [
-            w.Dropdown(options=[("-", None)] + [(str(i), i) for i in range(6)], index=0, description=f"{i + 1}. {name}",
-                       style={"description_width": "170px"}, layout=w.Layout(width="280px"))
+            w.Dropdown(options=[("- not answered", None)] + [(f"{i} - {ODI_LEVELS[i]}", i) for i in range(6)], index=0,
+                       description=f"{i + 1}. {name}", style={"description_width": "130px"}, layout=w.Layout(width="320px"))
             for i, name in enumerate(ODI_SECTIONS)
         ]
         self.odi_score = w.HTML()
         self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="140px")) for label in RMDQ_ITEMS]
         self.rmdq_score = w.HTML()
-        self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, layout=w.Layout(width="auto")) for i, text in enumerate(START_BACK_ITEMS[:8])]
-        self.start_back_item9 = w.Dropdown(options=[("-", None)] + [(x, x) for x in START_BACK_ITEM9], index=0,
-                                           description="9. Bothersome?", style={"description_width": "120px"})
+        self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, layout=w.Layout(width="auto"))
+                                 for i, text in enumerate(START_BACK_SHORT)]
+        self.start_back_item9 = w.Dropdown(options=[("- not answered", None)] + [(x, x) for x in START_BACK_ITEM9], index=0,
+                                           description="9. How bothersome", style={"description_width": "130px"})
         self.start_back_score = w.HTML()
         self.use_odi = w.Checkbox(description="Include Oswestry in this visit", indent=False)
         self.use_rmdq = w.Checkbox(description="Include Roland-Morris in this visit", indent=False)
@@ -151,20 +209,24 @@ class ProgressLogger(StoreBacked, w.VBox):
             item.observe(lambda _c: self._update_scores(touch="rmdq"), "value")
         for item in [*self.start_back_items, self.start_back_item9]:
             item.observe(lambda _c: self._update_scores(touch="start_back"), "value")
-        questionnaires = w.Accordion(children=[
-            w.VBox([self.use_odi, w.GridBox(self.odi_items, layout=w.Layout(grid_template_columns="repeat(2, 290px)")), self.odi_score]),
-            w.VBox([self.use_rmdq, w.HTML("Tick each statement the patient says applies today."),
+        self.questionnaires = w.Accordion(children=[
+            w.VBox([self.use_odi, w.HTML("Each section: 0 = no problem ... 5 = worst / cannot do it."),
+                    w.GridBox(self.odi_items, layout=w.Layout(grid_template_columns="repeat(2, 330px)")), self.odi_score]),
+            w.VBox([self.use_rmdq, w.HTML("Tick each statement of the patient's form that applies today."),
                     w.GridBox(self.rmdq_items, layout=w.Layout(grid_template_columns="repeat(4, 150px)")), self.rmdq_score]),
-            w.VBox([self.use_start_back, w.HTML("Tick the statements the patient agrees with."), *self.start_back_items, self.start_back_item9, self.start_back_score]),
+            w.VBox([self.use_start_back, w.HTML("Tick the statements the patient agrees with."), *self.start_back_items,
+                    self.start_back_item9, self.start_back_score]),
         ])
         for i, title in enumerate(("Oswestry Disability Index", "Roland-Morris (RMDQ)", "STarT Back")):
-            questionnaires.set_title(i, title)
-        questionnaires.selected_index = None
+            self.questionnaires.set_title(i, title)
+        self.questionnaires.selected_index = None
 
-        self.save_button = w.Button(description="Save visit", button_style="success", icon="save")
+        self.save_button = w.Button(description="Save visit", button_style="success", icon="save", disabled=True)
         self.save_button.on_click(self._on_save)
-        self.undo_button = w.Button(description="Undo last entry", icon="undo", tooltip="The undone values are kept in the history")
+        self.undo_button = w.Button(description="Undo last entry...", icon="undo",
+                                    tooltip="Shows what would be removed and asks first; removed values stay in the history")
         self.undo_button.on_click(self._on_undo)
+        self.visit_confirm = Confirm()
 
         # ---- import ----------------------------------------------------------------
         self.upload = w.FileUpload(accept=".csv,.xlsx,.txt", multiple=False, description="Choose file")
@@ -173,8 +235,17 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.import_button = w.Button(description="Import file", icon="upload")
         self.import_button.on_click(self._on_import)
         self.progress = w.IntProgress(min=0, max=3, value=0, layout=w.Layout(width="160px", visibility="hidden"))
-        self.import_message = Message()
         self.problems = w.HTML()
+
+        # ---- history and correction ---------------------------------------------------
+        self.history_table = w.HTML()
+        self.correct_entry = w.Dropdown(description="Value", options=[], layout=w.Layout(width="360px"))
+        self.correct_value = w.Text(description="Correct to", placeholder="new value", style={"description_width": "80px"},
+                                    layout=w.Layout(width="190px"))
+        self.correct_reason = w.Text(description="Reason", placeholder="why (kept in the history)", style={"description_width": "60px"},
+                                     layout=w.Layout(width="300px"))
+        self.correct_button = w.Button(description="Correct value", icon="pencil")
+        self.correct_button.on_click(self._on_correct)
 
         # ---- chart and summary -------------------------------------------------------
         self.chart = w.Image(format="png", layout=w.Layout(max_width="1000px", width="100%"))
@@ -182,15 +253,19 @@ class ProgressLogger(StoreBacked, w.VBox):
 
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
+            self.banner,
             w.HBox([self.patient, self.new_patient, self.add_patient_button]),
-            section_title("Visit", "Tick 'record' (or move a value) for each measurement taken today."),
+            self.patient_confirm,
+            self.patient_message,
+            section_title("Visit", "Type each measurement taken today; leave a box empty when it was not recorded."),
             self.date,
             *rows,
             self.note,
             section_title("Questionnaires", "Forms score themselves."),
-            questionnaires,
+            self.questionnaires,
             w.HBox([self.save_button, self.undo_button]),
             self.message,
+            self.visit_confirm,
             section_title("Import a log file", "CSV or Excel, one row per visit or one row per measurement. Nothing is saved unless the whole file is valid."),
             w.HBox([self.upload, self.dayfirst, self.import_button, self.progress]),
             self.import_message,
@@ -198,38 +273,86 @@ class ProgressLogger(StoreBacked, w.VBox):
             section_title("Progress"),
             self.summary,
             self.chart,
+            section_title("Visit history", "Every value with who entered it. Correct a value here: the old one stays in the history."),
+            self.history_table,
+            w.HBox([self.correct_entry, self.correct_value, self.correct_reason, self.correct_button]),
+            self.history_message,
         ], layout=w.Layout(max_width="1100px"))
         self.add_class("sk-progress-logger")
         if patient_id is not None and patient_id in self.patient.options:
             self.patient.value = patient_id
-        self._on_patient()
+        elif self.patient.options:
+            self.patient.value = self.patient.options[0]
+        else:
+            self._open_patient(None)
 
     # ------------------------------------------------------------------ helpers
     def _update_scores(self, touch: str | None = None) -> None:
+        if self._reverting:
+            return
         if touch == "odi":
             self.use_odi.value = True
         elif touch == "rmdq":
             self.use_rmdq.value = True
         elif touch == "start_back":
             self.use_start_back.value = True
+        self._show_scores()
+
+    def _show_scores(self) -> None:
         answers = [d.value for d in self.odi_items]
-        try:
-            s = score_odi(answers)
-            self.odi_score.value = f"<b>ODI: {s:.1f}%</b> ({odi_band(s)})"
-        except ValueError as exc:
-            self.odi_score.value = f'<span style="color:#7a4f01">{html.escape(str(exc))}</span>'
+        if all(a is None for a in answers):
+            self.odi_score.value = ""
+        else:
+            try:
+                s = score_odi(answers)
+                band = odi_band(s, catalog=self.catalog)
+                band = band if "disab" in band or band == "bed-bound" else f"{band} disability"  # neutral words
+                self.odi_score.value = f"<b>ODI: {s:.1f}%</b> ({html.escape(band)})"
+            except ValueError as exc:
+                self.odi_score.value = f'<span style="color:#7a4f01">{html.escape(str(exc))}</span>'
         ticks = [c.value for c in self.rmdq_items]
-        self.rmdq_score.value = f"<b>RMDQ: {sum(ticks)} / 24</b>"
-        if self.start_back_item9.value is None:
+        self.rmdq_score.value = f"<b>RMDQ: {sum(ticks)} / 24</b>" if self.use_rmdq.value else ""
+        if not self.use_start_back.value:
+            self.start_back_score.value = ""
+        elif self.start_back_item9.value is None:
             self.start_back_score.value = "Answer item 9 to score."
         else:
             r = score_start_back([c.value for c in self.start_back_items] + [self.start_back_item9.value])
             self.start_back_score.value = f"<b>STarT Back: {r.total} / 9</b>, psychosocial {r.psychosocial} / 5: <b>{r.risk} risk</b>"
 
+    def unsaved_entries(self) -> list[str]:
+        """What the form holds that is not saved yet, in words (empty when the form is clear)."""
+        out = []
+        for key, box in self.measure_inputs.items():
+            if box.value.strip():
+                out.append(f"{self.fields[key][0]} {box.value.strip()}")
+        if self.note.value.strip():
+            out.append("a note")
+        odi = sum(d.value is not None for d in self.odi_items)
+        if odi:
+            out.append(f"Oswestry ({odi} of 10 answered)")
+        if self.use_rmdq.value or any(c.value for c in self.rmdq_items):
+            out.append("Roland-Morris")
+        if self.use_start_back.value or any(c.value for c in self.start_back_items) or self.start_back_item9.value is not None:
+            out.append("STarT Back")
+        return out
+
     def _collect(self) -> pd.DataFrame:
-        self.model.patient_id = self.patient.value or ""
+        problems, values = [], {}
+        for key, box in self.measure_inputs.items():
+            label, lo, hi, integer = self.fields[key]
+            try:
+                v = parse_measurement(box.value, label, lo, hi, integer=integer)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            if v is not None:
+                values[key] = v
+        if problems:
+            raise ValueError("The visit was not saved:\n" + "\n".join(problems))
+        self.model.patient_id = self.form_patient or ""
         self.model.date = self.date.value
-        self.model.values = {key: float(self.measure_inputs[key].value) for key, check in self.measure_checks.items() if check.value}
+        self.model.values = values
         self.model.odi = [d.value for d in self.odi_items] if self.use_odi.value else []
         self.model.rmdq = [c.value for c in self.rmdq_items] if self.use_rmdq.value else []
         self.model.start_back = ([c.value for c in self.start_back_items] + [self.start_back_item9.value]) if self.use_start_back.value else []
@@ -237,30 +360,111 @@ class ProgressLogger(StoreBacked, w.VBox):
         return self.model.rows()
 
     def _reset_form(self) -> None:
-        for check in self.measure_checks.values():
-            check.value = False
-        self.note.value = ""
-        for box in (self.use_odi, self.use_rmdq, self.use_start_back):
-            box.value = False
+        """Clear every field and questionnaire (the next patient starts from an empty form)."""
+        self._reverting = True
+        try:
+            for box in self.measure_inputs.values():
+                box.value = ""
+            self.note.value = ""
+            for d in self.odi_items:
+                d.value = None
+            for c in [*self.rmdq_items, *self.start_back_items]:
+                c.value = False
+            self.start_back_item9.value = None
+            for box in (self.use_odi, self.use_rmdq, self.use_start_back):
+                box.value = False
+            self.date.value = dt.date.today()
+        finally:
+            self._reverting = False
+        self._show_scores()
+        self.visit_confirm.dismiss()
+
+    def _open_patient(self, pid: str | None) -> None:
+        """Make ``pid`` the form's patient: clear the form, name the patient on Save, redraw."""
+        self._reset_form()
+        self.patient_confirm.dismiss()
+        if pid is not None and self.patient.value != pid:
+            self._reverting = True
+            try:
+                self.patient.value = pid
+            finally:
+                self._reverting = False
+        self.form_patient = pid or ""
+        self.save_button.disabled = True  # until the summary and history below show this patient
+        log = self._refresh_tables()  # also blanks the previous patient's chart
+        # named once the tables show this patient; the chart (slowest) follows, and is never another patient's
+        self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
+        self.save_button.disabled = not pid
+        if log is not None:
+            self._draw_chart(log)
 
     # ------------------------------------------------------------------ actions
     def _on_add_patient(self, _button=None) -> None:
-        pid = self.new_patient.value.strip()
+        self._clear_messages()
+        check = check_patient_id(self.new_patient.value)
+        if check.error:
+            self.patient_message.show(check.error, "error")
+            return
+        if check.warning:
+            self.patient_confirm.ask(check.warning, f"Add {check.patient_id} anyway", "Change the id",
+                                     on_yes=lambda: self._add_patient(check.patient_id))
+            return
+        self._add_patient(check.patient_id)
+
+    def _add_patient(self, pid: str) -> None:
         try:
             self.store.add_patient(pid)
-        except ValueError as exc:
-            self.message.show(str(exc), "error")
+        except Exception as exc:
+            self.patient_message.show(clinic_error(exc, f"Patient {pid} was not added"), "error")
             return
-        self.patient.options = self._patient_ids()
-        self.patient.value = pid
         self.new_patient.value = ""
-        self.message.show(f"Patient {pid} added. Enter the first visit below.", "success")
+        options = self._patient_ids()
+        self._reverting = True
+        try:
+            self.patient.options = options
+            self.patient.value = self.form_patient if self.form_patient in options else None
+        finally:
+            self._reverting = False
+        self.patient.value = pid  # goes through the unsaved-entries question
+        if self.form_patient == pid:
+            self.patient_message.show(f"Patient {pid} added. Enter the first visit below.", "success")
 
-    def _on_patient(self, _change=None) -> None:
-        self.refresh()
+    def _on_patient(self, change=None) -> None:
+        if self._reverting:
+            return
+        new = change["new"] if change else self.patient.value
+        old = self.form_patient
+        if new == old:
+            return
+        unsaved = self.unsaved_entries()
+        if unsaved and old:
+            self._reverting = True
+            try:
+                self.patient.value = old  # the form stays with its patient until the clinician answers
+            finally:
+                self._reverting = False
+            self.patient_confirm.ask(
+                f"The form holds unsaved entries for {old}: {', '.join(unsaved)}. "
+                f"Discard them and open {new}?",
+                f"Discard and open {new}", f"Keep editing {old}",
+                on_yes=lambda: self._switched(new, old),
+            )
+            return
+        self._clear_messages()
+        self._open_patient(new)
+
+    def _switched(self, new: str, old: str) -> None:
+        self._clear_messages()
+        self._open_patient(new)
+        self.patient_message.show(f"Unsaved entries for {old} were discarded. The form is now for {new}.", "info")
 
     def save_visit(self) -> bool:
-        """Save the form as one visit; returns True when saved."""
+        """Save the form as one visit for the form's patient; returns True when saved."""
+        self._clear_messages()
+        pid = self.form_patient
+        if not pid or pid != self.patient.value:
+            self.message.show("Choose the patient first; nothing was saved.", "error")
+            return False
         try:
             rows = self._collect()
         except ValueError as exc:
@@ -269,39 +473,81 @@ class ProgressLogger(StoreBacked, w.VBox):
         try:
             result = self.store.add(rows, source="visit form")
         except LogError as exc:
-            self.message.show("The visit was not saved:", "error")
+            self.message.show(f"The visit for {pid} was not saved:", "error")
             self.problems.value = problems_html(exc.table)
             return False
         except Exception as exc:  # locked or unreachable store: nothing lost, the form keeps its values
-            self.message.show(f"The visit was not saved (the form keeps your values): {exc}", "error")
+            self.message.show(clinic_error(exc, f"The visit for {pid} was not saved (the form keeps your values)"), "error")
             return False
         self.problems.value = ""
-        self.message.show(f"Visit saved for {rows['patient_id'].iloc[0]} on {self.date.value:%d %b %Y}: {result}.", "success")
+        saved = ", ".join(self._value_words(rows))
+        self.message.show(f"Visit saved for {pid} on {self.date.value:%d %b %Y}: {result}. Saved: {saved}.", "success")
         self._reset_form()
         self.refresh()
         return True
 
+    def _value_words(self, rows: pd.DataFrame) -> list[str]:
+        names = {m: r.get("short", r["name"]) for m, r in self.catalog.records["measures"].items()}
+        return [f"{names.get(m, m)}{f' {s}' if s else ''} {v:g}" for m, s, v in zip(rows["measure"], rows["side"], rows["value"], strict=True)]
+
     def _on_save(self, _button=None) -> None:
         self.save_visit()
 
+    # ---- undo: say exactly what goes, ask first ------------------------------------
+    def undo_preview(self) -> pd.DataFrame:
+        """The rows Undo would remove for the form's patient (with who entered them and when)."""
+        return _undo_preview(self.store, self.form_patient)
+
     def _on_undo(self, _button=None) -> None:
-        pid = self.patient.value
+        self._clear_messages()
+        pid = self.form_patient
         if not pid:
             self.message.show("Choose a patient first.", "error")
             return
-        undone = self.store.undo_last(pid)
-        if undone is None:
+        try:
+            preview = self.undo_preview()
+        except Exception as exc:
+            self.message.show(clinic_error(exc, "The last entry could not be read"), "error")
+            return
+        if preview.empty:
             self.message.show(f"Nothing to undo for {pid}.", "info")
             return
-        self.message.show(f"Last entry undone for {pid}; the removed values are kept in the history.", "success")
+        mine = preview[preview["patient_id"] == pid]
+        others = preview[preview["patient_id"] != pid]
+        dates = ", ".join(f"{d:%d %b %Y}" for d in sorted(pd.to_datetime(mine["date"]).unique()))
+        who, at = preview["entered_by"].iloc[0], preview["entered_at"].iloc[0]
+        try:
+            at = f"{pd.Timestamp(at).tz_localize(None) if pd.Timestamp(at).tzinfo is None else pd.Timestamp(at).tz_convert(None):%d %b %Y %H:%M} UTC"
+        except (ValueError, TypeError):
+            at = str(at)
+        n = len(mine)
+        text = (f"Undo removes the last entry for {pid}, entered by {who} on {at}: visit of {dates}: "
+                f"{', '.join(self._value_words(mine))} ({n} value{'s' if n != 1 else ''}).")
+        if len(others):
+            text += f"\nThe same entry (a file) also holds {len(others)} values for {others['patient_id'].nunique()} other patient(s); they are removed too."
+        batch = preview["batch_id"].iloc[0]
+        self.visit_confirm.ask(text + "\nRemoved values stay in the history. Remove them?", "Remove these values", "Keep them",
+                               on_yes=lambda: self._undo(pid, batch, len(preview)),
+                               on_no=lambda: self.message.show("Nothing was removed.", "info"))
+
+    def _undo(self, pid: str, batch, n: int) -> None:
+        try:
+            _undo_batch(self.store, pid, batch)
+        except Exception as exc:
+            self.message.show(clinic_error(exc, "Nothing was removed"), "error")
+            return
+        self.message.show(f"Removed {n} value{'s' if n != 1 else ''} entered for {pid}; they are kept in the history.", "success")
         self.refresh()
 
+    # ---- import ---------------------------------------------------------------------
     def import_file(self, name: str, content: bytes) -> bool:
         """Validate and import an uploaded log; every problem is shown, nothing half-saved."""
+        self._clear_messages()
         self.problems.value = ""
         self.progress.layout.visibility = "visible"
         self.progress.value = 1
         suffix = Path(name).suffix.lower() or ".csv"
+        warnings = []
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / ("upload" + suffix)
@@ -309,23 +555,37 @@ class ProgressLogger(StoreBacked, w.VBox):
                 from sciatica_kit.log import read_log
 
                 log = read_log(path, dayfirst=self.dayfirst.value, catalog=self.catalog)
+            checks = [check_patient_id(pid) for pid in log["patient_id"].unique()]
+            bad = [c.error for c in checks if c.error]
+            if bad:
+                self.import_message.show(f"'{name}' was not imported: patient ids must be clinic numbers. Nothing was saved.\n"
+                                         + "\n".join(bad[:10]), "error")
+                return False
+            warnings = [c.warning for c in checks if c.warning]
             self.progress.value = 2
             result = self.store.add(log, source=f"file {name}")
         except LogError as exc:
             self.import_message.show(f"'{name}' was not imported: {len(exc.problems)} problem(s). Nothing was saved. Fix them in the file and import it again.", "error")
-            self.problems.value = problems_html(exc.table)
+            self.problems.value = problems_html(_clinic_words(exc.table))
             return False
         except Exception as exc:
-            self.import_message.show(f"'{name}' was not imported: {exc}", "error")
+            self.import_message.show(clinic_error(exc, f"'{name}' was not imported; nothing was saved"), "error")
             return False
         finally:
             self.progress.layout.visibility = "hidden"
             self.progress.value = 0
-        self.import_message.show(f"'{name}' imported: {result}.", "success")
-        self.patient.options = self._patient_ids()
+        extra = ("\nCheck these ids: " + " ".join(warnings[:5])) if warnings else ""
+        self.import_message.show(f"'{name}' imported: {result}.{extra}", "warning" if warnings else "success")
+        options = self._patient_ids()
+        self._reverting = True
+        try:
+            self.patient.options = options
+            self.patient.value = self.form_patient if self.form_patient in options else None
+        finally:
+            self._reverting = False
         pids = list(log["patient_id"].unique())
-        if self.patient.value not in pids and pids:
-            self.patient.value = pids[0]
+        if self.form_patient not in pids and pids and not self.unsaved_entries():
+            self._open_patient(pids[0])
         else:
             self.refresh()
         return True
@@ -333,33 +593,208 @@ class ProgressLogger(StoreBacked, w.VBox):
     def _on_import(self, _button=None) -> None:
         files = self.upload.value
         if not files:
+            self._clear_messages()
             self.import_message.show("Choose a file first.", "error")
             return
         f = files[0]
         self.import_file(f["name"], bytes(f["content"]))
         self.upload.value = ()
 
-    def refresh(self) -> None:
-        """Redraw the chart and summary for the selected patient."""
-        pid = self.patient.value
-        if not pid:
-            self.chart.value = b""
-            self.summary.value = "<i>Choose or add a patient.</i>"
+    # ---- history and correction -------------------------------------------------------
+    def _on_correct(self, _button=None) -> None:
+        self.correct_value_now()
+
+    def correct_value_now(self) -> bool:
+        """Replace one stored value of the form's patient; the old one stays in the history."""
+        self._clear_messages()
+        pid, key = self.form_patient, self.correct_entry.value
+        if not pid or key is None:
+            self.history_message.show("Choose the value to correct.", "error")
+            return False
+        date, measure, side, note = key
+        info = self.catalog.records["measures"][measure]
+        label = info.get("short", info["name"]) + (f" {side}" if side else "")
+        try:
+            value = parse_measurement(self.correct_value.value, label, float(info["min"]), float(info["max"]),
+                                      integer=bool(info.get("integer", False)))
+        except ValueError as exc:
+            self.history_message.show(str(exc), "error")
+            return False
+        if value is None:
+            self.history_message.show(f"{label}: type the correct value.", "error")
+            return False
+        reason = self.correct_reason.value.strip()
+        if not reason:
+            self.history_message.show("Give a reason for the correction (it is kept in the history).", "error")
+            return False
+        row = pd.DataFrame({"patient_id": [pid], "date": [pd.Timestamp(date)], "measure": [measure], "side": [side],
+                            "value": [value], "note": [note]})
+        try:
+            self.store.add(row, source=f"correction: {reason}"[:200])
+        except Exception as exc:
+            self.history_message.show(clinic_error(exc, "The value was not corrected"), "error")
+            return False
+        self.correct_value.value = ""
+        self.correct_reason.value = ""
+        self.refresh()
+        self.history_message.show(f"{label} on {pd.Timestamp(date):%d %b %Y} for {pid} corrected to {value:g}; "
+                                  "the old value is kept in the history.", "success")
+        return True
+
+    def _show_history(self, pid: str) -> None:
+        try:
+            entries = _entries_with_provenance(self.store, pid)
+        except Exception:
+            self.history_table.value = "<i>The history could not be read.</i>"
+            self.correct_entry.options = []
             return
-        from sciatica_kit.charts import plot_progress
+        if entries.empty:
+            self.history_table.value = "<i>No entries yet.</i>"
+            self.correct_entry.options = []
+            return
+        names = {m: r.get("short", r["name"]) for m, r in self.catalog.records["measures"].items()}
+        entries = entries.sort_values(["date", "measure", "side"], ascending=[False, True, True])
+        rows = []
+        for (date, who), g in entries.groupby(["date", "entered_by"], sort=False):
+            values = ", ".join(f"{names.get(m, m)}{f' {s}' if s else ''} {v:g}" for m, s, v in zip(g["measure"], g["side"], g["value"], strict=True))
+            notes = "; ".join(sorted({n for n in g["note"] if n}))
+            rows.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (f"{date:%d %b %Y}", values, notes, who)) + "</tr>")
+        self.history_table.value = (
+            '<div style="max-height:260px;overflow:auto"><table class="sk-history" style="font-size:92%">'
+            "<thead><tr><th>Date</th><th>Values</th><th>Notes</th><th>Entered by</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></div>"
+        )
+        self.correct_entry.options = [
+            (f"{d:%d %b %Y} {names.get(m, m)}{f' {s}' if s else ''} = {v:g}", (d.date().isoformat(), m, s, n or ""))
+            for d, m, s, v, n in zip(entries["date"], entries["measure"], entries["side"], entries["value"], entries["note"], strict=True)
+        ]
+        self.correct_entry.value = None
+
+    def refresh(self) -> None:
+        """Redraw the summary, history and chart for the form's patient."""
+        log = self._refresh_tables()
+        if log is not None:
+            self._draw_chart(log)
+
+    def _refresh_tables(self) -> pd.DataFrame | None:
+        """Summary and history for the form's patient; the chart is blanked until :meth:`_draw_chart`.
+
+        Returns the patient's log, or None when there is no patient or the store cannot be read.
+        """
+        pid = self.form_patient
+        self.chart.value = b""  # never another patient's chart, even for a moment
+        if not pid:
+            self.summary.value = "<i>Choose or add a patient.</i>"
+            self.history_table.value = ""
+            self.correct_entry.options = []
+            return None
         from sciatica_kit.progress import summarise
 
-        log = self.store.read(pid)
-        fig = plot_progress(log, pid, programmes=self.store.programmes(pid), catalog=self.catalog)
-        self.chart.value = figure_png(fig)
+        try:
+            log = self.store.read(pid)
+        except Exception as exc:
+            self.message.show(clinic_error(exc, f"The entries for {pid} could not be read"), "error")
+            return None
+        self._show_history(pid)
         if log.empty:
-            self.summary.value = "<i>No entries yet.</i>"
-            return
+            self.summary.value = f"<i>No entries yet for {html.escape(pid)}.</i>"
+            return log
         s = summarise(log, catalog=self.catalog)
         names = {m: r.get("short", r["name"]) for m, r in self.catalog.records["measures"].items()}
+        mcid = s["mcid"].fillna("not published").astype(str)
+        responder = s["responder"].map({True: "yes", False: "no"}).fillna("-").astype(str)
+        responder = responder.where(mcid != "not published", "- (no MCID)")  # never "yes" beside "not published"
         view = pd.DataFrame({
-            "Measure": [names[m] + (f" ({sd})" if sd else "") for m, sd in zip(s["measure"], s["side"], strict=True)],
+            "Measure": [names[m] + (f" ({sd} leg)" if sd else "") for m, sd in zip(s["measure"], s["side"], strict=True)],
             "Baseline": s["baseline"], "Latest": s["latest"], "Change": s["change"],
-            "MCID": s["mcid"], "Responder": s["responder"].map({True: "yes", False: "no"}).fillna("-"),
+            "MCID": mcid, "Responder": responder,
         })
-        self.summary.value = view.style.hide(axis="index").format({"Baseline": "{:g}", "Latest": "{:g}", "Change": "{:+g}"}).to_html()
+        self.summary.value = (f"<div><b>{html.escape(pid)}</b></div>"
+                              + view.style.hide(axis="index").format({"Baseline": "{:g}", "Latest": "{:g}", "Change": "{:+g}"}).to_html())
+        return log
+
+    def _draw_chart(self, log: pd.DataFrame) -> None:
+        """The progress chart for the form's patient (the slowest part: drawn last)."""
+        from sciatica_kit.charts import plot_progress
+
+        pid = self.form_patient
+        try:
+            programmes = self.store.programmes(pid)
+        except Exception as exc:
+            self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
+            return
+        fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
+        png = figure_png(fig)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        if pid == self.form_patient:
+            self.chart.value = png
+
+
+# ---------------------------------------------------------------------------------- store adapters
+# Store.undo_preview / Store.undo / Store.read(provenance=True) come with the shared-store work
+# (issue 11).  Until that is on main, these fall back to today's tables and ``undo_last``.
+
+
+def _entries_with_provenance(store, pid: str) -> pd.DataFrame:
+    try:
+        log = store.read(pid, provenance=True)
+    except TypeError:
+        import sqlalchemy as sa
+
+        from sciatica_kit.store import entries, imports
+
+        q = (sa.select(entries.c.patient_id, entries.c.date, entries.c.measure, entries.c.side, entries.c.value, entries.c.note,
+                       imports.c.user.label("entered_by"), imports.c.at.label("entered_at"), entries.c.import_id.label("batch_id"))
+             .join(imports, imports.c.import_id == entries.c.import_id).where(entries.c.patient_id == pid))
+        with store.engine.connect() as conn:
+            log = pd.DataFrame(conn.execute(q).mappings().all(),
+                               columns=["patient_id", "date", "measure", "side", "value", "note", "entered_by", "entered_at", "batch_id"])
+    log = log.copy()
+    log["date"] = pd.to_datetime(log["date"])
+    log["note"] = log["note"].fillna("").astype(str)
+    log["entered_by"] = log["entered_by"].fillna("unknown").astype(str)
+    return log
+
+
+def _undo_preview(store, pid: str) -> pd.DataFrame:
+    if hasattr(store, "undo_preview"):
+        return store.undo_preview(patient_id=pid)
+    import sqlalchemy as sa
+
+    from sciatica_kit.store import entries, imports
+
+    with store.engine.connect() as conn:
+        batch = conn.execute(sa.select(sa.func.max(entries.c.import_id)).where(entries.c.patient_id == pid)).scalar()
+        cols = ["patient_id", "date", "measure", "side", "value", "note", "entered_by", "entered_at", "batch_id"]
+        if batch is None:
+            return pd.DataFrame(columns=cols)
+        q = (sa.select(entries.c.patient_id, entries.c.date, entries.c.measure, entries.c.side, entries.c.value, entries.c.note,
+                       imports.c.user.label("entered_by"), imports.c.at.label("entered_at"), entries.c.import_id.label("batch_id"))
+             .join(imports, imports.c.import_id == entries.c.import_id).where(entries.c.import_id == batch))
+        out = pd.DataFrame(conn.execute(q).mappings().all(), columns=cols)
+    out["date"] = pd.to_datetime(out["date"])
+    return out
+
+
+def _undo_batch(store, pid: str, batch) -> int:
+    if hasattr(store, "undo"):
+        return store.undo(int(batch), patient_id=pid)
+    latest = _undo_preview(store, pid)
+    if latest.empty or int(latest["batch_id"].iloc[0]) != int(batch):
+        raise ValueError("The entries changed since the question was asked; press Undo again to see what it would remove.")
+    store.undo_last(pid)
+    return len(latest)
+
+
+def _clinic_words(problems: pd.DataFrame) -> pd.DataFrame:
+    """Problem fixes in clinic words: the app's Dates menu, not a parameter name."""
+    out = problems.copy()
+    out["fix"] = (out["fix"].astype(str)
+                  .str.replace("import with dayfirst=True (31/01/2026) or dayfirst=False (01/31/2026)",
+                               "choose 'day first' or 'month first' under Dates and import again", regex=False)
+                  .str.replace("dayfirst=True", "'day first' under Dates", regex=False)
+                  .str.replace("dayfirst=False", "'month first' under Dates", regex=False)
+                  .str.replace(" or pass decimal=','", " (e.g. 4.5, not 4,5)", regex=False))
+    return out

@@ -1,0 +1,186 @@
+"""Response times of the apps in the real browser (Voila + the system Chromium), for `make bench`.
+
+    python benchmarks/browser.py [--repeats 10] [--out bench-results]
+
+Starts Voila on a copy of the notebooks with a fresh demo store, then measures
+what a clinician waits for:
+
+- first app page ready: from the server's port opening to the first app on screen;
+- each click to its visible result (switch patient, save a visit, build a
+  programme, filter the overview), median and p95 over ``--repeats`` clicks;
+- the handout PDF for the built programme (click to "Saved").
+
+Timings are printed and written to ``bench-results/browser.json``; targets
+(issue 12) are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+TARGETS = {"first_page": 2.0, "click_p95": 0.300, "handout_pdf": 1.0}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def _stats(name: str, values: list[float], target: float) -> dict:
+    return {"what": name, "n": len(values), "median_s": statistics.median(values), "p95_s": _p95(values),
+            "target_s": target, "result": "pass" if _p95(values) <= target else "MISS"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=REPO / "bench-results")
+    args = parser.parse_args(argv)
+    chromium = os.environ.get("SCIATICA_KIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.access(chromium, os.X_OK):
+        print("Chromium is missing: apt-get install chromium (or make browser as root)", file=sys.stderr)
+        return 1
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)  # a slow click is measured, not a failure
+
+    with tempfile.TemporaryDirectory(prefix="sk-bench-browser-") as tmp_name:
+        tmp = Path(tmp_name)
+        root = tmp / "notebooks"
+        root.mkdir()
+        for nb in NOTEBOOKS.glob("0*.ipynb"):
+            shutil.copy2(nb, root / nb.name)
+        env = dict(os.environ)
+        env.pop("MPLBACKEND", None)
+        env.pop("SCIATICA_KIT_STORE", None)
+        env.update(SCIATICA_KIT_DEMO_STORE=str(tmp / "demo.sqlite"), SCIATICA_KIT_EXPORTS=str(tmp / "exports"),
+                   SCIATICA_KIT_SETTINGS=str(tmp / "none.toml"), XDG_DATA_HOME=str(tmp / "data"))
+        subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env, check=True, capture_output=True)
+        port = _port()
+        log = open(tmp / "voila.log", "wb")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen([sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        results: list[dict] = []
+        try:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            url = f"http://127.0.0.1:{port}/voila/render/"
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(60_000)
+
+                t0 = time.perf_counter()
+                page.goto(url + "02_log_and_chart_progress.ipynb")
+                app = page.locator(".sk-progress-logger")
+                expect(app.get_by_role("button", name="Save visit for DEMO-001")).to_be_visible(timeout=60_000)
+                results.append(_stats("first app page ready (logger, server up)", [time.perf_counter() - t0], TARGETS["first_page"]))
+
+                patient = app.get_by_label("Patient", exact=True)
+                switch, chart = [], []
+                image = app.locator("img")
+                for i in range(args.repeats):
+                    pid = f"DEMO-{(i % 5) + 2:03d}"
+                    t = time.perf_counter()
+                    patient.select_option(pid)
+                    expect(app.get_by_role("button", name=f"Save visit for {pid}")).to_be_visible()
+                    expect(app.locator(".sk-history")).to_be_visible()
+                    switch.append(time.perf_counter() - t)
+                    page.wait_for_function("img => img.naturalWidth > 0 && img.complete", arg=image.element_handle())
+                    chart.append(time.perf_counter() - t)
+                results.append(_stats("switch patient -> Save label, summary and history", switch, TARGETS["click_p95"]))
+                results.append(_stats("switch patient -> that patient's chart drawn", chart, TARGETS["click_p95"]))
+
+                save = []
+                pain = app.get_by_label("Pain (0-10)", exact=True)
+                for i in range(args.repeats):
+                    pid = f"DEMO-{(i % 5) + 2:03d}"
+                    patient.select_option(pid)
+                    expect(app.get_by_role("button", name=f"Save visit for {pid}")).to_be_visible()
+                    page.wait_for_function("img => img.naturalWidth > 0 && img.complete", arg=image.element_handle())
+                    pain.fill(str(i % 10))
+                    t = time.perf_counter()
+                    app.get_by_role("button", name=f"Save visit for {pid}").click()
+                    expect(app.locator(".sk-message.sk-success")).to_contain_text(f"Visit saved for {pid}")
+                    save.append(time.perf_counter() - t)
+                    page.wait_for_timeout(50)
+                results.append(_stats("save a visit -> confirmation (chart redrawn after)", save, TARGETS["click_p95"]))
+
+                page.goto(url + "01_build_programme.ipynb")
+                app = page.locator(".sk-programme-builder")
+                app.wait_for(timeout=60_000)
+                app.get_by_label("Sciatica (lumbar radicular pain)", exact=True).check()
+                app.get_by_label("Piriformis syndrome", exact=True).check()
+                build = []
+                for _ in range(args.repeats):
+                    t = time.perf_counter()
+                    app.get_by_role("button", name="Build programme").click()
+                    expect(app.locator(".sk-message.sk-success")).to_contain_text("Programme built")
+                    build.append(time.perf_counter() - t)
+                    app.get_by_label("Patient", exact=True).fill("")  # a new action clears the message
+                    app.get_by_role("button", name="CSV").click()
+                    expect(app.locator(".sk-message.sk-error")).to_be_visible()
+                results.append(_stats("build programme -> table and message", build, TARGETS["click_p95"]))
+                n_ex = app.locator(".sk-programme table").first.locator("tbody tr").count()
+                patient_box = app.get_by_label("Patient", exact=True)
+                patient_box.fill("P-BENCH")
+                patient_box.press("Tab")
+                pdf = []
+                for i in range(max(3, args.repeats // 3)):
+                    t = time.perf_counter()
+                    app.get_by_role("button", name="Handout (PDF)").click()
+                    expect(app.locator(".sk-downloads li")).to_have_count(i + 1, timeout=60_000)
+                    pdf.append(time.perf_counter() - t)
+                results.append(_stats(f"handout PDF ({n_ex} exercises) -> link", pdf, TARGETS["handout_pdf"]))
+
+                page.goto(url + "03_clinic_overview.ipynb")
+                app = page.locator(".sk-clinic-overview")
+                app.wait_for(timeout=60_000)
+                cond = app.get_by_label("Condition", exact=True)
+                filt = []
+                for i in range(args.repeats):
+                    label = ("Piriformis syndrome", "All conditions")[i % 2]
+                    t = time.perf_counter()
+                    cond.select_option(label=label)
+                    expect(app.locator(".sk-message.sk-success")).to_contain_text(label if i % 2 == 0 else "all conditions")
+                    filt.append(time.perf_counter() - t)
+                results.append(_stats("overview condition filter -> table and count (charts follow)", filt, TARGETS["click_p95"]))
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            log.close()
+
+    width = max(len(r["what"]) for r in results)
+    print(f"{'browser timing (Voila + Chromium)'.ljust(width)} | n  | median  | p95     | target  | result")
+    for r in results:
+        print(f"{r['what'].ljust(width)} | {r['n']:<2} | {r['median_s']:6.3f}s | {r['p95_s']:6.3f}s | {r['target_s']:6.3f}s | {r['result']}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "browser.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
