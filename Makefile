@@ -1,7 +1,7 @@
 # Sciatica Kit - every set-up step lives here, so a fresh machine needs only Python 3.11.
 #   make lab     install into .venv, seed the demo store, open JupyterLab on notebooks/
 #   make app     the same notebooks as a no-code Voila web app (loopback only)
-#   make test    install test tools (and Chromium through apt when root), run every test
+#   make test    install test tools (Chromium and PostgreSQL through apt when root), run every test
 #   make bench   performance benchmark (BENCH=quick|full)
 #   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
 #   make soak    long randomised reliability runs
@@ -23,7 +23,7 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres bench report soak clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,10 +58,22 @@ browser:
 		echo "WARNING: chromium/pdftoppm missing and not root: install them (apt-get install chromium poppler-utils); browser tests will fail."; \
 	fi
 
+# PostgreSQL server programs for the store tests (a private server on loopback, started by the
+# tests themselves): installed through apt when we are root; otherwise the PostgreSQL tests fail
+# with the install command (never skipped).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+		echo "postgresql: $$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get -o DPkg::Lock::Timeout=120 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq postgresql >/dev/null; \
+	else \
+		echo "WARNING: PostgreSQL is missing and we are not root: install it (apt-get install postgresql); the store tests on PostgreSQL will fail."; \
+	fi
+
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks
 
-test-unit: install-test browser
+test-unit: install-test browser postgres
 	@mkdir -p $(STATE)
 	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit

@@ -1,6 +1,7 @@
 """Measurements that need a process of their own (run by benchmarks/figures.py).
 
     python benchmarks/_child.py memory N_PATIENTS
+    python benchmarks/_child.py store_memory ROWS STORE_PATH
     python benchmarks/_child.py notebooks KERNEL_NAME NOTEBOOK [NOTEBOOK ...]
 
 Each prints one JSON object on its last line of stdout.
@@ -31,6 +32,30 @@ def _rss_bytes() -> int:
 def _maxrss_bytes() -> int:
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(kb) * (1 if sys.platform == "darwin" else 1024)
+
+
+def store_memory(rows: int, path: str) -> dict:
+    """Peak memory of Store.add of ``rows`` tidy rows into a fresh SQLite store, above the DataFrame itself."""
+    import tracemalloc
+
+    from sciatica_kit.demo import demo_daily_log
+    from sciatica_kit.store import Store
+
+    Store(path + ".warm", user="bench").add(demo_daily_log(1, days=10, measures=("pain", "leg_pain", "adherence")))
+    log = demo_daily_log(max(1, round(rows / (365 * 3))), days=365, measures=("pain", "leg_pain", "adherence"))
+    deep = int(log.memory_usage(deep=True).sum())
+    store = Store(path, user="bench")
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    result = store.add(log, source="benchmark")
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    store.close()
+    if result.added != len(log):
+        raise RuntimeError(f"store.add added {result.added} of {len(log)} rows")
+    return {"rows": len(log), "deep_bytes": deep, "peak_traced_bytes": peak, "maxrss_bytes": _maxrss_bytes()}
 
 
 def memory(n_patients: int) -> dict:
@@ -101,6 +126,8 @@ def main(argv: list[str]) -> int:
     try:
         if task == "memory":
             result = memory(int(argv[1]))
+        elif task == "store_memory":
+            result = store_memory(int(argv[1]), argv[2])
         elif task == "notebooks":
             result = notebooks(argv[1], argv[2:])
         else:

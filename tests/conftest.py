@@ -30,6 +30,36 @@ def _private_store_location(tmp_path, monkeypatch):
     monkeypatch.delenv("SCIATICA_KIT_EXTRA_CATALOG", raising=False)
 
 
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A private PostgreSQL server for the whole session (tests/pgserver.py); call it for a new database URL.
+
+    Missing server programs FAIL the tests with the install command; they never skip.
+    """
+    from pgserver import PostgresMissing, start_server
+
+    try:
+        factory, stop = start_server(tmp_path_factory.mktemp("postgres"))
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield factory
+    stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """Every store test that takes ``location`` runs on both backends."""
+    return request.param
+
+
+@pytest.fixture
+def location(backend, tmp_path, request):
+    """A fresh store location on the test's backend: an SQLite file path or a new server database URL."""
+    if backend == "sqlite":
+        return tmp_path / "kit.sqlite"
+    return request.getfixturevalue("pg_server")()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261121)

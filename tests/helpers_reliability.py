@@ -179,3 +179,39 @@ def open_worker(path: str, start, errors) -> None:
         store.close()
     except Exception as exc:
         errors.put(f"opening a new store together: {type(exc).__name__}: {exc}"[:500])
+
+
+def same_key_worker(location: str, writer: int, rounds: int, start, results, errors) -> None:
+    """Write the SAME patient/date/measure/side as every other writer, ``rounds`` times, each a distinct value.
+
+    Puts (writer, round, value, added, corrected, unchanged) on ``results`` for every save.
+    """
+    import pandas as pd
+
+    from sciatica_kit.store import Store
+
+    store = Store(location, user=f"writer{writer}")
+    start.wait(30)
+    for r in range(rounds):
+        value = float((writer * rounds + r) % 1000) / 10  # distinct per (writer, round): 0.0 .. 99.9
+        log = pd.DataFrame({"patient_id": ["SAME"], "date": [pd.Timestamp("2026-03-01")], "measure": ["odi"],
+                            "side": [""], "value": [value], "note": [f"w{writer} r{r}"]})
+        try:
+            res = store.add(log, source=f"writer {writer}")
+            results.put((writer, r, value, res.added, res.corrected, res.unchanged))
+        except Exception as exc:
+            errors.put(f"writer {writer} round {r}: {type(exc).__name__}: {exc}"[:500])
+    store.close()
+
+
+def register_worker(location: str, patient_id: str, start, errors) -> None:
+    """Register the same new patient as other processes at the same moment."""
+    from sciatica_kit.store import Store
+
+    store = Store(location)
+    start.wait(30)
+    try:
+        store.add_patient(patient_id)
+    except Exception as exc:
+        errors.put(f"registering {patient_id}: {type(exc).__name__}: {exc}"[:500])
+    store.close()

@@ -14,13 +14,20 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "summarise", "plot", "notebooks", "memory")
+FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "store_add_pg", "store_read", "store_read_pg",
+           "store_undo", "store_undo_pg", "store_memory", "summarise", "plot", "notebooks", "memory")
 TITLES = (
     "build_programme p95 latency",
     "import sciatica_kit",
     "read_log",
     "store.add",
     "one visit saved from the logger",
+    "store.add into a fresh PostgreSQL store",
+    "Store.read() of a SQLite store",
+    "Store.read() of a PostgreSQL store",
+    "undo of one batch, SQLite",
+    "undo of one batch, PostgreSQL",
+    "peak memory of store.add",
     "summarise",
     "plot_progress",
     "all notebooks executed",

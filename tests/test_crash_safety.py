@@ -44,29 +44,34 @@ def _rows(n_patients: int) -> int:
     return n_patients * 365 * 3  # demo_daily_log: 365 days x 3 measures per patient
 
 
-def _counts(path: Path, tag: str) -> tuple[int, int, int]:
-    """(entries of this import, imports rows of it, all entries) read straight from the file."""
-    con = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
-    try:
-        mine = con.execute("SELECT count(*) FROM entries WHERE patient_id LIKE ?", (f"{tag}%",)).fetchone()[0]
-        logged = con.execute("SELECT count(*) FROM imports WHERE source = ?", (f"crash test {tag}",)).fetchone()[0]
-        total = con.execute("SELECT count(*) FROM entries").fetchone()[0]
-    finally:
-        con.close()
-    return mine, logged, total
+def _counts(location, tag: str) -> tuple[int, int, int]:
+    """(entries of this import, batches recording it, all entries) as the store holds them."""
+    with Store(location) as store:
+        log = store.read()
+        batches = store.batches()
+    mine = int(log["patient_id"].str.startswith(tag).sum())
+    logged = int((batches["source"] == f"crash test {tag}").sum())
+    return mine, logged, len(log)
 
 
-def _fresh_store(path: Path) -> int:
-    for p in store_files(path):
-        p.unlink()
-    store = Store(path)
+def _fresh_store(location) -> int:
+    if isinstance(location, Path):
+        for p in store_files(location):
+            p.unlink()
+    else:  # a server database: empty the kit's tables
+        from sciatica_kit.store import metadata
+
+        with Store(location) as store, store.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    store = Store(location)
     store.add(demo_log(6), source="baseline")
     n = len(store.read())
     store.close()
     return n
 
 
-def _run_worker(ctx, path: Path, tag: str, *, n_patients: int = 1, fresh: bool = False):
+def _run_worker(ctx, path, tag: str, *, n_patients: int = 1, fresh: bool = False):
     ready = ctx.Event()
     proc = ctx.Process(target=import_worker, args=(str(path), n_patients, tag, ready, fresh), daemon=True)
     proc.start()
@@ -74,19 +79,19 @@ def _run_worker(ctx, path: Path, tag: str, *, n_patients: int = 1, fresh: bool =
     return proc
 
 
-def test_sigkill_during_a_big_import_never_leaves_half_an_import(tmp_path):
-    _kill_during_import(tmp_path, kills=KILLS, n_patients=100)
+def test_sigkill_during_a_big_import_never_leaves_half_an_import(location):
+    _kill_during_import(location, kills=KILLS, n_patients=100)
 
 
 @pytest.mark.soak
-def test_soak_sigkill_during_a_200k_row_import(tmp_path):
-    _kill_during_import(tmp_path, kills=100 if SOAK else 2, n_patients=200 if SOAK else 20)
+def test_soak_sigkill_during_a_200k_row_import(location):
+    _kill_during_import(location, kills=100 if SOAK else 2, n_patients=200 if SOAK else 20)
 
 
-def _kill_during_import(tmp_path, *, kills: int, n_patients: int) -> None:
+def _kill_during_import(location, *, kills: int, n_patients: int) -> None:
     rows = _rows(n_patients)
     ctx = worker_context()
-    path = tmp_path / "kit.sqlite"
+    path = location
     baseline = _fresh_store(path)
 
     # one uninterrupted run: how long does the import itself take here?
@@ -117,7 +122,7 @@ def _kill_during_import(tmp_path, *, kills: int, n_patients: int) -> None:
         assert mine in (0, rows), f"kill {i} left {mine} of {rows} rows of the import: half an import"
         assert logged == (1 if mine else 0), f"kill {i}: the imports table disagrees with the entries"
         assert total == baseline + mine, f"kill {i}: entries from before the import were lost or changed"
-        for p in store_files(path):
+        for p in store_files(path) if isinstance(path, Path) else []:
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, f"{p.name} is not owner-only after a crash"
         if mine:
             whole += 1
@@ -125,7 +130,7 @@ def _kill_during_import(tmp_path, *, kills: int, n_patients: int) -> None:
         else:
             none += 1
     count("kills survived", kills)
-    report("crash during import", rows_per_import=rows, import_seconds=round(full, 2), kills_survived=kills,
+    report("crash during import", backend="sqlite" if isinstance(path, Path) else "postgresql", rows_per_import=rows, import_seconds=round(full, 2), kills_survived=kills,
            killed_before_commit=none, completed_before_kill=whole)
     assert none + whole == kills
 
@@ -425,3 +430,48 @@ def test_cli_refusals_in_process(tmp_path, capsys, monkeypatch):
     assert info.value.code == 1
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
+
+
+def test_cli_on_a_clinic_server_takes_urls_and_never_shows_the_password(pg_server, tmp_path, repo):
+    import sqlalchemy as sa
+
+    from helpers_reliability import kit_cli
+
+    url = pg_server()
+    password = sa.engine.make_url(url).password
+
+    def run(*args, env=None):
+        result = kit_cli(*args, env=env)
+        assert password not in result.stdout + result.stderr, "the password was printed"
+        return result
+
+    empty = pg_server()
+    _cli_fails(run("check", "--store", empty), "no sciatica kit store")
+    with Store(empty, create=True) as s:  # check did not create anything: the store is made only now
+        assert s.counts()["patients"] == 0
+    _cli_ok(run("seed-demo", "--store", url, "--patients", "3"), "demo store ready", "3 patient", "***")
+    _cli_ok(run("check", "--store", url), "healthy", "schema 0002", "no orphan rows", "history consistent")
+    _cli_ok(run("check", env={"SCIATICA_KIT_STORE": url}), "healthy")
+    backup = tmp_path / "monday.sqlite"
+    _cli_ok(run("backup", str(backup), "--store", url), "backed up", str(backup))
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    with Store(url) as s:
+        expected = s.read(provenance=True)
+        s.add(pd.DataFrame({"patient_id": ["LATE"], "date": [pd.Timestamp("2026-03-01")], "measure": ["pain"], "side": [""],
+                            "value": [2.0], "note": [""]}))
+    _cli_fails(run("restore", str(backup), "--store", url), "--yes")
+    result = run("restore", str(backup), "--store", url)
+    assert "will replace everything" in result.stdout and "4 patient(s)" in result.stdout
+    with Store(url) as s:
+        assert "LATE" in set(s.read()["patient_id"]), "restore without --yes changed the server"
+    _cli_ok(run("restore", str(backup), "--store", url, "--yes"), "restored")
+    with Store(url) as s:
+        pd.testing.assert_frame_equal(s.read(provenance=True), expected)
+    assert list(tmp_path.glob("monday.server-before-restore-*.sqlite")), "the server's content is backed up first"
+    wrong = sa.engine.make_url(url).set(password="Wr0ng-Pw-123").render_as_string(hide_password=False)
+    failed = kit_cli("check", "--store", wrong)
+    _cli_fails(failed, "refused the login")
+    assert "Wr0ng-Pw-123" not in failed.stdout + failed.stderr
+    _cli_ok(run("report", "--patient", "DEMO-001", "--out", str(tmp_path / "reports"), "--store", url), "report-DEMO-001.html")
+    assert (tmp_path / "reports" / "report-DEMO-001.html").exists()
+    assert not [p for p in repo.iterdir() if p.name.startswith("postgresql")], "a URL became a local folder"

@@ -201,12 +201,12 @@ def test_store_add_counts_history_and_import_as_before(tmp_path):
     second = store.add(pd.concat([changed, extra]), user="physio2")
     assert (second.added, second.corrected, second.unchanged) == (2, 4, len(log) - 4)
     hist = store.history()
-    assert len(hist) == 4 and set(hist["action"]) == {"corrected"} and set(hist["replaced_by"]) == {second.import_id}
-    assert hist["value"].tolist()[:3] == log["value"].iloc[:3].tolist()
-    assert set(hist["import_id"]) == {first.import_id}
+    assert len(hist) == 4 and set(hist["action"]) == {"corrected"} and set(hist["batch_id"]) == {second.batch_id}
+    assert hist["old_value"].tolist()[:3] == log["value"].iloc[:3].tolist()
+    assert set(hist["old_batch_id"]) == {first.batch_id}
     again = store.add(pd.concat([changed, extra]))
     assert (again.import_id, again.added, again.corrected) == (None, 0, 0)
-    assert store.undo_last() == second.import_id
+    assert store.undo_last(user="physio2") == second.batch_id
     pd.testing.assert_frame_equal(store.read(), sk.validate_log(log).astype({c: object for c in ("patient_id", "measure", "side", "note")}))
     store.close()
 

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _norm(spec: str) -> str:
     name, _, rest = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", spec.strip()).groups() + ("",)
-    return re.sub(r"[-_.]+", "-", name).lower() + rest.replace(" ", "")
+    rest = re.sub(r"^\[[^\]]*\]", "", rest.replace(" ", ""))  # psycopg[binary] on PyPI is psycopg on conda-forge
+    return re.sub(r"[-_.]+", "-", name).lower() + rest.split("#")[0]
 
 
 def _pyproject() -> dict:

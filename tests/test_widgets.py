@@ -206,7 +206,7 @@ def test_undo_last_entry_keeps_it_in_history(store):
     assert app.message.kind == "success"
     assert not ((store.read("DEMO-001")["date"] == pd.Timestamp(dt.date.today())).any())
     hist = store.history("DEMO-001")
-    assert ((hist["action"] == "undone") & (hist["value"] == 9.0)).any()
+    assert ((hist["action"] == "undone") & (hist["old_value"] == 9.0)).any()
 
 
 def test_import_shows_every_problem_and_saves_nothing(store):

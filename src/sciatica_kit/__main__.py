@@ -1,14 +1,20 @@
-"""Command line for the patient store: back up, restore, check, seed the demo.
+"""Command line for the patient store: check, back up, restore, seed the demo, write reports.
 
-    python -m sciatica_kit backup DEST [--store PATH] [--force]
-    python -m sciatica_kit restore SRC [--store PATH]
-    python -m sciatica_kit check [--store PATH]
-    python -m sciatica_kit seed-demo [--store PATH] [--patients N]
+    python -m sciatica_kit check [--store LOCATION]
+    python -m sciatica_kit backup DEST [--store LOCATION] [--force]
+    python -m sciatica_kit restore SRC [--store LOCATION] [--yes]
+    python -m sciatica_kit seed-demo [--store LOCATION] [--patients N]
+    python -m sciatica_kit report --patient ID|all [--out FOLDER] [--store LOCATION]
 
-``--store`` defaults to ``$SCIATICA_KIT_STORE`` or the user's data folder.  Every
-command prints a plain sentence and exits 0 when it worked, 1 when it did not;
-expected problems (a damaged store, a missing file, no permission, a full disk)
-are explained, never shown as a traceback.
+LOCATION is a store file or a clinic server address
+(``postgresql+psycopg://user:password@host/database``); it defaults to
+``$SCIATICA_KIT_STORE``, the settings file, or the user's data folder.  A server
+address is never turned into a local path, and its password is never printed.
+A backup is always a portable kit backup file (SQLite), from a file or a server;
+``restore`` puts one back into either (on a server, after saying what it will
+replace and only with ``--yes``).  Every command prints a plain sentence and exits
+0 when it worked, 1 when it did not; expected problems are explained, never shown
+as a traceback.
 """
 
 from __future__ import annotations
@@ -33,32 +39,41 @@ class _Failed(Exception):
     """An expected failure: the message is for the user."""
 
 
-def _store_path(arg: str | None) -> Path:
-    from sciatica_kit.store import default_store_path
+def _location(arg: str | None) -> str | Path:
+    """The store to use: a URL stays text, a path becomes a Path."""
+    from sciatica_kit.store import _is_url, default_location
 
-    return Path(arg).expanduser() if arg else default_store_path()
+    if not arg:
+        return default_location()
+    return arg if _is_url(arg) else Path(arg).expanduser()
 
 
-def _open_existing(path: Path):
+def _show(location: str | Path) -> str:
+    """A location for messages: the path, or the server address with the password hidden."""
+    if isinstance(location, Path):
+        return str(location)
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(location).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "the given address"
+
+
+def _open_existing(location: str | Path):
     from sciatica_kit.store import Store
 
-    if not path.exists():
-        raise _Failed(f"There is no store at {path}. Give its location with --store PATH (or set SCIATICA_KIT_STORE).")
-    if path.is_dir():
-        raise _Failed(f"{path} is a folder, not a store file.")
-    return Store(path)
+    if isinstance(location, Path):
+        if not location.exists():
+            raise _Failed(f"There is no store at {location}. Give its location with --store (or set SCIATICA_KIT_STORE).")
+        if location.is_dir():
+            raise _Failed(f"{location} is a folder, not a store file.")
+    return Store(location, create=False)
 
 
 def _summary(store) -> str:
-    import sqlalchemy as sa
-
-    from sciatica_kit.store import entries, imports, patients
-
-    with store.engine.connect() as conn:
-        n_pat = conn.execute(sa.select(sa.func.count()).select_from(patients)).scalar()
-        n_ent = conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar()
-        n_imp = conn.execute(sa.select(sa.func.count()).select_from(imports)).scalar()
-    return f"{n_pat} patient(s), {n_ent} entries, {n_imp} import(s)"
+    c = store.counts()
+    return f"{c['patients']} patient(s), {c['entries']} entries, {c['batches']} batch(es), {c['history']} history row(s)"
 
 
 def _verify_copy(path: Path) -> str:
@@ -72,15 +87,18 @@ def _verify_copy(path: Path) -> str:
 
 
 def _backup(args) -> int:
-    store_path = _store_path(args.store)
+    location = _location(args.store)
     dest = Path(args.dest).expanduser()
     if dest.is_dir():
-        dest = dest / f"{store_path.stem}-backup-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite"
+        import sqlalchemy as sa
+
+        stem = location.stem if isinstance(location, Path) else (sa.engine.make_url(location).database or "server")
+        dest = dest / f"{stem}-backup-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite"
     if dest.exists() and not args.force:
         raise _Failed(f"{dest} already exists. Choose a new file name, a folder, or add --force to replace it.")
-    store = _open_existing(store_path)
+    store = _open_existing(location)
     try:
-        if dest.exists() and dest.resolve() == store_path.resolve():
+        if isinstance(location, Path) and dest.exists() and dest.resolve() == location.resolve():
             raise _Failed("The backup must go to a different file than the store itself.")
         summary = _summary(store)
         store.backup(dest)
@@ -89,17 +107,52 @@ def _backup(args) -> int:
     result = _verify_copy(dest)
     if result != "ok":
         raise _Failed(f"The backup at {dest} failed its check ({result}); try again, or back up to another drive.")
-    print(f"Backed up {store_path} ({summary}) to {dest}. The backup is owner-only; keep it somewhere safe.")
+    print(f"Backed up {_show(location)} ({summary}) to {dest}. The backup is owner-only; keep it somewhere safe.")
     return 0
 
 
+def _backup_summary(src: Path) -> str:
+    """What a backup file holds, read from a private copy (an older backup is upgraded there, never in place)."""
+    import tempfile
+
+    from sciatica_kit.store import Store, _read_only_uri, _sqlite_copy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "backup.sqlite"
+        _sqlite_copy(_read_only_uri(src), copy, uri=True)
+        with Store(copy, create=False) as incoming:
+            return _summary(incoming)
+
+
 def _restore(args) -> int:
-    from sciatica_kit.store import Store
+    from sciatica_kit.store import Store, _check_sqlite_file
 
     src = Path(args.src).expanduser()
-    target = _store_path(args.store)
+    target = _location(args.store)
     if not src.exists():
         raise _Failed(f"The backup {src} does not exist.")
+    if isinstance(target, str):  # a server: say what will be replaced, go ahead only with --yes
+        _check_sqlite_file(src)
+        theirs = _backup_summary(src)
+        try:
+            current = Store(target, create=False)
+        except Exception:
+            mine = "no kit store yet"
+        else:
+            with current:
+                mine = _summary(current)
+        print(f"Restoring {src} ({theirs}) will replace everything in the store on {_show(target)} ({mine}).")
+        if not args.yes:
+            raise _Failed("Nothing was changed. Run the command again with --yes to replace it.")
+        store = Store.restore(src, target)
+        try:
+            summary, problems = _summary(store), store.check()
+        finally:
+            store.close()
+        if problems:
+            raise _Failed(f"Restored {_show(target)} from {src}, but the result failed its check ({problems[0]}).")
+        print(f"Restored {_show(target)} from {src} ({summary}). The server's previous content was backed up beside {src.name}.")
+        return 0
     before = set(target.parent.glob(f"{target.name}.before-restore-*")) if target.parent.exists() else set()
     store = Store.restore(src, target)
     try:
@@ -117,16 +170,18 @@ def _restore(args) -> int:
 
 
 def _check(args) -> int:
-    path = _store_path(args.store)
-    store = _open_existing(path)
+    from sciatica_kit.migrations import HEAD
+
+    location = _location(args.store)
+    store = _open_existing(location)
     try:
-        result = store.integrity_check()
-        summary = _summary(store) if result == "ok" else ""
+        problems = store.check()
+        summary = _summary(store) if not problems else ""
     finally:
         store.close()
-    if result != "ok":
-        raise _Failed(f"The store {path} failed its integrity check: {result}. Restore it from a backup.")
-    print(f"The store {path} is healthy: integrity ok, {summary}.")
+    if problems:
+        raise _Failed(f"The store {_show(location)} failed its check: {'; '.join(problems)}. Restore it from a backup.")
+    print(f"The store {_show(location)} is healthy: schema {HEAD}, no orphan rows, history consistent, {summary}.")
     return 0
 
 
@@ -134,48 +189,67 @@ def _seed_demo(args) -> int:
     from sciatica_kit.demo import seed_demo_store
     from sciatica_kit.store import Store
 
-    path = _store_path(args.store)
-    store = seed_demo_store(Store(path), n_patients=args.patients)
+    location = _location(args.store)
+    store = seed_demo_store(Store(location), n_patients=args.patients)
     try:
         summary = _summary(store)
     finally:
         store.close()
-    print(f"Demo store ready at {path}: {summary} (synthetic patients only).")
+    print(f"Demo store ready at {_show(location)}: {summary} (synthetic patients only).")
+    return 0
+
+
+def _report(args) -> int:
+    from sciatica_kit.report import run_reports
+
+    location = _location(args.store)
+    try:
+        paths = run_reports(args.patient, args.out, store_location=str(location))
+    except (ValueError, FileNotFoundError) as exc:
+        raise _Failed(f"No report written: {exc}") from None
+    for i, p in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {p}")
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m sciatica_kit", description="Back up, restore and check the Sciatica Kit patient store.")
+    parser = _Parser(prog="python -m sciatica_kit", description="Check, back up, restore and report on the Sciatica Kit patient store.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    store_help = "the store file (default: $SCIATICA_KIT_STORE or the user's data folder)"
+    store_help = ("the store: a file or a server address postgresql+psycopg://user:password@host/db "
+                  "(default: $SCIATICA_KIT_STORE, the settings file, or the user's data folder)")
 
-    p = sub.add_parser("backup", help="copy the store, consistently, to DEST (a file or a folder)")
+    p = sub.add_parser("backup", help="copy the store (file or server), consistently, to a portable backup file DEST (a file or a folder)")
     p.add_argument("dest", metavar="DEST")
-    p.add_argument("--store", metavar="PATH", help=store_help)
+    p.add_argument("--store", metavar="LOCATION", help=store_help)
     p.add_argument("--force", action="store_true", help="replace DEST if it exists")
     p.set_defaults(run=_backup)
 
-    p = sub.add_parser("restore", help="replace the store with a checked backup (the old store is kept beside it)")
+    p = sub.add_parser("restore", help="replace the store with a checked backup (a file store is kept beside it)")
     p.add_argument("src", metavar="SRC")
-    p.add_argument("--store", metavar="PATH", help=store_help)
+    p.add_argument("--store", metavar="LOCATION", help=store_help)
+    p.add_argument("--yes", action="store_true", help="on a server: really replace what is there")
     p.set_defaults(run=_restore)
 
-    p = sub.add_parser("check", help="check the store's integrity")
-    p.add_argument("--store", metavar="PATH", help=store_help)
+    p = sub.add_parser("check", help="check the store: integrity, schema version, orphan rows, history")
+    p.add_argument("--store", metavar="LOCATION", help=store_help)
     p.set_defaults(run=_check)
 
     p = sub.add_parser("seed-demo", help="fill the store with the synthetic demo patients")
-    p.add_argument("--store", metavar="PATH", help=store_help)
+    p.add_argument("--store", metavar="LOCATION", help=store_help)
     p.add_argument("--patients", type=int, default=24, help="number of demo patients (default 24)")
     p.set_defaults(run=_seed_demo)
+
+    p = sub.add_parser("report", help="per-patient HTML progress reports")
+    p.add_argument("--patient", required=True, help="patient id, or 'all'")
+    p.add_argument("--out", default="reports-out", help="output folder (default reports-out)")
+    p.add_argument("--store", metavar="LOCATION", help=store_help)
+    p.set_defaults(run=_report)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import sqlalchemy.exc
-
     from sciatica_kit.log import LogError
-    from sciatica_kit.store import StoreError
+    from sciatica_kit.store import StoreError, _clinic_error, _is_db_error
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -191,12 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
-    except (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        print(f"error: the store could not be used ({(str(reason).splitlines() or ['unknown reason'])[0]}).", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _is_db_error(exc):
+            raise
+        print(f"error: {_clinic_error(exc, _show(_location(getattr(args, 'store', None))))}", file=sys.stderr)
     return 1
 
 
