@@ -5,6 +5,7 @@
 #   make bench   performance benchmark (BENCH=quick|full)
 #   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
 #   make soak    long randomised reliability runs
+#   make hub     a clinic hub on this machine: two demo clinicians, private PostgreSQL (Ctrl-C stops all)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -23,7 +24,7 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres hub hub-tools bench report soak clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,10 +71,27 @@ postgres:
 		echo "WARNING: PostgreSQL is missing and we are not root: install it (apt-get install postgresql); the store tests on PostgreSQL will fail."; \
 	fi
 
+# JupyterHub (the [hub] extra) and configurable-http-proxy from npm into deploy/hub/node_modules
+# (not globally); Node.js through apt when we are root. The hub tests fail with this command when missing.
+$(VENV)/.installed-hub: $(VENV)/.installed pyproject.toml deploy/hub/package.json
+	$(PY) -m pip install --quiet -e ".[hub]"
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get -o DPkg::Lock::Timeout=120 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq nodejs npm >/dev/null; \
+	fi
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js (apt-get install nodejs npm), then make hub-tools"; exit 1; }
+	npm install --prefix deploy/hub --no-fund --no-audit --silent
+	@touch $@
+
+hub-tools: $(VENV)/.installed-hub
+
+HUB_PORT ?= 8000
+hub: hub-tools postgres
+	HUB_PORT=$(HUB_PORT) $(PY) deploy/hub/localhub.py
+
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks
 
-test-unit: install-test browser postgres
+test-unit: install-test browser postgres hub-tools
 	@mkdir -p $(STATE)
 	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
