@@ -324,7 +324,10 @@ def test_ten_clinicians_log_in_open_the_builder_and_save_at_once(hub):
             saves: list[float] = []
             codes = [_save_visit_code(f"LOAD-{index:02d}", f"2026-04-{day:02d}", float(day % 10), f"load visit {day}")
                      for day in range(1, LOAD_VISITS + 1)]
-            outputs = _run_apart(_execute(hub, user, kernel, codes, timeout=120, times=saves))
+            # the app's kernel has the kit imported before anyone clicks Save: import first, untimed
+            outputs = _run_apart(_execute(hub, user, kernel, ["import pandas, sciatica_kit", *codes], timeout=120,
+                                          times=saves))[1:]
+            saves = saves[1:]
             requests.delete(f"{hub.url}/user/{user}/api/kernels/{kernel}", headers=headers, timeout=60)
             assert all(o.startswith("1 new") for o in outputs), outputs
             with lock:
