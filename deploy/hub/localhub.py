@@ -29,7 +29,7 @@ DEMO_USERS = ("a.khan", "b.lee")
 DEMO_ADMIN = "clinic.admin"
 
 sys.path.insert(0, str(REPO / "tests"))  # the same private-PostgreSQL helper the store tests use
-from pgserver import start_server  # noqa: E402
+from pgserver import PostgresMissing, start_server  # noqa: E402
 
 
 class HubToolMissing(RuntimeError):
@@ -158,27 +158,39 @@ def start_hub(workdir: str | os.PathLike | None = None, *, users: tuple[str, ...
     hub = LocalHub(url=f"http://127.0.0.1:{port}", password=password, admin_password=admin_password, token=token, store_url=store_url,
                    users=tuple(users), admin=admin, state=state, process=process, _stops=stops)
     deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            hub.stop()
-            raise RuntimeError(f"The hub stopped while starting (exit {process.returncode}); see its log.")
-        with contextlib.suppress(OSError):
-            if hub.api("GET", "/")[0] == 200:
-                return hub
-        if time.monotonic() > deadline:
-            hub.stop()
-            raise RuntimeError(f"The hub did not answer within {timeout:.0f} s; see its log.")
-        time.sleep(0.5)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"The hub stopped while starting (exit {process.returncode}); see its log.")
+            with contextlib.suppress(OSError):
+                if hub.api("GET", "/")[0] == 200:
+                    return hub
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"The hub did not answer within {timeout:.0f} s; see its log.")
+            time.sleep(0.5)
+    except BaseException:
+        hub.stop()
+        raise
 
 
 def main() -> int:
     """``make hub``: start everything, print the address and logins, stop everything on Ctrl-C."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)  # also when started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGTERM, interrupt)
+    workdir = Path(os.environ.get("SCIATICA_HUB_WORKDIR") or tempfile.mkdtemp(prefix="sk-hub-"))
+    log_path = workdir / "hub.log"
+    print(f"Starting PostgreSQL and the hub (log: {log_path}) ...", flush=True)
     try:
-        hub = start_hub(Path(os.environ.get("SCIATICA_HUB_WORKDIR") or tempfile.mkdtemp(prefix="sk-hub-")),
-                        port=int(os.environ.get("HUB_PORT", "8000")), seed_demo=True)
-    except (HubToolMissing, RuntimeError) as exc:
+        with open(log_path, "a") as log:
+            hub = start_hub(workdir, port=int(os.environ.get("HUB_PORT", "8000")), seed_demo=True, log=log)
+    except (HubToolMissing, PostgresMissing, RuntimeError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
     print(f"\nSciatica Kit clinic hub (this machine only): {hub.url}/hub/login")
     print(f"  clinicians: {', '.join(hub.users)}   password: {hub.password}")
     print(f"  hub admin:  {hub.admin}   password: {hub.admin_password}")
