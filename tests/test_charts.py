@@ -123,8 +123,9 @@ def test_band_is_clipped_to_the_measure_range():
 
 def test_slr_panel_has_zone_both_sides_and_a_legend():
     ax = panel(sk.plot_progress(VISITS, "P1"), "Straight leg raise")
-    # the 30-70 degree zone, and one MDC (10 degree) band around each side's baseline
-    assert bands(ax) == [(25.0, 45.0), (30.0, 70.0), (70.0, 90.0)]
+    # the 30-70 degree zone, and one MDC band (from the catalogue) around each side's baseline, within 0-90
+    mdc = sk.load_catalog().records["measures"]["slr"]["mdc"]
+    assert bands(ax) == sorted([(35.0 - mdc, 35.0 + mdc), (30.0, 70.0), (80.0 - mdc, min(90.0, 80.0 + mdc))])
     assert sorted(hlines(ax, "--")) == [35.0, 80.0]
     legend = ax.get_legend()
     assert legend is not None

@@ -70,5 +70,5 @@ def test_typed_text_is_escaped_and_the_template_ships_in_the_package(tmp_path):
     page = patient_report_html(store, pid)
     assert "<b>P1</b>" not in page and "&lt;b&gt;P1&lt;/b&gt;" in page
     assert "<script>" not in page
-    assert "MCID 2 points or 30%" in page and ">yes<" in page
+    assert "MCID 2 points or 30% and smallest detectable change" in page and ">yes<" in page
     assert resources.files("sciatica_kit").joinpath("templates", "patient_report.html").is_file()

@@ -148,12 +148,14 @@ def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> p
     >>> log = pd.DataFrame({"patient_id": ["P1", "P1"], "date": pd.to_datetime(["2026-01-05", "2026-02-02"]),
     ...                     "measure": ["pain", "pain"], "side": ["", ""], "value": [7.0, 4.0]})
     >>> summary_table(summarise(log))[["Measure", "Threshold", "Responder"]].to_dict("records")
-    [{'Measure': 'Pain (NPRS)', 'Threshold': 'MCID 2 points or 30%', 'Responder': 'yes'}]
+    [{'Measure': 'Pain (NPRS)', 'Threshold': 'MCID 2 points or 30% and smallest detectable change 2', 'Responder': 'yes'}]
     """
     cat = catalog or load_catalog()
     names = {m: r["name"] for m, r in cat.records["measures"].items()}
 
     def threshold(row) -> str:
+        if row["basis"] == "MCID and MDC":
+            return f"MCID {row['mcid']} and smallest detectable change {row['mdc']:g}"
         if row["basis"] == "MCID":
             return f"MCID {row['mcid']}"
         if row["basis"] == "MDC":

@@ -889,24 +889,32 @@ class Store:
             scope = self._undo_scope(target, patient_id)
             e = entries
             prev = history.alias("prev")  # the values this batch had overwritten
-            overwritten = sa.and_(*(prev.c[k] == e.c[k] for k in KEY), prev.c.batch_id == target, prev.c.action == "corrected")
+            overwrote = conn.execute(sa.select(prev.c.id).where(
+                prev.c.batch_id == target, prev.c.action == "corrected",
+                *([prev.c.patient_id == patient_id] if patient_id is not None else [])).limit(1)).first() is not None
             removed = int(conn.execute(sa.select(sa.func.count()).select_from(entries).where(scope)).scalar())
-            conn.execute(history.insert().from_select(
-                [*KEY, "old_value", "old_note", "old_batch_id", "new_value", "new_note", "action", "batch_id",
-                 "changed_by", "changed_at"],
-                sa.select(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id, prev.c.old_value, prev.c.old_note,
-                          sa.literal("undone"), sa.literal(undo_id, sa.Integer), sa.literal(who), sa.literal(now))
-                .select_from(e.outerjoin(prev, overwritten)).where(scope),
-            ))
+            columns = [*KEY, "old_value", "old_note", "old_batch_id", "new_value", "new_note", "action", "batch_id",
+                       "changed_by", "changed_at"]
+            stamp = (sa.literal("undone"), sa.literal(undo_id, sa.Integer), sa.literal(who), sa.literal(now))
+            if overwrote:  # each removed value with the one that comes back
+                same = sa.and_(*(prev.c[k] == e.c[k] for k in KEY), prev.c.batch_id == target, prev.c.action == "corrected")
+                moved = (sa.select(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id, prev.c.old_value,
+                                   prev.c.old_note, *stamp).select_from(e.outerjoin(prev, same)).where(scope))
+            else:  # nothing to put back: no join needed
+                moved = sa.select(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id, sa.null(), sa.null(),
+                                  *stamp).where(scope)
+            conn.execute(history.insert().from_select(columns, moved))
             if removed:
                 conn.execute(e.delete().where(scope))
-                done = history.alias("done")  # the rows this undo just removed
+            if removed and overwrote:
+                # put back what the batch overwrote where its value was just removed (a key still held
+                # by a later batch keeps that later value)
                 conn.execute(e.insert().from_select(
                     [*KEY, "value", "note", "batch_id"],
                     sa.select(*(prev.c[k] for k in KEY), prev.c.old_value, prev.c.old_note, prev.c.old_batch_id)
                     .where(prev.c.batch_id == target, prev.c.action == "corrected",
-                           sa.exists().where(done.c.batch_id == undo_id, done.c.action == "undone",
-                                             *(done.c[k] == prev.c[k] for k in KEY))),
+                           *([prev.c.patient_id == patient_id] if patient_id is not None else []),
+                           ~sa.exists().where(*(e.c[k] == prev.c[k] for k in KEY))),
                 ))
             conn.execute(batches.update().where(batches.c.batch_id == undo_id).values(rows=removed))
             conn.execute(batch_patients.insert().from_select(
@@ -1035,13 +1043,16 @@ class Store:
         if measures is not None:
             q = q.where(entries.c.measure.in_(list(measures)))
         q = q.order_by(*(entries.c[k] for k in KEY))
-        with self._reading() as conn:
-            data = _fetch_columns(conn, q)
         names = list(LOG_COLUMNS) + (["entered_by", "entered_at", "batch_id"] if provenance else [])
-        if not data or not len(data[0]):
+        if not self.is_sqlite:
+            frame = self._read_by_copy(q, names)
+        else:
+            with self._reading() as conn:
+                data = _fetch_columns(conn, q)
+            frame = pd.DataFrame({n: np.asarray(v, dtype=object) if n != "value" else np.asarray(v, dtype="float64")
+                                  for n, v in zip(names, data, strict=True)}) if data else pd.DataFrame(columns=names)
+        if frame.empty:
             return _provenance_frame([]) if provenance else empty_log()
-        frame = pd.DataFrame({n: np.asarray(v, dtype=object) if n != "value" else np.asarray(v, dtype="float64")
-                              for n, v in zip(names, data, strict=True)})
         frame["date"] = _dates(frame["date"])
         log = conform_log(frame)
         if provenance:
@@ -1049,6 +1060,27 @@ class Store:
             log["entered_at"] = frame["entered_at"].astype("str")
             log["batch_id"] = frame["batch_id"].astype("int64")
         return log
+
+    def _read_by_copy(self, query, names: list[str]) -> pd.DataFrame:
+        """PostgreSQL: the Core query streamed out with COPY ... TO STDOUT (CSV) and parsed by pandas,
+        the quickest way from the server into a DataFrame.  The query's values are rendered by the
+        dialect (literal binds); the statement is composed with psycopg.sql."""
+        import io
+
+        from psycopg import sql
+
+        text = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+        buf = io.BytesIO()
+        with self._reading() as conn:
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(sql.SQL(text))) as copy:
+                for block in copy:
+                    buf.write(block)
+        if not buf.tell():
+            return pd.DataFrame(columns=names)
+        buf.seek(0)
+        types = {n: "str" for n in names} | {"value": "float64"} | ({"batch_id": "int64"} if "batch_id" in names else {})
+        return pd.read_csv(buf, names=names, dtype=types, keep_default_na=False, na_filter=False, engine="c")
 
     @_guarded
     def history(self, patient_id: str | None = None) -> pd.DataFrame:

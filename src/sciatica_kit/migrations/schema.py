@@ -112,8 +112,11 @@ def tables_v2(md: sa.MetaData) -> dict[str, sa.Table]:
         ),
     }
     sa.Index("entries_batch", t["entries"].c.batch_id)
-    sa.Index("history_patient", t["history"].c.patient_id)
     h = t["history"].c
-    sa.Index("history_batch", h.batch_id, h.patient_id, h.date, h.measure, h.side)
+    # SQLite joins by nested loops, so undo's lookup of what a batch overwrote needs the whole key;
+    # PostgreSQL hash-joins, and every history index slows the copy of a big undone batch
+    sa.Index("history_patient", h.patient_id).ddl_if(dialect="sqlite")
+    sa.Index("history_batch", h.batch_id, h.patient_id, h.date, h.measure, h.side).ddl_if(dialect="sqlite")
+    sa.Index("history_batch_pg", h.batch_id).ddl_if(dialect="postgresql")
     sa.Index("batch_patients_patient", t["batch_patients"].c.patient_id)
     return t
