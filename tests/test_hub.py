@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import threading
@@ -35,7 +36,58 @@ PATIENT = "HUB-001"
 READY_TIMEOUT_S = 180  # a clinician's server up after the spawn request (slow, shared machine)
 APP_TIMEOUT_MS = 120_000  # Voila runs the notebook in a new kernel before the app shows
 
-pytestmark = [pytest.mark.slow]
+
+# --------------------------------------------------------------------------- the configuration file
+
+
+def _load_config(monkeypatch, tmp_path, **env):
+    """deploy/hub/jupyterhub_config.py loaded as JupyterHub loads it, with only ``env`` set."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the config file writes the owner-only file's values here
+    for name in ("SCIATICA_HUB_DB_URL", "SCIATICA_KIT_STORE", "SCIATICA_HUB_USERS", "SCIATICA_HUB_ADMIN",
+                 "SCIATICA_HUB_AUTH", "SCIATICA_KIT_NOTEBOOKS", "SCIATICA_HUB_BIND_URL", "SCIATICA_HUB_STATE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCIATICA_HUB_SECRETS", str(tmp_path / "hub.env"))
+    monkeypatch.setenv("SCIATICA_HUB_STATE", str(tmp_path / "state"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return PyFileConfigLoader("jupyterhub_config.py", path=str(REPO / "deploy" / "hub")).load_config()
+
+
+def test_config_takes_the_clinic_settings_from_an_owner_only_file(monkeypatch, tmp_path):
+    secrets_file = tmp_path / "hub.env"
+    secrets_file.write_text("# the clinic's settings\n"
+                            "SCIATICA_HUB_DB_URL=postgresql://hub:pw1@db.clinic/hub\n"
+                            "SCIATICA_KIT_STORE=postgresql+psycopg://kit:pw2@db.clinic/kit\n"
+                            "SCIATICA_HUB_USERS=a.khan, b.lee\nSCIATICA_HUB_ADMIN=clinic.admin\n")
+    secrets_file.chmod(0o600)
+    c = _load_config(monkeypatch, tmp_path)
+    assert c.JupyterHub.db_url == "postgresql+psycopg://hub:pw1@db.clinic/hub"
+    assert c.Spawner.environment == {"SCIATICA_KIT_STORE": "postgresql+psycopg://kit:pw2@db.clinic/kit"}
+    assert c.Authenticator.allowed_users == {"a.khan", "b.lee", "clinic.admin"}
+    assert c.Authenticator.admin_users == {"clinic.admin"}
+    assert c.Spawner.default_url == "/voila/render/00_home.ipynb"
+    assert Path(c.Spawner.notebook_dir) == REPO / "notebooks"
+    assert Path(c.JupyterHub.cookie_secret_file).parent == tmp_path / "state"
+
+    secrets_file.chmod(0o640)  # readable by a group: refused, with the fix
+    with pytest.raises(SystemExit, match="chmod 600"):
+        _load_config(monkeypatch, tmp_path)
+
+
+def test_config_names_a_missing_setting_and_the_environment_wins(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit, match="SCIATICA_HUB_DB_URL"):
+        _load_config(monkeypatch, tmp_path)
+    c = _load_config(monkeypatch, tmp_path, SCIATICA_HUB_DB_URL="postgresql+psycopg://h@x/hub",
+                     SCIATICA_KIT_STORE="postgresql+psycopg://k@x/kit", SCIATICA_HUB_USERS="a.khan",
+                     SCIATICA_HUB_ADMIN="boss", SCIATICA_HUB_AUTH="native")
+    assert c.JupyterHub.authenticator_class == "nativeauthenticator.NativeAuthenticator"
+    assert c.Authenticator.allowed_users == {"a.khan", "boss"}
+    with pytest.raises(SystemExit, match="native or pam"):
+        _load_config(monkeypatch, tmp_path, SCIATICA_HUB_DB_URL="postgresql+psycopg://h@x/hub",
+                     SCIATICA_KIT_STORE="k.sqlite", SCIATICA_HUB_USERS="a", SCIATICA_HUB_ADMIN="b",
+                     SCIATICA_HUB_AUTH="ldap")
 
 
 # --------------------------------------------------------------------------- the hub
@@ -202,6 +254,7 @@ def _save_visit_code(patient: str, date: str, value: float, note: str) -> str:
 # --------------------------------------------------------------------------- access
 
 
+@pytest.mark.slow
 def test_login_outside_the_allowed_list_is_refused(hub):
     _, outsider = _login(hub, "mallory", hub.password)
     assert outsider.status_code == 403
@@ -209,6 +262,7 @@ def test_login_outside_the_allowed_list_is_refused(hub):
     assert clinician.status_code == 302
 
 
+@pytest.mark.slow
 def test_a_clinician_cannot_open_another_clinicians_server(servers):
     session_b, response = _login(servers, CLINICIAN_B, servers.password)
     assert response.status_code == 302
@@ -221,6 +275,7 @@ def test_a_clinician_cannot_open_another_clinicians_server(servers):
     assert session_b.get(f"{servers.url}/user/{CLINICIAN_A}/api/status", timeout=120).status_code == 403
 
 
+@pytest.mark.slow
 def test_each_clinicians_server_has_its_login_and_the_shared_store(servers):
     code = ("import json, os, sciatica_kit as sk\n"
             "print(json.dumps({'hub_user': os.environ.get('JUPYTERHUB_USER'), "
@@ -233,6 +288,7 @@ def test_each_clinicians_server_has_its_login_and_the_shared_store(servers):
 # --------------------------------------------------------------------------- one store, two clinicians
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_visit_saved_by_one_clinician_is_seen_and_corrected_by_the_other(servers, browser):
     from playwright.sync_api import expect
@@ -290,6 +346,7 @@ LOAD_VISITS = 5  # saves per clinician
 LOAD_DEADLINE_S = 600  # the whole run, bounded
 
 
+@pytest.mark.slow
 def test_ten_clinicians_log_in_open_the_builder_and_save_at_once(hub):
     """Every request answered, no error, nothing lost; response times go to .state/hub-load.json."""
     import requests

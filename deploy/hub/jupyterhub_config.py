@@ -54,7 +54,10 @@ SECRETS = os.environ.get("SCIATICA_HUB_SECRETS", "/etc/sciatica-kit/hub.env")
 _load_owner_only_file(SECRETS)
 
 # --- the hub's own database (users, sessions, servers) in PostgreSQL, driver named explicitly
-c.JupyterHub.db_url = _setting("SCIATICA_HUB_DB_URL")
+db_url = _setting("SCIATICA_HUB_DB_URL")
+if db_url.startswith("postgresql://"):  # name the driver the kit installs (psycopg 3), not psycopg2
+    db_url = "postgresql+psycopg://" + db_url.removeprefix("postgresql://")
+c.JupyterHub.db_url = db_url
 
 # --- who may log in: JupyterHub 5 lets nobody in without an allowed list
 admin = _setting("SCIATICA_HUB_ADMIN")
