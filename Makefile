@@ -89,7 +89,7 @@ hub: hub-tools postgres
 	HUB_PORT=$(HUB_PORT) $(PY) deploy/hub/localhub.py
 
 lint: install-test
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks deploy
 
 test-unit: install-test browser postgres hub-tools
 	@mkdir -p $(STATE)

