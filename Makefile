@@ -24,7 +24,7 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	XDG_CACHE_HOME=$(STATE)/cache XDG_CONFIG_HOME=$(STATE)/config SCIATICA_KIT_STORE=$(STATE)/test-store/kit.sqlite \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres hub hub-tools bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres bench report soak clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,16 +82,19 @@ $(VENV)/.installed-hub: $(VENV)/.installed pyproject.toml deploy/hub/package.jso
 	npm install --prefix deploy/hub --no-fund --no-audit --silent
 	@touch $@
 
+.PHONY: hub hub-tools
 hub-tools: $(VENV)/.installed-hub
 
 HUB_PORT ?= 8000
 hub: hub-tools postgres
 	HUB_PORT=$(HUB_PORT) $(PY) deploy/hub/localhub.py
 
+test-unit: hub-tools  # tests/test_hub.py runs a hub
+
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks deploy
 
-test-unit: install-test browser postgres hub-tools
+test-unit: install-test browser postgres
 	@mkdir -p $(STATE)
 	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
