@@ -201,6 +201,8 @@ def main() -> int:
         print("\nStopping the hub, the clinicians' servers and PostgreSQL ...", flush=True)
     finally:
         hub.stop()
+        shutil.rmtree(hub.state, ignore_errors=True)  # the demo's cookie secret and clinicians' home folders
+    print(f"Stopped. The hub's log stays in {log_path}")
     return 0
 
 
