@@ -267,6 +267,8 @@ def test_login_outside_the_allowed_list_is_refused(hub):
 def test_a_clinician_cannot_open_another_clinicians_server(servers):
     session_b, response = _login(servers, CLINICIAN_B, servers.password)
     assert response.status_code == 302
+    landing = session_b.get(f"{servers.url}/user/{CLINICIAN_B}/", timeout=120)  # the kit's home page comes first
+    assert landing.url.endswith(f"/user/{CLINICIAN_B}/voila/render/00_home.ipynb")
     own = session_b.get(f"{servers.url}/user/{CLINICIAN_B}/lab", timeout=120)  # JupyterLab, one click away
     assert own.status_code == 200
     assert session_b.get(f"{servers.url}/user/{CLINICIAN_B}/api/status", timeout=120).status_code == 200
