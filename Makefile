@@ -5,6 +5,7 @@
 #   make bench   performance benchmark (BENCH=quick|full), then app response times in Chromium
 #   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
 #   make soak    long randomised reliability runs
+#   make hub     a clinic hub on this machine: two demo clinicians, private PostgreSQL (Ctrl-C stops all)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -92,8 +93,28 @@ postgres:
 		echo "WARNING: PostgreSQL is missing and we are not root: install it (apt-get install postgresql); the store tests on PostgreSQL will fail."; \
 	fi
 
+# JupyterHub (the [hub] extra) and configurable-http-proxy from npm into deploy/hub/node_modules
+# (not globally); Node.js through apt when we are root. The hub tests fail with this command when missing.
+$(VENV)/.installed-hub: $(VENV)/.installed pyproject.toml deploy/hub/package.json
+	$(PY) -m pip install --quiet -e ".[hub]"
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get -o DPkg::Lock::Timeout=120 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq nodejs npm >/dev/null; \
+	fi
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js (apt-get install nodejs npm), then make hub-tools"; exit 1; }
+	npm install --prefix deploy/hub --no-fund --no-audit --silent
+	@touch $@
+
+.PHONY: hub hub-tools
+hub-tools: $(VENV)/.installed-hub
+
+HUB_PORT ?= 8000
+hub: hub-tools postgres
+	HUB_PORT=$(HUB_PORT) $(PY) deploy/hub/localhub.py
+
+test-unit: hub-tools  # tests/test_hub.py runs a hub
+
 lint: install-test
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks deploy
 
 test-unit: install-test browser postgres
 	@mkdir -p $(STATE)
