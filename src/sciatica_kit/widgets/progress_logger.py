@@ -411,13 +411,8 @@ class ProgressLogger(StoreBacked, w.VBox):
             return
         self._add_patient(check.patient_id)
 
-    def _add_patient(self, pid: str) -> None:
-        try:
-            self.store.add_patient(pid)
-        except Exception as exc:
-            self.patient_message.show(clinic_error(exc, f"Patient {pid} was not added"), "error")
-            return
-        self.new_patient.value = ""
+    def _refresh_patient_list(self) -> None:
+        """Reload the patient list, keeping the form's patient selected, without asking about unsaved entries."""
         options = self._patient_ids()
         self._reverting = True
         try:
@@ -425,6 +420,15 @@ class ProgressLogger(StoreBacked, w.VBox):
             self.patient.value = self.form_patient if self.form_patient in options else None
         finally:
             self._reverting = False
+
+    def _add_patient(self, pid: str) -> None:
+        try:
+            self.store.add_patient(pid)
+        except Exception as exc:
+            self.patient_message.show(clinic_error(exc, f"Patient {pid} was not added"), "error")
+            return
+        self.new_patient.value = ""
+        self._refresh_patient_list()
         self.patient.value = pid  # goes through the unsaved-entries question
         if self.form_patient == pid:
             self.patient_message.show(f"Patient {pid} added. Enter the first visit below.", "success")
@@ -576,13 +580,7 @@ class ProgressLogger(StoreBacked, w.VBox):
             self.progress.value = 0
         extra = ("\nCheck these ids: " + " ".join(warnings[:5])) if warnings else ""
         self.import_message.show(f"'{name}' imported: {result}.{extra}", "warning" if warnings else "success")
-        options = self._patient_ids()
-        self._reverting = True
-        try:
-            self.patient.options = options
-            self.patient.value = self.form_patient if self.form_patient in options else None
-        finally:
-            self._reverting = False
+        self._refresh_patient_list()
         pids = list(log["patient_id"].unique())
         if self.form_patient not in pids and pids and not self.unsaved_entries():
             self._open_patient(pids[0])
