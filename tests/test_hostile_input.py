@@ -457,6 +457,8 @@ def clinic_files(draw):
 @example(_table("condition", {**VALID_CONDITION, "excludes": [{**VALID_CONDITION["excludes"][0], "unless_findings": 5}]}))
 @example(_table("condition", {**VALID_CONDITION, "excludes": [{**VALID_CONDITION["excludes"][0], "unless_findings": [[1]]}]}))
 @example(_table("exercise", {**VALID_EXERCISE, "reps": [2.5, 3.5]}) + _table("condition", VALID_CONDITION))
+@example(_table("condition", {**VALID_CONDITION, "id": []}))
+@example(_table("exercise", {**VALID_EXERCISE, "id": []}))
 def test_clinic_catalogue_files_give_a_catalogue_or_a_catalog_error(text):
     count("hostile inputs tried")
     with tempfile.TemporaryDirectory() as d:  # a new file each time: no cache can answer for it

@@ -325,11 +325,14 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
     category_order = tuple(raw["phases.toml"].get("categories", {}).get("order", CATEGORIES))
     advice = tuple(raw["phases.toml"].get("advice", {}).get("items", ()))
 
+    def text_id(e) -> str | None:  # an id that is not text (a list, a number) was reported by the models
+        return e.get("id") if isinstance(e.get("id"), str) else None
+
     def keep(entries):
-        return [e for e in entries if (e["_file"], e.get("id"), e["_n"]) not in failed]
+        return [e for e in entries if (e["_file"], text_id(e), e["_n"]) not in failed]
 
     bib = _check_bibliography(keep(bib_entries), problems)
-    ex = _check_exercises(keep(exercises), problems, skipped={e.get("id") for e in exercises})
+    ex = _check_exercises(keep(exercises), problems, skipped={text_id(e) for e in exercises} - {None})
     ex_ids = set(ex) | {e.get("id") for e in exercises if isinstance(e.get("id"), str)}
     cond = _check_rule_tables(keep(conditions), "condition", ex_ids, problems)
     fin = _check_rule_tables(keep(findings), "finding", ex_ids, problems)

@@ -359,11 +359,12 @@ def validate_documents(docs: dict[str, dict], problems: list[str], *, extra_name
                     model.model_validate(item)
                 except ValidationError as exc:
                     ident = item.get("id") or item.get("exercise")
+                    ident = ident if isinstance(ident, str) else None  # a list or number as the id: name it by position
                     label = f"{kind} '{ident}'" if ident else f"{kind} number {n}"
                     for err in exc.errors():
                         field, msg = _message(err, model)
                         problems.append(f"{fname}: {label}, field '{field}': {msg}")
-                    failed.add((fname, item.get("id"), n))
+                    failed.add((fname, ident if item.get("id") == ident else None, n))
     return failed
 
 
