@@ -578,3 +578,20 @@ def test_handout_html_is_the_single_layout_of_the_pdf(eight, tmp_path, monkeypat
     monkeypatch.setattr(handout, "html_to_pdf", lambda text, path, **kw: seen.append(text) or real(text, path, **kw))
     eight.to_pdf(tmp_path / "h.pdf", settings=NO_SETTINGS, pictures=False)
     assert seen == [handout_html(eight, settings=NO_SETTINGS, pictures=False)]
+
+
+def test_a_referral_alongside_the_programme_and_the_screen_reach_every_clinician_export(tmp_path):
+    """Inflammatory back pain refers to rheumatology without blocking: the CSV, the workbook and the notebook view say so."""
+    prog = sk.build_programme(["axial_back_pain"], red_flags=["inflammatory_suspected"], patient="P-1")
+    assert not prog.blocked and prog.referral is not None
+    rows = list(csv.DictReader(io.StringIO(prog.to_csv(tmp_path / "p.csv").read_text(encoding="utf-8-sig"))))
+    assert len(rows) == len(prog.table) > 0
+    assert all("heumatolog" in r["Referral alongside the programme"] for r in rows)
+    assert all(r["Red-flag screen"] == "Red-flag screen not recorded" for r in rows)
+    wb = load_workbook(prog.to_excel(tmp_path / "p.xlsx"))
+    details = " ".join(str(c.value) for row in wb["Details"].iter_rows() for c in row if c.value)
+    assert "heumatolog" in details and "Red-flag screen not recorded" in details
+    view = prog._repr_html_()
+    assert "heumatolog" in view and "Red-flag screen not recorded" in view
+    handout = prog.to_html(tmp_path / "h.html").read_text(encoding="utf-8")
+    assert "Red-flag screen not recorded" not in handout  # the patient's handout carries no clinician wording

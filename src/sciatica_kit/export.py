@@ -227,7 +227,12 @@ def write_csv(prog: Programme, path) -> Path:
     A blocked programme writes its referral note (:func:`referral_frame`) instead.
     """
     path = Path(path)
-    frame = referral_frame(prog) if getattr(prog, "blocked", False) else programme_frame(prog)
+    if getattr(prog, "blocked", False):
+        frame = referral_frame(prog)
+    else:  # a flat table: what the clinician must know about the whole programme rides on every row
+        frame = programme_frame(prog).assign(**{"Red-flag screen": _screen_text(prog)})
+        if prog.referral is not None:
+            frame["Referral alongside the programme"] = f"{prog.referral.headline}: {prog.referral.text}"
     frame = safe_frame(frame, safe_csv_cell)
     with private_path(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n", date_format="%Y-%m-%d")
@@ -328,8 +333,9 @@ def programme_html_fragment(prog: Programme) -> str:
     title = "Programme" + (f" for {_e(prog.patient)}" if prog.patient else "")
     out.append(f"<h3>{title}</h3>")
     out.append(f'<p class="sk-screen"><b>{_e(_screen_text(prog))}</b></p>')
+    if prog.referral is not None:
+        out.append(prog.referral._repr_html_())  # blocking, or alongside the programme (e.g. rheumatology)
     if prog.blocked:
-        out.append(prog.referral._repr_html_())
         out.append("</div>")
         return "\n".join(out)
     # the numbers stay in prog.table for sorting and editing; people read the dose in words
