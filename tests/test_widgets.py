@@ -428,3 +428,19 @@ def test_import_problems_name_the_apps_controls_not_parameters(store):
     assert "Dates" in app.problems.value and "dayfirst" not in app.problems.value
     assert not app.import_file("ids.csv", b"patient_id,date,pain\nJohn Smith,2026-03-04,5\n")
     assert "clinic numbers" in app.import_message.text and "John Smith" not in store.patients()["patient_id"].tolist()
+
+
+def test_an_edit_after_ticking_a_red_flag_starts_from_todays_screen():
+    """Build, then tick cauda equina, then edit: the edit must not resurrect an unblocked programme."""
+    from sciatica_kit.widgets.programme_builder import ProgrammeModel
+
+    model = ProgrammeModel(conditions=["sciatica"], phase="subacute")
+    assert model.build() is not None and not model.programme.blocked
+    model.red_flags = ["cauda_equina"]
+    edited = model.edit("remove", "walking", "patient prefers cycling")
+    assert edited is not None and edited.blocked and edited.table.empty
+    assert edited.referral.urgency == "emergency"
+    assert "blocks the programme" in model.error
+    model.red_flags = []
+    again = model.edit("remove", "walking", "patient prefers cycling")
+    assert not again.blocked and "walking" not in set(again.table["exercise_id"])

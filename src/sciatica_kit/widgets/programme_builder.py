@@ -84,6 +84,12 @@ class ProgrammeModel(t.HasTraits):
             self.error = "Build a programme first."
             return None
         try:
+            if sorted(self.red_flags) != sorted(self.programme.red_flags):
+                # a flag ticked (or cleared) since Build: every edit starts from today's screen, so a block always holds
+                self.programme = self.programme._rebuild(red_flags=list(self.red_flags))
+            if self.programme.blocked:
+                self.error = "A red flag blocks the programme: see the referral above. No exercise can be changed."
+                return self.programme
             if action == "add":
                 self.programme = self.programme.add(exercise_id, reason)
             elif action == "remove":
