@@ -444,3 +444,24 @@ def test_an_edit_after_ticking_a_red_flag_starts_from_todays_screen():
     model.red_flags = []
     again = model.edit("remove", "walking", "patient prefers cycling")
     assert not again.blocked and "walking" not in set(again.table["exercise_id"])
+
+
+def test_adding_back_an_exercise_kept_out_for_size_names_the_one_it_displaces(monkeypatch):
+    """The size ceiling holds; what the clinician's add pushes out is said beside the button, never silent."""
+    from sciatica_kit.widgets import ProgrammeBuilder
+
+    app = ProgrammeBuilder()
+    for cid in ("sciatica", "herniated_disc", "degenerative_disc", "piriformis_syndrome", "axial_back_pain"):
+        app.condition_boxes[cid].value = True
+    app.phase.value = "chronic"
+    app.build_button.click()
+    prog = app.model.programme
+    assert prog.kept_out_for_size
+    back = prog.kept_out_for_size[0]
+    app.add_exercise.value = back
+    app.add_button.click()
+    new = app.model.programme
+    displaced = [k for k in new.kept_out_for_size if k not in prog.kept_out_for_size]
+    assert back in set(new.table["exercise_id"]) and displaced
+    names = app.model.catalog.records["exercises"]
+    assert all(names[k]["name"] in app.edit_message.value for k in displaced), app.edit_message.value

@@ -416,14 +416,20 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             return
         kept_out = prog.excluded[prog.excluded["exercise_id"] == ex]
         reason = self.edit_reason.value.strip()
-        if len(kept_out) and not reason:
+        if len(kept_out) and not reason and ex not in prog.kept_out_for_size:  # kept out only for size: one click back
             why = "; ".join(re.sub(r"\s*\[[^\]]*\]", "", str(r)) for r in kept_out["reason"])  # no source file names
             self.edit_message.show(f"{name} is kept out for this patient ({why}). To add it anyway, give your reason "
                                    "in the Reason box and press Add exercise again.", "error")
             return
+        before = set(prog.kept_out_for_size)
         self.model.edit("add", ex, reason)
+        after = self.model.programme
+        displaced = [self._name(k) for k in (after.kept_out_for_size if after is not None else ()) if k not in before and k != ex]
         forced = any(o["exercise_id"] == ex and o["action"] == "forced" for o in (self.model.programme.overrides if self.model.programme else ()))
-        self._after_edit(f"{name} added" + (" - it is normally kept out: your reason and what it overrides are recorded." if forced else "."))
+        size = (f" To stay within {after.max_exercises} exercises, {', '.join(displaced)} moved to 'Kept out' (add it back the same way)."
+                if displaced else "")
+        self._after_edit(f"{name} added" + (" - it is normally kept out: your reason and what it overrides are recorded." if forced else ".")
+                         + size)
 
     def export(self, kind: str, *, confirmed: bool = False):
         """Write the programme as csv / excel / pdf / html / fhir; offer it for download. Returns the path.
