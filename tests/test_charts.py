@@ -8,7 +8,7 @@ import pytest
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Polygon, Rectangle
 
 import sciatica_kit as sk
 from sciatica_kit.charts import DENSE_ENTRIES
@@ -66,11 +66,15 @@ def vlines(ax) -> list[float]:
 
 
 def bands(ax) -> list[tuple[float, float]]:
-    return sorted(
-        (round(p.get_y(), 6), round(p.get_y() + p.get_height(), 6))
-        for p in ax.patches
-        if isinstance(p, Rectangle)
-    )
+    """The horizontal bands (axhspan) of a panel: a Rectangle from matplotlib 3.9, a Polygon in 3.8 (our minimum)."""
+    spans = []
+    for p in ax.patches:
+        if isinstance(p, Rectangle):
+            spans.append((p.get_y(), p.get_y() + p.get_height()))
+        elif isinstance(p, Polygon):
+            ys = p.get_xy()[:, 1]
+            spans.append((ys.min(), ys.max()))
+    return sorted((round(float(lo), 6), round(float(hi), 6)) for lo, hi in spans)
 
 
 def test_one_visible_panel_per_measure_in_clinical_order():
