@@ -128,6 +128,7 @@ def demo_log(n_patients: int = 24, *, seed: int = DEMO_SEED, weeks: int = 12) ->
     pick = rng.random(len(log)) < 0.12
     log.loc[first_pain & pick, "note"] = rng.choice(NOTES[:-1], size=int((first_pain & pick).sum()))
     log = log.sort_values(["patient_id", "date", "measure", "side"], kind="stable")
+    log["value"] = log["value"] + 0.0  # -0.0 (a rounded small negative) is written as 0, whatever numpy rounds to
     return conform_log(log)
 
 
