@@ -35,6 +35,7 @@ from helpers_reliability import (
     worker_context,
 )
 from sciatica_kit.demo import demo_log
+from sciatica_kit.migrations import HEAD
 from sciatica_kit.store import Store, StoreError
 
 KILLS = 15
@@ -450,7 +451,7 @@ def test_cli_on_a_clinic_server_takes_urls_and_never_shows_the_password(pg_serve
     with Store(empty, create=True) as s:  # check did not create anything: the store is made only now
         assert s.counts()["patients"] == 0
     _cli_ok(run("seed-demo", "--store", url, "--patients", "3"), "demo store ready", "3 patient", "***")
-    _cli_ok(run("check", "--store", url), "healthy", "schema 0002", "no orphan rows", "history consistent")
+    _cli_ok(run("check", "--store", url), "healthy", f"schema {HEAD}", "no orphan rows", "history consistent")
     _cli_ok(run("check", env={"SCIATICA_KIT_STORE": url}), "healthy")
     backup = tmp_path / "monday.sqlite"
     _cli_ok(run("backup", str(backup), "--store", url), "backed up", str(backup))

@@ -16,6 +16,7 @@ import pytest
 
 import sciatica_kit as sk
 from sciatica_kit.log import LOG_COLUMNS, LogError, read_log
+from sciatica_kit.patient_id import MAX_LENGTH, PatientIdError, check_patient_id
 from sciatica_kit.store import STORE_ENV, ImportResult, StoreError, default_store_path
 from tidy_logs import assert_same_log, tidy
 
@@ -294,12 +295,26 @@ def test_undo_last_for_one_patient(store):
 
 def test_add_patient_checks_the_id_and_is_idempotent(store):
     store.add_patient("P050")
-    store.add_patient("P050")
+    store.add_patient(" P050 ")
     assert store.patients()["patient_id"].tolist() == ["P050"]
-    with pytest.raises(ValueError, match="1 to 64 characters"):
+    with pytest.raises(PatientIdError, match="Enter the patient id"):
         store.add_patient("  ")
-    with pytest.raises(ValueError, match="1 to 64 characters"):
-        store.add_patient("X" * 65)
+
+
+def test_the_store_uses_the_kits_one_patient_id_rule(store):
+    """Store.add_patient and save_programme follow sciatica_kit.patient_id, not a rule of their own
+    (the store used to take 64 characters where the kit's rule allows 32)."""
+    longest = "P" * MAX_LENGTH
+    store.add_patient(longest)
+    programme = sk.build_programme(["sciatica"])
+    for bad in ("P" * (MAX_LENGTH + 1), "X" * 64, "P 42", "P/42"):
+        assert not check_patient_id(bad).ok
+        with pytest.raises(PatientIdError, match=check_patient_id(bad).error[:20]):
+            store.add_patient(bad)
+        with pytest.raises(PatientIdError):
+            store.save_programme(bad, programme)
+    assert store.patients()["patient_id"].tolist() == [longest]
+    assert store.programmes().empty
 
 
 # --------------------------------------------------------------------------- programmes
@@ -766,3 +781,64 @@ def test_a_store_from_the_first_release_is_backed_up_and_upgraded_in_place(locat
         assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema'").scalar() == "1"
         assert conn.exec_driver_sql("SELECT count(*) FROM entries").scalar() == len(expected)
     engine.dispose()
+
+
+def _history_indexes(store: sk.Store) -> set[str]:
+    import sqlalchemy as sa
+
+    from sciatica_kit.store import PG_SCHEMA
+
+    with store.engine.connect() as conn:
+        return {i["name"] for i in sa.inspect(conn).get_indexes("history", schema=None if store.is_sqlite else PG_SCHEMA)}
+
+
+def test_a_store_of_schema_2_is_backed_up_and_upgraded_to_the_partial_history_index(location, backend, tmp_path, monkeypatch):
+    """Schema 3 only swaps history's batch index for a partial one (corrected values only), so an
+    undo's rows cost no index upkeep.  A schema-2 store (the previous release's indexes and
+    revision) opens, is backed up, upgraded in place, and its corrections are still undone right."""
+
+    from sciatica_kit.migrations import HEAD, current_revision, stamp
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    s = sk.Store(location, user="physio1")
+    first = s.add(FIRST)
+    fix = s.add(tidy([["P001", "2026-01-19", "pain", "", 4.0, "fixed"], ["P003", "2026-02-01", "pain", "", 6.0, ""]]),
+                user="physio2")
+    assert _history_indexes(s) >= {"history_corrected"}
+    with s.engine.begin() as conn:  # back to schema 2, as the previous release left it
+        conn.exec_driver_sql("DROP INDEX history_corrected")
+        if backend == "sqlite":
+            conn.exec_driver_sql("CREATE INDEX history_batch ON history (batch_id, patient_id, date, measure, side)")
+        else:
+            conn.exec_driver_sql("CREATE INDEX history_batch_pg ON history (batch_id)")
+        conn.exec_driver_sql("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        stamp(conn, "0002")
+    before = _snapshot(s)
+    s.close()
+
+    new = sk.Store(location, user="physio1")
+    try:
+        with new.engine.connect() as conn:
+            assert current_revision(conn) == HEAD
+            assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema'").scalar() == "3"
+        indexes = _history_indexes(new)
+        assert "history_corrected" in indexes and not indexes & {"history_batch", "history_batch_pg"}
+        _assert_snapshot_equal(_snapshot(new), before)
+        assert new.check() == []
+        assert new.undo(fix.batch_id, user="physio2") == 2  # finds what it overwrote through the new index
+        assert_same_log(new.read(), FIRST)
+        assert new.history()["action"].tolist() == ["corrected", "undone", "undone"]
+        assert new.undo(first.batch_id) == 4 and new.read().empty
+        assert new.check() == []
+    finally:
+        new.close()
+    if backend == "sqlite":
+        kept = list(location.parent.glob("kit.sqlite.before-upgrade-*"))
+    else:
+        kept = list((tmp_path / "data" / "sciatica-kit" / "backups").glob("*-before-upgrade-*.sqlite"))
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o600
+    backup = sk.Store(kept[0], create=False)
+    try:
+        _assert_snapshot_equal(_snapshot(backup)[:3], before[:3])
+    finally:
+        backup.close()

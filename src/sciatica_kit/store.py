@@ -52,7 +52,7 @@ from sqlalchemy import event
 from sciatica_kit.catalog import Catalog
 from sciatica_kit.files import OWNER_ONLY
 from sciatica_kit.log import LOG_COLUMNS, conform_log, empty_log, validate_log
-from sciatica_kit.migrations.schema import tables_v2
+from sciatica_kit.migrations.schema import tables_v3
 
 if TYPE_CHECKING:
     from sciatica_kit.programme import Programme
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 __all__ = ["PG_SCHEMA", "STORE_ENV", "ImportResult", "Store", "StoreError", "default_location", "default_store_path"]
 
 STORE_ENV = "SCIATICA_KIT_STORE"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PG_SCHEMA = "sciatica_kit"  # the kit's own schema on a PostgreSQL server
 BUSY_TIMEOUT_MS = 30_000  # SQLite: wait this long for a colleague's save
 CONNECT_TIMEOUT_S = 10  # server: give up connecting after this long
@@ -70,10 +70,12 @@ _SCHEMA_LOCK = 0x5C1A71CA  # advisory-lock key: one client at a time creates or 
 _CHUNK = 50_000
 
 metadata = sa.MetaData()
-_T = tables_v2(metadata)
+_T = tables_v3(metadata)
 meta, patients, batches, batch_patients = _T["meta"], _T["patients"], _T["batches"], _T["batch_patients"]
 entries, history, programmes = _T["entries"], _T["history"], _T["programmes"]
 KEY = ("patient_id", "date", "measure", "side")
+# written inline (not as a parameter) so both planners match history's partial index on it
+_CORRECTED = sa.literal_column("'corrected'")
 
 # the rows of one import, staged in a temporary table when they must be merged with stored ones
 _staging_md = sa.MetaData()
@@ -540,7 +542,9 @@ class Store:
                     self._backup_before_upgrade_pg(conn)
                 stamp(conn, "0001")
                 run_upgrade(conn, "head")
-            elif revision in ("0001",):
+            elif revision in ("0001", "0002"):
+                if not self.is_sqlite and revision == "0002":
+                    self._backup_before_upgrade_pg(conn, release1=False)
                 run_upgrade(conn, "head")
             else:
                 raise StoreError(f"{_cap(self.where)} was written by a newer version of Sciatica Kit "
@@ -614,23 +618,29 @@ class Store:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             _sqlite_copy(_read_only_uri(self.path), self.path.with_name(f"{self.path.name}.before-upgrade-{stamp}"), uri=True)
 
-    def _backup_before_upgrade_pg(self, conn: sa.Connection) -> Path:
-        """A first-release server store is copied into a kit backup file before it is upgraded."""
+    def _backup_before_upgrade_pg(self, conn: sa.Connection, *, release1: bool = True) -> Path:
+        """A server store is copied into a kit backup file before it is upgraded: a first-release
+        store with its own tables; a schema-2 store as a kit backup (schema 3 has the same tables)."""
         from sciatica_kit.migrations.schema import tables_v1
 
         folder = _data_folder() / "backups"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{self.url.database}-before-upgrade-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite"
-        old = tables_v1(sa.MetaData())
-        order = [old[n] for n in ("meta", "patients", "imports", "entries", "history", "programmes")]
         from sciatica_kit.files import private_path
 
         with private_path(target) as tmp:
+            if not release1:
+                tmp.unlink(missing_ok=True)
+                _create_store_file(tmp)
             engine = sa.create_engine(sa.engine.URL.create("sqlite", database=str(tmp)))
             try:
                 with engine.begin() as dst:
-                    old["meta"].metadata.create_all(dst)
-                    _copy_tables(conn, dst, order)
+                    if release1:
+                        old = tables_v1(sa.MetaData())
+                        old["meta"].metadata.create_all(dst)
+                        _copy_tables(conn, dst, [old[n] for n in ("meta", "patients", "imports", "entries", "history", "programmes")])
+                    else:
+                        _copy_tables(conn, dst, metadata.sorted_tables, replace=True)
             finally:
                 engine.dispose()
         self.upgrade_backup = target
@@ -799,10 +809,16 @@ class Store:
         """Register a patient with no entries yet (ids only: no names or other identifiers).
 
         Registering the same patient twice, even at the same moment from two computers, is harmless.
+
+        Raises
+        ------
+        PatientIdError
+            The id breaks the kit's id rule (:func:`sciatica_kit.patient_id.check_patient_id`:
+            1 to 32 letters, digits, '-', '_' or '.'); the message says why.  A ``ValueError``.
         """
-        pid = str(patient_id).strip()
-        if not pid or len(pid) > 64:
-            raise ValueError("A patient id must be 1 to 64 characters; use the clinic's short identifier.")
+        from sciatica_kit.patient_id import valid_patient_id
+
+        pid = valid_patient_id(patient_id)
         with self.engine.begin() as conn:
             conn.execute(self._insert(patients).on_conflict_do_nothing(index_elements=["patient_id"]),
                          [{"patient_id": pid, "created_at": _now(), "created_by": self._who(user)}])
@@ -896,32 +912,21 @@ class Store:
                 entered_by=who, entered_at=now, source=source[:200], rows=0, kind="undo", undoes=target)).inserted_primary_key[0])
             scope = self._undo_scope(target, patient_id)
             e = entries
-            prev = history.alias("prev")  # the values this batch had overwritten
+            prev = history.alias("prev")  # the values this batch had overwritten (history's partial index)
+            of_patient = [prev.c.patient_id == patient_id] if patient_id is not None else []
             overwrote = conn.execute(sa.select(prev.c.id).where(
-                prev.c.batch_id == target, prev.c.action == "corrected",
-                *([prev.c.patient_id == patient_id] if patient_id is not None else [])).limit(1)).first() is not None
-            removed = int(conn.execute(sa.select(sa.func.count()).select_from(entries).where(scope)).scalar())
+                prev.c.batch_id == target, prev.c.action == _CORRECTED, *of_patient).limit(1)).first() is not None
             columns = [*KEY, "old_value", "old_note", "old_batch_id", "new_value", "new_note", "action", "batch_id",
                        "changed_by", "changed_at"]
             stamp = (sa.literal("undone"), sa.literal(undo_id, sa.Integer), sa.literal(who), sa.literal(now))
-            if overwrote:  # each removed value with the one that comes back
-                same = sa.and_(*(prev.c[k] == e.c[k] for k in KEY), prev.c.batch_id == target, prev.c.action == "corrected")
-                moved = (sa.select(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id, prev.c.old_value,
-                                   prev.c.old_note, *stamp).select_from(e.outerjoin(prev, same)).where(scope))
-            else:  # nothing to put back: no join needed
-                moved = sa.select(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id, sa.null(), sa.null(),
-                                  *stamp).where(scope)
-            conn.execute(history.insert().from_select(columns, moved))
-            if removed:
-                conn.execute(e.delete().where(scope))
+            removed = self._move_to_history(conn, scope, prev if overwrote else None, target, columns, stamp)
             if removed and overwrote:
                 # put back what the batch overwrote where its value was just removed (a key still held
                 # by a later batch keeps that later value)
                 conn.execute(e.insert().from_select(
                     [*KEY, "value", "note", "batch_id"],
                     sa.select(*(prev.c[k] for k in KEY), prev.c.old_value, prev.c.old_note, prev.c.old_batch_id)
-                    .where(prev.c.batch_id == target, prev.c.action == "corrected",
-                           *([prev.c.patient_id == patient_id] if patient_id is not None else []),
+                    .where(prev.c.batch_id == target, prev.c.action == _CORRECTED, *of_patient,
                            ~sa.exists().where(*(e.c[k] == prev.c[k] for k in KEY))),
                 ))
             conn.execute(batches.update().where(batches.c.batch_id == undo_id).values(rows=removed))
@@ -930,10 +935,39 @@ class Store:
                 sa.select(sa.literal(undo_id, sa.Integer), batch_patients.c.patient_id).where(
                     batch_patients.c.batch_id == target,
                     *([batch_patients.c.patient_id == patient_id] if patient_id is not None else []))))
-            conn.execute(batches.update().where(
-                batches.c.batch_id == target, batches.c.undone_at.is_(None),
-                ~sa.exists().where(entries.c.batch_id == target)).values(undone_at=now))
+            done = batches.update().where(batches.c.batch_id == target, batches.c.undone_at.is_(None))
+            if patient_id is not None:  # the whole batch is gone only when no other patient's rows of it remain
+                done = done.where(~sa.exists().where(entries.c.batch_id == target))
+            conn.execute(done.values(undone_at=now))
         return target, int(removed)
+
+    def _move_to_history(self, conn: sa.Connection, scope, prev: sa.Alias | None, target: int, columns: list[str],
+                         stamp: tuple) -> int:
+        """Move the rows in ``scope`` from entries into history ("undone"); returns how many.
+
+        Set-based: on PostgreSQL one statement (``WITH gone AS (DELETE ... RETURNING ...), moved AS
+        (INSERT INTO history SELECT ... FROM gone) SELECT count(*) FROM gone``), on SQLite (no RETURNING inside WITH) an INSERT ...
+        SELECT then a DELETE in the same transaction.  ``prev`` (history rows of the values the
+        batch had overwritten) gives each removed value the one that comes back; None: nothing does.
+        """
+        e = entries
+        if not self.is_sqlite:
+            gone = e.delete().where(scope).returning(*(e.c[k] for k in KEY), e.c.value, e.c.note, e.c.batch_id).cte("gone")
+            source = gone
+        else:
+            source = e
+        if prev is not None:  # each removed value with the one that comes back
+            same = sa.and_(*(prev.c[k] == source.c[k] for k in KEY), prev.c.batch_id == target, prev.c.action == _CORRECTED)
+            moved = sa.select(*(source.c[k] for k in KEY), source.c.value, source.c.note, source.c.batch_id,
+                              prev.c.old_value, prev.c.old_note, *stamp).select_from(source.outerjoin(prev, same))
+        else:  # nothing to put back: no join needed
+            moved = sa.select(*(source.c[k] for k in KEY), source.c.value, source.c.note, source.c.batch_id,
+                              sa.null(), sa.null(), *stamp).select_from(source)
+        if not self.is_sqlite:  # counted from the removed rows themselves (rowcount is -1 here for older SQLAlchemy)
+            moved_cte = history.insert().from_select(columns, moved).cte("moved")
+            return int(conn.execute(sa.select(sa.func.count()).select_from(gone).add_cte(moved_cte)).scalar())
+        conn.execute(history.insert().from_select(columns, moved.where(scope)))
+        return int(conn.execute(e.delete().where(scope)).rowcount)
 
     @_guarded
     def undo_last(self, patient_id: str | None = None, *, user: str | None = None) -> int | None:
@@ -953,9 +987,12 @@ class Store:
         """
         record = programme.to_dict()
         record["patient"] = None  # the store keys by patient_id; no names in the record
+        from sciatica_kit.patient_id import valid_patient_id
+
         pid = str(patient_id).strip()
         if not pid:
             raise ValueError("Choose a patient before saving the programme.")
+        pid = valid_patient_id(pid)  # the kit's one id rule (PatientIdError, a ValueError, says why)
         who, now = self._who(user), _now()
         created = str(record.get("created") or now[:10])[:10]
         with self.engine.begin() as conn:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 __all__ = ["HEAD", "current_revision", "run_upgrade", "stamp"]
 
-HEAD = "0002"
+HEAD = "0003"
 HERE = Path(__file__).resolve().parent
 
 

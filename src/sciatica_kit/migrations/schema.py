@@ -2,14 +2,14 @@
 
 Migrations import the version they start from and the one they build, so a later
 change to the current schema never changes what an old migration does.  The store
-uses :func:`tables_v2` (the current version).
+uses :func:`tables_v3` (the current version).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["tables_v1", "tables_v2"]
+__all__ = ["tables_v1", "tables_v2", "tables_v3"]
 
 
 def tables_v1(md: sa.MetaData) -> dict[str, sa.Table]:
@@ -61,6 +61,42 @@ def _key_columns(keyed: bool) -> list[sa.Column]:
 def tables_v2(md: sa.MetaData) -> dict[str, sa.Table]:
     """Schema 2: batches (who, when, source) for every write, per-value provenance, old and new
     values in history, numbered programme versions."""
+    t = _tables_2_and_3(md)
+    sa.Index("entries_batch", t["entries"].c.batch_id)
+    h = t["history"].c
+    # SQLite joins by nested loops, so undo's lookup of what a batch overwrote needs the whole key;
+    # PostgreSQL hash-joins, and every history index slows the copy of a big undone batch
+    sa.Index("history_patient", h.patient_id).ddl_if(dialect="sqlite")
+    sa.Index("history_batch", h.batch_id, h.patient_id, h.date, h.measure, h.side).ddl_if(dialect="sqlite")
+    sa.Index("history_batch_pg", h.batch_id).ddl_if(dialect="postgresql")
+    sa.Index("batch_patients_patient", t["batch_patients"].c.patient_id)
+    return t
+
+
+# the values a batch overwrote: the only history rows an undo looks up by batch
+CORRECTED = "action = 'corrected'"
+
+
+def tables_v3(md: sa.MetaData) -> dict[str, sa.Table]:
+    """Schema 3: the tables of schema 2; history's batch index covers only corrected values.
+
+    Undo looks history up by batch only for the values the batch had overwritten ("corrected"),
+    so the index holds those rows alone (a partial index, on both backends).  The rows an undo
+    writes ("undone", up to a whole import) then cost no index upkeep: that was most of the time
+    of undoing a big import.
+    """
+    t = _tables_2_and_3(md)
+    sa.Index("entries_batch", t["entries"].c.batch_id)
+    h = t["history"].c
+    sa.Index("history_patient", h.patient_id).ddl_if(dialect="sqlite")  # a patient's history (PostgreSQL scans)
+    sa.Index("history_corrected", h.batch_id, h.patient_id, h.date, h.measure, h.side,
+             sqlite_where=sa.text(CORRECTED), postgresql_where=sa.text(CORRECTED))
+    sa.Index("batch_patients_patient", t["batch_patients"].c.patient_id)
+    return t
+
+
+def _tables_2_and_3(md: sa.MetaData) -> dict[str, sa.Table]:
+    """The tables of schemas 2 and 3 (no indexes besides keys: each version adds its own)."""
     t = {
         "meta": sa.Table("meta", md, sa.Column("key", sa.String(64), primary_key=True),
                          sa.Column("value", sa.String(200), nullable=False)),
@@ -111,12 +147,4 @@ def tables_v2(md: sa.MetaData) -> dict[str, sa.Table]:
             sa.UniqueConstraint("patient_id", "version", name="programmes_patient_version"),
         ),
     }
-    sa.Index("entries_batch", t["entries"].c.batch_id)
-    h = t["history"].c
-    # SQLite joins by nested loops, so undo's lookup of what a batch overwrote needs the whole key;
-    # PostgreSQL hash-joins, and every history index slows the copy of a big undone batch
-    sa.Index("history_patient", h.patient_id).ddl_if(dialect="sqlite")
-    sa.Index("history_batch", h.batch_id, h.patient_id, h.date, h.measure, h.side).ddl_if(dialect="sqlite")
-    sa.Index("history_batch_pg", h.batch_id).ddl_if(dialect="postgresql")
-    sa.Index("batch_patients_patient", t["batch_patients"].c.patient_id)
     return t
