@@ -1,7 +1,7 @@
 """Measurements that need a process of their own (run by benchmarks/figures.py).
 
     python benchmarks/_child.py memory N_PATIENTS
-    python benchmarks/_child.py store_memory ROWS STORE_PATH
+    python benchmarks/_child.py store_memory ROWS STORE_PATH   (STORE_PATH '-': $SK_BENCH_STORE_URL)
     python benchmarks/_child.py notebooks KERNEL_NAME NOTEBOOK [NOTEBOOK ...]
 
 Each prints one JSON object on its last line of stdout.
@@ -35,27 +35,46 @@ def _maxrss_bytes() -> int:
 
 
 def store_memory(rows: int, path: str) -> dict:
-    """Peak memory of Store.add of ``rows`` tidy rows into a fresh SQLite store, above the DataFrame itself."""
+    """Peak memory of Store.add of ``rows`` tidy rows into a fresh store, above the DataFrame itself.
+
+    ``path`` is an SQLite file, or "-" for the PostgreSQL database named by ``$SK_BENCH_STORE_URL``
+    (kept off the command line: it holds a password).  Two figures: what tracemalloc sees (Python
+    objects and numpy buffers), and that plus the growth of pyarrow's memory pool, where pandas
+    keeps text columns and which tracemalloc does not see (an upper bound: the two peaks are added).
+    """
+    import os
     import tracemalloc
+
+    import pyarrow as pa
 
     from sciatica_kit.demo import demo_daily_log
     from sciatica_kit.store import Store
 
-    Store(path + ".warm", user="bench").add(demo_daily_log(1, days=10, measures=("pain", "leg_pain", "adherence")))
+    location = os.environ["SK_BENCH_STORE_URL"] if path == "-" else path
+    warm = Store(location if path == "-" else path + ".warm", user="bench")
+    warm.add(demo_daily_log(1, days=10, measures=("pain", "leg_pain", "adherence")))
+    warm.undo(warm.batches()["batch_id"].iloc[-1], user="bench")
+    warm.close()
     log = demo_daily_log(max(1, round(rows / (365 * 3))), days=365, measures=("pain", "leg_pain", "adherence"))
     deep = int(log.memory_usage(deep=True).sum())
-    store = Store(path, user="bench")
+    store = Store(location, user="bench")
     gc.collect()
+    pool = pa.default_memory_pool()
+    arrow_base, arrow_max_before = pool.bytes_allocated(), pool.max_memory()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
     result = store.add(log, source="benchmark")
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
+    arrow_max = pool.max_memory()
+    # the pool's peak is kept since the process started: it tells only when it rose during the add
+    arrow_peak = max(0, arrow_max - arrow_base) if arrow_max > arrow_max_before else None
     store.close()
     if result.added != len(log):
         raise RuntimeError(f"store.add added {result.added} of {len(log)} rows")
-    return {"rows": len(log), "deep_bytes": deep, "peak_traced_bytes": peak, "maxrss_bytes": _maxrss_bytes()}
+    return {"rows": len(log), "deep_bytes": deep, "peak_traced_bytes": peak, "arrow_peak_bytes": arrow_peak,
+            "maxrss_bytes": _maxrss_bytes()}
 
 
 def memory(n_patients: int) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "store_add_pg", "store_read", "store_read_pg",
-           "store_undo", "store_undo_pg", "store_memory", "summarise", "plot", "notebooks", "memory", "handout")
+           "store_undo", "store_undo_pg", "store_memory", "store_memory_pg", "summarise", "plot", "notebooks", "memory", "handout")
 TITLES = (
     "build_programme p95 latency",
     "import sciatica_kit",
@@ -27,7 +27,8 @@ TITLES = (
     "Store.read() of a PostgreSQL store",
     "undo of one batch, SQLite",
     "undo of one batch, PostgreSQL",
-    "peak memory of store.add",
+    "peak memory of store.add, SQLite",
+    "peak memory of store.add, PostgreSQL",
     "summarise",
     "plot_progress",
     "all notebooks executed",

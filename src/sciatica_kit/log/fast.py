@@ -35,14 +35,16 @@ _THREADED_READ_BYTES = 4 * 1024 * 1024  # CSV files above this (and without quot
 
 
 def _encode(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and distinct values (object array) of a column; NA becomes ''."""
+    """Codes (int32: half the memory of intp for a big log) and distinct values (object array) of a
+    column; NA becomes ''."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(dtype=np.intp), values.cat.categories
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = codes.astype(np.int32, copy=False)  # fewer distinct texts than rows, and rows fit an int32 index
     uniques = np.asarray(uniques, dtype=object)
     if (codes < 0).any():
-        codes = np.where(codes < 0, len(uniques), codes)
+        codes = np.where(codes < 0, np.int32(len(uniques)), codes)
         uniques = np.append(uniques, "").astype(object)
     return codes, uniques
 
@@ -119,18 +121,22 @@ def _used(codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
     return uniques[np.bincount(codes, minlength=len(uniques)) > 0]
 
 
-def _text_column(uniques: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """The text column ``uniques[codes]`` as the log's text dtype, gathered by Arrow (no Python string per row)."""
+def _text_column(uniques: np.ndarray, codes: np.ndarray, order: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """The text column ``uniques[codes[order]]`` as the log's text dtype, gathered by Arrow (no Python string per row)."""
     if len(uniques) == 1:  # one text throughout (no notes, no sides): nothing to look up
         taken = pa.repeat(pa.scalar(uniques[0], type=pa.large_string()), len(codes))
     else:
-        taken = pa.array(uniques, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
+        taken = pa.array(uniques, type=pa.large_string()).take(pa.array(codes if order is None else codes[order]))
     return pd.arrays.ArrowExtensionArray(taken).astype(LOG_DTYPES["patient_id"])
 
 
-def _tidy_frame(columns: dict, dates: np.ndarray, values: np.ndarray) -> pd.DataFrame:
-    """The tidy log as the full path builds it; ``columns`` gives each text column as (distinct texts, codes)."""
-    texts = {c: _text_column(*columns[c]) for c in ("patient_id", "measure", "side", "note")}
+def _tidy_frame(columns: dict, dates: np.ndarray, values: np.ndarray, order: np.ndarray | None = None) -> pd.DataFrame:
+    """The tidy log as the full path builds it; ``columns`` gives each text column as (distinct texts, codes).
+
+    ``order`` (row positions) reorders the text columns' codes, one column at a time, so a big log
+    never holds a reordered copy of every column at once; ``dates`` and ``values`` come in order.
+    """
+    texts = {c: _text_column(*columns[c], order) for c in ("patient_id", "measure", "side", "note")}
     log = pd.DataFrame(
         {"patient_id": texts["patient_id"], "date": dates, "measure": texts["measure"], "side": texts["side"], "value": values,
          "note": texts["note"]},
@@ -148,25 +154,35 @@ def _finish_fast(pid_codes, pid_text, dates, m_codes, m_ids, s_codes, sides, val
         return None
     pid_final = _unneutralise(pd.Series(pid_text, dtype=object)).to_numpy(dtype=object)
     note_final = _unneutralise(pd.Series(note_text, dtype=object)).to_numpy(dtype=object)
-    # one integer per (patient, date, measure, side), ordered as the sorted key
+    # one integer per (patient, date, measure, side), ordered as the sorted key; built in place,
+    # so a big log holds one key array and no temporaries besides it
     ranks = [pd.factorize(u, sort=True)[0] for u in (pid_final, m_ids, sides)]
     sizes = [int(r.max()) + 1 for r in ranks]
-    day = dates.astype("datetime64[D]").astype(np.int64)
-    day = day - day.min()
+    day = dates.astype("datetime64[D]").astype(np.int64, copy=False)
+    day -= day.min()
     n_days = int(day.max()) + 1
     if float(sizes[0]) * n_days * sizes[1] * sizes[2] >= 2.0**62:
         return None
-    key = ((ranks[0][pid_codes] * n_days + day) * sizes[1] + ranks[1][m_codes]) * sizes[2] + ranks[2][s_codes]
+    key = ranks[0].astype(np.int64, copy=False)[pid_codes]
+    key *= n_days
+    key += day
+    del day
+    for rank, codes, size in ((ranks[1], m_codes, sizes[1]), (ranks[2], s_codes, sizes[2])):
+        key *= size
+        key += rank[codes]
     if (key[1:] > key[:-1]).all():
-        order = slice(None)  # already in order (a store's export, a sorted file): nothing to move
+        order = None  # already in order (a store's export, a sorted file): nothing to move
+        dates, values = dates, values.copy()  # the result never shares the caller's array
     else:
         order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        if (ordered[1:] == ordered[:-1]).any():
+        key = key[order]
+        if (key[1:] == key[:-1]).any():
             return None  # the same patient, date, measure and side twice: the full path decides
-    columns = {"patient_id": (pid_final, pid_codes[order]), "measure": (m_ids, m_codes[order]), "side": (sides, s_codes[order]),
-               "note": (note_final, note_codes[order])}
-    return _tidy_frame(columns, dates[order], values[order])
+        dates, values = dates[order], values[order]
+    del key
+    columns = {"patient_id": (pid_final, pid_codes), "measure": (m_ids, m_codes), "side": (sides, s_codes),
+               "note": (note_final, note_codes)}
+    return _tidy_frame(columns, dates, values, order)
 
 
 def _first_line(text: str) -> str:
@@ -352,8 +368,15 @@ def _validate_typed(log: pd.DataFrame, *, today, cat) -> pd.DataFrame | None:
         return None
     # the side of each (measure text, side text) pair: given, else implied by the measure text
     m_codes, s_codes = encoded["measure"][0], encoded["side"][0]
-    pair = m_codes * len(side_words) + s_codes
-    pairs, pair_codes = np.unique(pair, return_inverse=True)
+    n_pairs = len(resolved) * len(side_words)  # distinct texts: a handful, so a lookup table beats a sort
+    pair = m_codes.astype(np.int32 if n_pairs < 2**31 else np.int64)
+    pair *= len(side_words)
+    pair += s_codes
+    pairs = np.flatnonzero(np.bincount(pair, minlength=n_pairs))  # the pairs in use, in order
+    lookup = np.zeros(n_pairs, dtype=np.int32)
+    lookup[pairs] = np.arange(len(pairs), dtype=np.int32)
+    pair_codes = lookup[pair]
+    del pair
     final_sides = []
     for p in pairs:
         (mid, implied), given = resolved[p // len(side_words)], side_words[p % len(side_words)]
@@ -361,12 +384,14 @@ def _validate_typed(log: pd.DataFrame, *, today, cat) -> pd.DataFrame | None:
         if measures[mid]["sided"] != bool(side):
             return None
         final_sides.append(side)
+    dates = days.astype("datetime64[ns]")
+    del days
     return _finish_fast(
         encoded["patient_id"][0], encoded["patient_id"][1],
-        days.astype("datetime64[ns]"),
+        dates,
         m_codes, np.array([m for m, _ in resolved], dtype=object),
-        pair_codes.reshape(-1), np.array(final_sides, dtype=object),
-        value.to_numpy(dtype=np.float64, copy=True),  # the result never shares the caller's array
+        pair_codes, np.array(final_sides, dtype=object),
+        value.to_numpy(dtype=np.float64),  # _finish_fast copies it: the result never shares the caller's array
         encoded["note"][0], encoded["note"][1],
         today=today, cat=cat,
     )
