@@ -559,7 +559,7 @@ def _store_memory(size: Size, work: Path, backend: str) -> Row:
                "<= 2x", ratio <= 2.0,
                note=f"{name} store; tracemalloc peak above the DataFrame ({fmt_bytes(traced)}, {traced / deep:.2f}x) "
                     f"plus the growth of pyarrow's memory pool, which holds pandas' text and which tracemalloc "
-                    f"does not see ({fmt_bytes(arrow)}); max RSS of the process {fmt_bytes(result['maxrss_bytes'])}",
+                    f"does not see ({fmt_bytes(arrow)})",
                details=result)
 
 
