@@ -39,6 +39,8 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     ----------
     log
         A tidy log (``patient_id, date, measure, side, value[, note]``).
+    catalog : Catalog, optional
+        The catalogue whose measures give the thresholds (default: the kit's).
 
     Returns
     -------

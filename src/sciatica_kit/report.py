@@ -91,6 +91,22 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
 def run_report(patient_id: str, out_dir: str | Path, *, store_location: str | None = None, store=None) -> Path:
     """Write ``<out_dir>/report-<patient>.html`` for one patient.
 
+    Parameters
+    ----------
+    patient_id : str
+        The patient.
+    out_dir : str or path-like
+        Folder for the report (created when missing).
+    store_location : str, optional
+        A store's file path or server URL, opened for this report when ``store`` is not given.
+    store : Store, optional
+        An open store to read from.
+
+    Returns
+    -------
+    pathlib.Path
+        The report written.
+
     Raises
     ------
     ValueError
@@ -138,6 +154,24 @@ def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_loc
     Many reports are drawn in ``workers`` processes (default: one per CPU), each with its own
     store connection; ``progress(i, n, path)`` is called after each report (the command line prints
     ``[i/n] path``).  Paths come back in the patients' order.
+
+    Parameters
+    ----------
+    patients : sequence of str or str
+        Patient ids, one id, or ``"all"``.
+    out_dir : str or path-like
+        Folder for the reports.
+    store_location : str, optional
+        A store's file path or server URL (each worker opens its own connection).
+    progress : callable, optional
+        Called as ``progress(i, n, path)`` after each report.
+    workers : int, optional
+        Processes drawing reports; default one per CPU.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The reports written, in the patients' order.
     """
     from sciatica_kit.store import Store
 

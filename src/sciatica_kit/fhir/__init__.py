@@ -95,6 +95,18 @@ def write_bundle(bundle: dict, path: str | Path) -> Path:
 
     The bundle is validated first, so a broken bundle is never written.
 
+    Parameters
+    ----------
+    bundle : dict
+        A FHIR Bundle as made by this package.
+    path : str or path-like
+        The JSON file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
     Examples
     --------
     >>> import tempfile, pathlib, sciatica_kit as sk
