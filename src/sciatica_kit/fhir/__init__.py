@@ -51,12 +51,9 @@ from sciatica_kit.fhir.observations import (
     import_observations,
     observations_bundle,
     read_observations,
-)
-from sciatica_kit.fhir.questionnaires import (
-    questionnaire,
-    questionnaire_bundle,
     read_questionnaire_responses,
 )
+from sciatica_kit.fhir.questionnaires import questionnaire, questionnaire_bundle
 from sciatica_kit.files import private_path
 from sciatica_kit.log import LOG_COLUMNS
 
