@@ -66,7 +66,7 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     from sciatica_kit.catalog import load_catalog
     from sciatica_kit.charts import plot_progress
     from sciatica_kit.programme import DISCLAIMER
-    from sciatica_kit.progress import summarise, summary_table
+    from sciatica_kit.progress import summarise, summary_html, summary_table
 
     cat = catalog or load_catalog()
     log = store.read(patient_id)
@@ -75,8 +75,7 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     if n_visits:
         visits += f", {log['date'].min():%d %b %Y} to {log['date'].max():%d %b %Y}"
     if len(log):
-        summary = summary_table(summarise(log, catalog=cat), catalog=cat).to_html(index=False, na_rep="-", escape=True,
-                                                                                  float_format=lambda v: f"{v:.1f}")
+        summary = summary_html(summary_table(summarise(log, catalog=cat), catalog=cat))
         fig = plot_progress(log, patient_id, programmes=store.programmes(patient_id), catalog=cat)
         chart = f'<img class="chart" alt="Progress chart for {html.escape(patient_id)}" src="data:image/png;base64,{_png(fig)}">'
         fig.clear()
