@@ -512,7 +512,7 @@ def _read_and_undo(size: Size, work: Path, backend: str) -> tuple[Row, Row]:
     cpu = f"CPU {undo_cpu:.1f} s in Python" + (f", {server:.1f} s in the server" if server is not None else "")
     undo = Row(f"store_undo{suffix}", f"undo of one batch, {name}", f"{fmt_count(n)} rows", undo_s, "s", "-", None, None,
                "<= 5 s", undo_s <= 5.0,
-               note=f"every removed value kept in history; {'one DELETE ... RETURNING -> INSERT statement' if suffix else 'INSERT ... SELECT then DELETE'}; "
+               note="every removed value kept in history (INSERT ... SELECT, then DELETE); "
                     f"{cpu} (less sensitive to a busy machine than the wall time)",
                details={"cpu_s": undo_cpu, "server_cpu_s": server})
     return read, undo
