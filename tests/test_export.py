@@ -600,3 +600,20 @@ def test_a_referral_alongside_the_programme_and_the_screen_reach_every_clinician
     assert "heumatolog" in view and "Red-flag screen not recorded" in view
     handout = prog.to_html(tmp_path / "h.html").read_text(encoding="utf-8")
     assert "Red-flag screen not recorded" not in handout  # the patient's handout carries no clinician wording
+
+
+def test_every_export_showing_the_clinicians_changes_gives_each_reason(tmp_path):
+    prog = (sk.build_programme(["sciatica"])
+            .set_dose("walking", reason="builds up slowly after surgery", days_per_week=5)
+            .remove("supine_hamstring_stretch_strap", "cannot lie flat")
+            .add("bird_dog", "core endurance"))
+    details = {r[0].value: r[1].value for r in load_workbook(prog.to_excel(tmp_path / "p.xlsx"))["Details"].iter_rows(min_row=2)}
+    assert details["Clinician change - Dose changed: Walking"] == "days_per_week 7 -> 5; reason: builds up slowly after surgery"
+    assert details["Clinician change - Removed: Hamstring stretch with a towel or belt"] == "cannot lie flat"
+    assert details["Clinician change - Added: Bird dog"] == "core endurance"
+    fragment = prog._repr_html_()
+    assert "Dose changed: Walking (days_per_week 7 -&gt; 5; reason: builds up slowly after surgery)" in fragment
+    frame = pd.read_csv(prog.to_csv(tmp_path / "p.csv"), encoding="utf-8-sig").set_index("Exercise id")
+    assert "reason: builds up slowly after surgery" in frame.loc["walking", "Why it is there"]
+    careplan = json.dumps(prog.to_fhir())
+    assert "builds up slowly after surgery" in careplan
