@@ -491,3 +491,21 @@ def test_no_dose_text_is_in_clinic_words_everywhere():
     texts = [*prog.table["dose"], prog._repr_html_(), prog.to_frame().to_csv()]
     assert not any("not specified" in t.lower() for t in texts)
     assert "No dose set yet: set it with the patient" in list(prog.table["dose"])
+
+
+def test_the_dose_fields_and_which_are_whole_numbers_come_from_the_catalogue_data():
+    import tomllib
+
+    from sciatica_kit.catalog import WHOLE_DOSE_FIELDS, catalog_dir
+    from sciatica_kit.catalog_models import DoseDefaultModel, ExerciseModel
+
+    with (catalog_dir() / "dose_fields.toml").open("rb") as fh:
+        data = tomllib.load(fh)["dose_field"]
+    assert tuple(f["id"] for f in data) == DOSE_FIELDS
+    assert tuple(f["id"] for f in data if f["whole"]) == WHOLE_DOSE_FIELDS
+    # the catalogue's models know exactly these fields (a field added in data alone fails here)
+    assert set(DOSE_FIELDS) <= set(ExerciseModel.model_fields)
+    assert set(DoseDefaultModel.model_fields) - {"exercise"} == set(DOSE_FIELDS)
+    table = sk.build_programme(["sciatica"]).table
+    assert [f for f in DOSE_FIELDS if str(table[f].dtype) == "Int64"] == list(WHOLE_DOSE_FIELDS)
+    assert [f for f in DOSE_FIELDS if str(table[f].dtype) == "Float64"] == [f["id"] for f in data if not f["whole"]]
