@@ -271,7 +271,13 @@ class ProgrammeRequest:
     catalog: Catalog | None = field(default=None, compare=False, repr=False)
 
     def arguments(self) -> dict[str, Any]:
-        """The keyword arguments of :func:`build_programme` that build this request."""
+        """The keyword arguments of :func:`build_programme` that build this request.
+
+        Returns
+        -------
+        dict
+            A fresh dict (changing it does not change the request).
+        """
         return {
             "conditions": tuple(self.conditions),
             "phase": self.phase,
@@ -293,7 +299,12 @@ class ProgrammeRequest:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The request as JSON-able data (without the catalogue)."""
+        """The request as JSON-able data (without the catalogue).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "conditions": list(self.conditions),
             "phase": self.phase,
@@ -315,7 +326,19 @@ class ProgrammeRequest:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any], catalog: Catalog | None = None) -> ProgrammeRequest:
-        """The request held in a saved record (:meth:`Programme.to_dict`, any snapshot version)."""
+        """The request held in a saved record (:meth:`Programme.to_dict`, any snapshot version).
+
+        Parameters
+        ----------
+        record
+            The saved record.
+        catalog
+            The catalogue to build with later (None: the packaged one).
+
+        Returns
+        -------
+        ProgrammeRequest
+        """
         scr = record.get("screen")
         created = record.get("created")
         return cls(
@@ -439,7 +462,17 @@ class Programme:
         return list(seen)
 
     def exercise_name(self, exercise_id: str) -> str:
-        """An exercise's name in clinic words (its id only when the catalogue no longer has it)."""
+        """An exercise's name in clinic words (its id only when the catalogue no longer has it).
+
+        Parameters
+        ----------
+        exercise_id
+            An exercise id, in the programme or kept out of it.
+
+        Returns
+        -------
+        str
+        """
         for frame in (self.table, self.excluded):
             hit = frame.loc[frame["exercise_id"] == exercise_id, "name"] if "name" in frame else ()
             if len(hit):
@@ -455,14 +488,38 @@ class Programme:
         return build_programme(**args)
 
     def add(self, exercise_id: str, reason: str = "") -> Programme:
-        """Return the programme with ``exercise_id`` added by the clinician (forced if excluded)."""
+        """Return the programme with ``exercise_id`` added by the clinician (forced if excluded).
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise to add.
+        reason
+            Why; recorded in the row's reason and in ``overrides``.
+
+        Returns
+        -------
+        Programme
+        """
         include = dict(self.request.include)
         include[exercise_id] = reason
         exclude = {k: v for k, v in self.request.exclude.items() if k != exercise_id}
         return self._rebuild(include=include, exclude=exclude)
 
     def remove(self, exercise_id: str, reason: str = "") -> Programme:
-        """Return the programme with ``exercise_id`` removed by the clinician."""
+        """Return the programme with ``exercise_id`` removed by the clinician.
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise to remove.
+        reason
+            Why; recorded in ``excluded`` and in ``overrides``.
+
+        Returns
+        -------
+        Programme
+        """
         exclude = dict(self.request.exclude)
         exclude[exercise_id] = reason
         include = {k: v for k, v in self.request.include.items() if k != exercise_id}
@@ -511,6 +568,20 @@ class Programme:
     def with_details(self, **details: Any) -> Programme:
         """Return a copy with ``patient``, ``clinic`` or ``created`` changed (the table does not depend on them).
 
+        Parameters
+        ----------
+        **details
+            ``patient`` (str or None), ``clinic`` (str or None), ``created`` (a date).
+
+        Returns
+        -------
+        Programme
+
+        Raises
+        ------
+        ValueError
+            For any other name: an input that shapes the table needs a rebuild.
+
         Examples
         --------
         >>> p = build_programme(["sciatica"]).with_details(patient="P-0042")
@@ -529,6 +600,16 @@ class Programme:
 
     def rebuild(self, *, catalog: Catalog | None = None) -> Programme:
         """Rebuild from the same request under today's catalogue (explicit; see :func:`diff_programmes`).
+
+        Parameters
+        ----------
+        catalog
+            The catalogue to rebuild under (None: the packaged one).
+
+        Returns
+        -------
+        Programme
+            Same request (patient, clinic and date included), today's rules.
 
         Examples
         --------
@@ -584,6 +665,11 @@ class Programme:
         Holds the request (so the programme can be rebuilt on purpose), and what the
         patient received: every row of the table with its doses, texts and references,
         what was kept out and why, the referral, the clinician's notes and the advice.
+
+        Returns
+        -------
+        dict
+            JSON-able; ``snapshot_version`` says its layout (older versions read the same way).
         """
         return {
             "snapshot_version": SNAPSHOT_VERSION,
@@ -607,6 +693,17 @@ class Programme:
         A snapshot (``"table"`` present) comes back exactly as it was saved, even if the
         catalogue has changed since; use :meth:`rebuild` to rebuild it under today's
         catalogue.  An old record holding only the inputs is rebuilt from them.
+
+        Parameters
+        ----------
+        record
+            A record from :meth:`to_dict` (any snapshot version).
+        catalog
+            The catalogue for a later :meth:`rebuild` (None: the packaged one).
+
+        Returns
+        -------
+        Programme
         """
         if "table" not in record:
             return _rebuild_from_inputs(record, catalog)

@@ -502,7 +502,13 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         return path
 
     def missing_doses(self) -> list[tuple[str, str]]:
-        """The rows of the current programme still without a dose, as ``(exercise_id, name)``."""
+        """The rows of the current programme still without a dose.
+
+        Returns
+        -------
+        list of (str, str)
+            ``(exercise_id, name)`` in table order; empty without a programme or when it is blocked.
+        """
         prog = self.model.programme
         if prog is None or prog.blocked:
             return []
@@ -520,7 +526,13 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         )
 
     def set_missing_dose(self, exercise_id: str) -> None:
-        """Open the dose editor on ``exercise_id`` (a row without a dose) with the cursor in its first box."""
+        """Open the dose editor on ``exercise_id`` (a row without a dose) with the cursor in its first box.
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise whose dose the clinician sets next.
+        """
         self._clear_messages()
         self.export_confirm.dismiss()
         self.edit_exercise.value = exercise_id
