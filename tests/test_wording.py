@@ -31,6 +31,7 @@ def test_a_translated_wording_file_reaches_the_handout_and_exports(folder, tmp_p
     assert "Weakness in both legs." not in page
     assert "Sciatica Kit unterstützt Ihre Therapeutin" in prog._repr_html_()
     assert load_wording(cat).no_dose == "Noch keine Dosis: mit dem Patienten festlegen"
+    assert "Noch keine Dosis: mit dem Patienten festlegen" in list(prog.table["dose"])
     assert load_wording().no_dose == "No dose set yet: set it with the patient"  # the packaged file is untouched
 
 

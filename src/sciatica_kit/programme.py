@@ -145,7 +145,7 @@ def _times_a_day(rng: tuple[float, float]) -> str:
     return f"{_range_words(rng)} times a day"
 
 
-def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None) -> str:
+def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None, no_dose: str | None = None) -> str:
     """Say a dose in plain words for the patient, as the source words it.
 
     Each dose field may be a number (one figure, e.g. the clinician's pick) or a
@@ -158,6 +158,12 @@ def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = 
         Dose fields (``hold_s``, ``reps`` ...) and ``each_side``.
     labels
         Optional ``{field: label}`` appended after that part, e.g. ``" (clinic default)"``.
+    no_dose
+        The text for a row without any dose (default: ``no_dose`` of the packaged ``wording.toml``).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -207,7 +213,7 @@ def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = 
     if (w := get("days_per_week")) is not None:
         parts.append(("every day" if _single(w) == 7 else f"{_range_words(w)} days a week") + lab("days_per_week"))
     if not parts:
-        return NO_DOSE
+        return NO_DOSE if no_dose is None else no_dose
     text = ", ".join(parts)
     return text[0].upper() + text[1:]
 
@@ -1297,6 +1303,7 @@ def _empty_table() -> pd.DataFrame:
 def _table(cat: Catalog, rows: dict[str, dict], edits: dict, dose_reasons: Mapping[str, str]) -> tuple[pd.DataFrame, list[dict]]:
     ex = cat.records["exercises"]
     defaults = cat.records.get("dose_defaults", {})
+    no_dose = load_wording(cat).no_dose
     order = {c: i for i, c in enumerate(cat.category_order)}
     position = {k: i for i, k in enumerate(ex)}
     ids = sorted(rows, key=lambda k: (order.get(ex[k]["category"], len(order)), position[k]))
@@ -1339,7 +1346,7 @@ def _table(cat: Catalog, rows: dict[str, dict], edits: dict, dose_reasons: Mappi
             dose_overrides.append({"exercise_id": ex_id, "action": "dose", "reason": why, "changes": ", ".join(changes),
                                    "overrides": []})
         out["each_side"] = bool(rec["each_side"])
-        out["dose"] = dose_in_words(words, labels=labels)
+        out["dose"] = dose_in_words(words, labels=labels, no_dose=no_dose)
         out["reason"] = "\n".join(reasons)
         out["indicated_by"] = ", ".join(row["by"])
         out["cautions"] = "\n".join(cautions)  # everything, for the clinician
