@@ -674,6 +674,7 @@ def test_handout_exported_after_typing_the_id_carries_it(page, server, open_app)
     warning = _message(app, "warning")
     expect(warning).to_have_text("1 exercise has no dose yet: Tummy bracing (core activation).", timeout=ACTION_TIMEOUT_MS)
     _in_viewport(page, warning)
+    _shot(page, server, "16b-builder-handout-asks-for-doses", warning)
     assert not list(server.exports.glob("P-0042-*-handout*.pdf"))  # nothing printed before the answer
     _button(app, "Set the doses").click()  # the dose editor opens on that exercise, cursor in its first box
     expect(app.get_by_label("Exercise", exact=True)).to_have_value(re.compile(".+"))

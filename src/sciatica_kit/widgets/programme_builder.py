@@ -174,7 +174,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.edit_exercise = w.Dropdown(description="Exercise", options=[], layout=w.Layout(width="420px"))
         self.edit_exercise.observe(self._on_pick_exercise, "value")
         self.dose_inputs = {
-            name: w.Text(description=DOSE_LABELS[name], placeholder="no dose yet", style={"description_width": "95px"},
+            name: w.Text(description=DOSE_LABELS[name], placeholder="not set", style={"description_width": "95px"},
                          layout=w.Layout(width="200px"))
             for name in DOSE_FIELDS
         }
