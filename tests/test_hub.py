@@ -3,9 +3,10 @@
 One hub for the module (``deploy/hub/localhub.py``, the same code as ``make hub``): a private
 PostgreSQL holds the hub's database and the kit's store; JupyterHub runs with the shared-password
 test authenticator, the simple local spawner and configurable-http-proxy from npm, and is driven
-through its REST API with a service token.  Code "saved through the kit" runs in a kernel of the
-clinician's own server (the path the apps' Save buttons take); Chromium logs in through the
-hub's login page and opens the kit's overview app.
+through its REST API with a service token.  Clinicians A and B log in on the hub's login page in
+Chromium and work in the kit's visit logger (Voila, through the hub's proxy): A clicks Save visit,
+B sees it in the history and clicks Correct value.  The load test saves through kernels of the
+clinicians' own servers (the code the apps' Save buttons run), over the kernel websocket.
 
 Missing JupyterHub, configurable-http-proxy, PostgreSQL or Chromium FAIL these tests with the
 install command (``make hub-tools``, ``make postgres``, ``make browser``); they are never skipped.
@@ -291,43 +292,106 @@ def test_each_clinicians_server_has_its_login_and_the_shared_store(servers):
 # --------------------------------------------------------------------------- one store, two clinicians
 
 
+NB_LOGGER = "02_log_and_chart_progress.ipynb"
+
+
+def _button(app, label: str):
+    """A button by its label (its accessible name also holds the Font Awesome icon's glyph)."""
+    return app.get_by_role("button", name=re.compile(rf"^\W*{re.escape(label)}$"))
+
+
+def _shot(page, name: str) -> None:
+    (STATE / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(STATE / "screenshots" / f"hub-{name}.png"))
+
+
+def _open_logger_as(browser, hub, user: str):
+    """``user`` logs in on the hub's login page in Chromium and opens the visit logger; (context, page, app)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", user)
+        page.fill("#password_input", hub.password)
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/"))
+        page.goto(f"{hub.url}/user/{user}/voila/render/{NB_LOGGER}")
+        app = page.locator(".sk-progress-logger")
+        app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    except Exception:
+        _shot(page, f"FAILED-{user}-open-logger")
+        context.close()
+        raise
+    return context, page, app
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_visit_saved_by_one_clinician_is_seen_and_corrected_by_the_other(servers, browser):
+    """A saves a visit with the logger's Save button, B sees it in the logger's history and corrects it."""
+    import datetime as dt
+
     from playwright.sync_api import expect
 
     import sciatica_kit as sk
 
-    saved = run_in_server(servers, CLINICIAN_A, _save_visit_code(PATIENT, "2026-03-02", 7.0, "first visit"))
-    assert saved.startswith("1 new")
+    today = dt.date.today()
+    history_rows = "table.sk-history tbody tr"
 
-    # B logs in through the hub's login page in Chromium and opens the kit's overview app
-    context = browser.new_context(viewport={"width": 1100, "height": 1200})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    # A: a new patient, pain 7, Save visit - all clicks in Chromium, through the hub's proxy
+    context, page, app = _open_logger_as(browser, servers, CLINICIAN_A)
     try:
-        page.goto(f"{servers.url}/hub/login")
-        page.fill("#username_input", CLINICIAN_B)
-        page.fill("#password_input", servers.password)
-        page.click("#login_submit")
-        page.wait_for_url(re.compile(rf"/user/{re.escape(CLINICIAN_B)}/"))
-        page.goto(f"{servers.url}/user/{CLINICIAN_B}/voila/render/03_clinic_overview.ipynb")
-        app = page.locator(".sk-clinic-overview")
-        app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
-        expect(app.locator("table tbody tr td:first-child", has_text=PATIENT)).to_have_count(1, timeout=APP_TIMEOUT_MS)
-        (STATE / "screenshots").mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(STATE / "screenshots" / "hub-b-overview.png"), full_page=True)
-        # B cannot reach A's apps either
-        refused = page.goto(f"{servers.url}/user/{CLINICIAN_A}/voila/render/03_clinic_overview.ipynb")
-        assert refused is not None and refused.status == 403
+        app.get_by_placeholder("new patient id", exact=False).fill(PATIENT)
+        _button(app, "Add patient").click()
+        expect(app.locator(".sk-message.sk-success", has_text=f"Patient {PATIENT} added")).to_be_visible(timeout=APP_TIMEOUT_MS)
+        app.get_by_label("Pain (0-10)", exact=True).fill("7")
+        app.get_by_placeholder("Notes", exact=False).fill("first visit")
+        _button(app, f"Save visit for {PATIENT}").click()
+        expect(app.locator(".sk-message.sk-success")).to_contain_text(
+            f"Visit saved for {PATIENT} on {today:%d %b %Y}: 1 new", timeout=APP_TIMEOUT_MS)
+        expect(app.locator(history_rows, has_text=CLINICIAN_A)).to_have_count(1, timeout=APP_TIMEOUT_MS)
+        _shot(page, "a-visit-saved")
     finally:
         context.close()
 
-    seen_by_b = run_in_server(servers, CLINICIAN_B, "import sciatica_kit as sk\n"
-                              f"print(sk.Store().read({PATIENT!r})['value'].tolist())")
-    assert seen_by_b.strip() == "[7.0]"
-    corrected = run_in_server(servers, CLINICIAN_B, _save_visit_code(PATIENT, "2026-03-02", 6.0, "pain re-scored"))
-    assert "1 corrected" in corrected
+    store = sk.Store(servers.store_url, user="test-reader")
+    try:
+        saved = store.read(PATIENT, provenance=True)
+        assert saved[["measure", "value", "note", "entered_by"]].values.tolist() == [["pain", 7.0, "first visit", CLINICIAN_A]]
+    finally:
+        store.close()
+
+    # B: the same patient in B's own logger, A's visit in its history; B corrects it there
+    context, page, app = _open_logger_as(browser, servers, CLINICIAN_B)
+    try:
+        patient = app.get_by_label("Patient", exact=True)
+        if patient.input_value() != PATIENT:
+            patient.select_option(PATIENT)
+        expect(_button(app, f"Save visit for {PATIENT}")).to_be_visible(timeout=APP_TIMEOUT_MS)
+        row = app.locator(history_rows, has_text=CLINICIAN_A)
+        expect(row).to_have_count(1, timeout=APP_TIMEOUT_MS)
+        expect(row).to_contain_text("Pain 7")
+        expect(row).to_contain_text("first visit")
+        _shot(page, "b-sees-a-visit")
+
+        entry = app.get_by_label("Value", exact=True)
+        offered = entry.locator("option", has_text=re.compile(r"Pain = 7$"))
+        expect(offered).to_have_count(1, timeout=APP_TIMEOUT_MS)  # the list fills just after the history table
+        label = offered.text_content()
+        entry.select_option(label=label)
+        app.get_by_label("Correct to", exact=True).fill("6")
+        app.get_by_label("Reason", exact=True).fill("pain re-scored")
+        _button(app, "Correct value").click()
+        expect(app.locator(".sk-message.sk-success")).to_contain_text(f"for {PATIENT} corrected to 6", timeout=APP_TIMEOUT_MS)
+        expect(app.locator(history_rows, has_text=CLINICIAN_B)).to_contain_text("Pain 6", timeout=APP_TIMEOUT_MS)
+        _shot(page, "b-corrected")
+
+        # B cannot reach A's apps either
+        refused = page.goto(f"{servers.url}/user/{CLINICIAN_A}/voila/render/{NB_LOGGER}")
+        assert refused is not None and refused.status == 403
+    finally:
+        context.close()
 
     store = sk.Store(servers.store_url, user="test-reader")
     try:
