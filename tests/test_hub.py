@@ -335,8 +335,12 @@ def _button(app, label: str):
     return app.get_by_role("button", name=re.compile(rf"^\W*{re.escape(label)}$"))
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, target=None) -> None:
+    """A screenshot of the window, with ``target`` (e.g. the history table) scrolled into its middle."""
     (STATE / "screenshots").mkdir(parents=True, exist_ok=True)
+    if target is not None:
+        target.evaluate("e => e.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(200)
     page.screenshot(path=str(STATE / "screenshots" / f"hub-{name}.png"))
 
 
@@ -386,7 +390,7 @@ def test_visit_saved_by_one_clinician_is_seen_and_corrected_by_the_other(servers
         expect(app.locator(".sk-message.sk-success")).to_contain_text(
             f"Visit saved for {PATIENT} on {today:%d %b %Y}: 1 new", timeout=APP_TIMEOUT_MS)
         expect(app.locator(history_rows, has_text=CLINICIAN_A)).to_have_count(1, timeout=APP_TIMEOUT_MS)
-        _shot(page, "a-visit-saved")
+        _shot(page, "a-visit-saved", app.locator(history_rows, has_text=CLINICIAN_A))
     finally:
         context.close()
 
@@ -408,7 +412,7 @@ def test_visit_saved_by_one_clinician_is_seen_and_corrected_by_the_other(servers
         expect(row).to_have_count(1, timeout=APP_TIMEOUT_MS)
         expect(row).to_contain_text("Pain 7")
         expect(row).to_contain_text("first visit")
-        _shot(page, "b-sees-a-visit")
+        _shot(page, "b-sees-a-visit", row)
 
         entry = app.get_by_label("Value", exact=True)
         # the list fills just after the history table; ipywidgets writes the labels' spaces as no-break spaces
@@ -421,7 +425,7 @@ def test_visit_saved_by_one_clinician_is_seen_and_corrected_by_the_other(servers
         _button(app, "Correct value").click()
         expect(app.locator(".sk-message.sk-success")).to_contain_text(f"for {PATIENT} corrected to 6", timeout=APP_TIMEOUT_MS)
         expect(app.locator(history_rows, has_text=CLINICIAN_B)).to_contain_text("Pain 6", timeout=APP_TIMEOUT_MS)
-        _shot(page, "b-corrected")
+        _shot(page, "b-corrected", app.locator(history_rows, has_text=CLINICIAN_B))
 
         # B cannot reach A's apps either
         refused = page.goto(f"{servers.url}/user/{CLINICIAN_A}/voila/render/{NB_LOGGER}")
