@@ -192,6 +192,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, interrupt)  # also when started with SIGINT ignored (a background job)
     signal.signal(signal.SIGTERM, interrupt)
     workdir = Path(os.environ.get("SCIATICA_HUB_WORKDIR") or tempfile.mkdtemp(prefix="sk-hub-"))
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = workdir / "hub.log"
     print(f"Starting PostgreSQL and the hub (log: {log_path}) ...", flush=True)
     try:
