@@ -69,6 +69,29 @@ def test_red_flag_shows_referral_and_disables_building(store):
     assert not app.build_button.disabled and app.referral.value == ""
 
 
+def test_a_referral_reads_the_same_in_the_builder_the_note_and_the_spreadsheet(store, tmp_path):
+    """One wording of a referral (screening.referral_rows), shown by the builder, the referral note and its CSV."""
+    from sciatica_kit.screening import referral_rows
+
+    flags = ["cancer_history", "cauda_equina"]
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    for flag in flags:
+        app.red_flag_boxes[flag].value = True
+    prog = sk.build_programme(["sciatica"], red_flags=flags)
+    rows = referral_rows(prog.referral)
+    assert [k for k, _ in rows] == ["How urgently", "Refer to", "Exercise programme", "Why"]
+    note = prog.to_html()
+    csv = pd.read_csv(prog.to_csv(tmp_path / "referral.csv"), keep_default_na=False)
+    exported = dict(zip(csv["Item"], csv["Value"], strict=True))
+    for item, value in rows:
+        for line in value.split("\n"):
+            assert html.escape(line) in app.referral.value, (item, line)
+            assert html.escape(line) in note, (item, line)
+        assert exported[item] == value
+    assert "Do not start it: refer first" in app.referral.value
+
+
 def test_findings_change_the_programme(store):
     app = ProgrammeBuilder(store=store)
     app.condition_boxes["sciatica"].value = True

@@ -34,7 +34,7 @@ from sciatica_kit.files import private_path
 from sciatica_kit.handout import PAPER_SIZES, dose_text, handout_html, write_html, write_pdf
 from sciatica_kit.safe_text import FORMULA_START as _FORMULA_START
 from sciatica_kit.safe_text import safe_cell, safe_csv_cell, safe_frame, strip_control
-from sciatica_kit.screening import SCREEN_NOT_RECORDED
+from sciatica_kit.screening import SCREEN_NOT_RECORDED, referral_rows
 from sciatica_kit.wording import load_wording
 
 if TYPE_CHECKING:
@@ -128,17 +128,12 @@ def referral_frame(prog: Programme) -> pd.DataFrame:
 
     The CSV of a blocked programme and the first sheet of its workbook are this frame.
     """
-    ref = prog.referral
     rows = [
         ("Status", "Exercise programme not started: referral needed"),
         ("Patient", prog.patient or ""),
         ("Date", prog.created),
-        ("How urgently", getattr(ref, "headline", None) or getattr(ref, "urgency", "")),
-        ("Urgency", getattr(ref, "urgency", "")),
-        ("Refer to", getattr(ref, "refer_to", "")),
-        ("Why", getattr(ref, "text", "")),
-        ("Red flags ticked", "; ".join(prog.red_flag_names)),
-        ("Red-flag screen", _screen_text(prog)),
+        ("Urgency", prog.referral.urgency),
+        *referral_rows(prog.referral, red_flag_names=prog.red_flag_names, screen_status=_screen_text(prog)),
     ]
     return pd.DataFrame(rows, columns=["Item", "Value"])
 

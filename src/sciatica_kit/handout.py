@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sciatica_kit.files import private_path
+from sciatica_kit.screening import referral_rows
 from sciatica_kit.wording import load_wording
 
 if TYPE_CHECKING:
@@ -378,15 +379,7 @@ def _exercise(n: int, row: Mapping[str, Any], rec: Mapping[str, Any], cat, pictu
 
 def _referral_note(prog: Programme) -> list[str]:
     """The clinician's referral note for a blocked programme: who, how urgently, why, the flags."""
-    ref = prog.referral
-    names = prog.red_flag_names
-    rows = [
-        ("How urgently", getattr(ref, "headline", None) or getattr(ref, "urgency", "")),
-        ("Refer to", getattr(ref, "refer_to", "")),
-        ("Why", getattr(ref, "text", "")),
-        ("Red flags ticked", "\n".join(names) or "none listed"),
-        ("Red-flag screen", prog.screen_status),
-    ]
+    rows = referral_rows(prog.referral, red_flag_names=prog.red_flag_names, screen_status=prog.screen_status)
     out = [
         '<section class="referral" role="alert">',
         '<p class="for-clinician">FOR THE CLINICIAN - NOT A PATIENT HANDOUT</p>',

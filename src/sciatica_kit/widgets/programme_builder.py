@@ -27,7 +27,7 @@ from sciatica_kit.catalog import (
 from sciatica_kit.handout import dose_text
 from sciatica_kit.patient_id import check_patient_id, patient_id_rule
 from sciatica_kit.programme import MAX_DOSE, Programme, build_programme
-from sciatica_kit.screening import screen
+from sciatica_kit.screening import referral_rows, screen
 from sciatica_kit.widgets.common import (
     APP_STYLE,
     Confirm,
@@ -279,12 +279,14 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             self.build_button.description = "Build programme"
             return
         colour = _URGENCY_STYLE.get(ref.urgency, "#b00020")
-        lines = "".join(f"<li>{html.escape(line)}</li>" for line in ref.text.split("\n")[1:])
-        lead = "No exercise programme" if ref.blocking else "Alongside the exercise programme"
+        rows = dict(referral_rows(ref))
+        why = "".join(f"<li>{html.escape(line)}</li>" for line in rows.pop("Why").split("\n"))
+        items = "".join(f"<dt style='font-weight:bold;margin-top:4px'>{html.escape(k)}</dt><dd style='margin-left:1em'>{html.escape(v)}</dd>"
+                        for k, v in rows.items() if k != "How urgently")
         self.referral.value = (
             f'<div class="sk-referral" role="alert" style="border:3px solid {colour};background:#fdecea;padding:8px 12px;border-radius:6px">'
-            f'<b style="color:{colour}">{html.escape(ref.headline)}</b><br>'
-            f"{lead}: refer to {html.escape(ref.refer_to)}.<ul>{lines}</ul></div>"
+            f'<b style="color:{colour}">{html.escape(rows["How urgently"])}</b><dl style="margin:4px 0">{items}'
+            f"<dt style='font-weight:bold;margin-top:4px'>Why</dt><dd style='margin-left:1em'><ul style='margin:0;padding-left:1.2em'>{why}</ul></dd></dl></div>"
         )
         if not ref.blocking:
             self.build_button.disabled = False
