@@ -3,12 +3,18 @@ the clinic's own picture file) that a handout prints."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import io
+import json
+import os
+import tempfile
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+import matplotlib as mpl
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Polygon
 from matplotlib.path import Path as MplPath
@@ -210,8 +216,63 @@ def _poses_stamp(catalog) -> int | None:
         return None
 
 
-@functools.lru_cache(maxsize=256)
-def _png_cached(exercise_id: str, catalog, dpi: int, _stamp) -> bytes:
+# Pictures kept on disk between sessions (each Voila session is a new kernel), keyed by
+# everything the drawing depends on: the exercise's pose data (its name and position for
+# the generic card), the dpi, this package's code, matplotlib's and Pillow's versions and
+# the matplotlib settings that reach the picture.  A picture is only ever re-drawn.
+_CODE_FILES = ("poses.py", "body.py", "scene.py", "drawing.py")
+_RC_PREFIXES = ("font.", "text.", "mathtext.", "lines.", "patch.", "path.", "agg.", "axes.", "figure.", "savefig.")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _cache_folder() -> Path:
+    """``$XDG_CACHE_HOME/sciatica-kit/pictures`` (default ``~/.cache/sciatica-kit/pictures``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sciatica-kit" / "pictures"
+
+
+@functools.cache
+def _code_version() -> str:
+    import PIL
+
+    digest = hashlib.sha256(f"matplotlib {mpl.__version__} Pillow {PIL.__version__}".encode())
+    for name in _CODE_FILES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _picture_key(exercise_id: str, catalog, dpi: int) -> str:
+    rc = mpl.rcParams
+    settings = [(k, repr(rc[k])) for k in sorted(rc) if k.startswith(_RC_PREFIXES)]
+    pose = pose_for(exercise_id, catalog=catalog)
+    payload = json.dumps([exercise_id, pose, dpi, _code_version(), settings], sort_keys=True, default=repr)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _read_cached(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if data.startswith(_PNG_SIGNATURE) else None
+
+
+def _write_cached(path: Path, data: bytes) -> None:
+    """Keep a picture for the next session; a folder that cannot be written is no error."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _draw_png(exercise_id: str, catalog, dpi: int) -> bytes:
     from PIL import Image
 
     fig = draw_exercise(exercise_id, catalog=catalog)
@@ -224,8 +285,37 @@ def _png_cached(exercise_id: str, catalog, dpi: int, _stamp) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=256)
+def _png_cached(exercise_id: str, catalog, dpi: int, _stamp) -> bytes:
+    path = _cache_folder() / f"{_picture_key(exercise_id, catalog, dpi)}.png"
+    data = _read_cached(path)
+    if data is None:
+        data = _draw_png(exercise_id, catalog, dpi)
+        _write_cached(path, data)
+    return data
+
+
 def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
     """The exercise's picture as PNG bytes (cached per exercise, catalogue and dpi).
+
+    A picture is drawn once: it is kept in memory for the session and on disk (in
+    ``$XDG_CACHE_HOME/sciatica-kit/pictures``, default ``~/.cache/...``) for the next
+    ones, under a key made of everything the drawing depends on (the pose data, the
+    dpi, the drawing code and matplotlib's version and settings).
+
+    Parameters
+    ----------
+    exercise_id
+        An exercise id of the catalogue.
+    catalog
+        The catalogue (default: the packaged one, with the clinic's file if set).
+    dpi
+        Resolution of the picture (6.4 x 2.6 inches).
+
+    Returns
+    -------
+    bytes
+        An opaque RGB PNG image.
 
     Examples
     --------
