@@ -108,3 +108,31 @@ def test_a_cache_folder_that_cannot_be_written_is_no_error(tmp_path, drawn, monk
     assert drawing.exercise_png("walking")[:4] == b"\x89PNG"
     assert drawn == ["walking"]
     assert list(tmp_path.glob("**/*.part")) == []
+
+
+def test_a_notebook_style_does_not_reach_the_handout_picture(drawn):
+    import matplotlib as mpl
+
+    plain = drawing.exercise_png("abdominal_bracing")
+    drawing._png_cached.cache_clear()
+    for path in drawing._cache_folder().glob("*.png"):
+        path.unlink()
+    with mpl.style.context("dark_background"), mpl.rc_context({"font.family": "serif", "lines.linewidth": 5}):
+        styled = drawing.exercise_png("abdominal_bracing")
+    assert drawn == ["abdominal_bracing", "abdominal_bracing"]
+    assert styled == plain
+
+
+def test_reading_a_cached_picture_needs_no_matplotlib(drawn):
+    import subprocess
+    import sys
+
+    drawing.exercise_png("walking")
+    code = (
+        "import sys\n"
+        "from sciatica_kit.illustrations import exercise_png\n"
+        "assert exercise_png('walking')[:4] == b'\\x89PNG'\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -12,12 +12,9 @@ import os
 import tempfile
 import textwrap
 from collections.abc import Mapping
+from importlib.metadata import version
 from pathlib import Path
-
-import matplotlib as mpl
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, Polygon
-from matplotlib.path import Path as MplPath
+from typing import TYPE_CHECKING
 
 from sciatica_kit import catalog as _catalog
 from sciatica_kit.illustrations.body import _bodies, _frames
@@ -32,6 +29,9 @@ from sciatica_kit.illustrations.scene import (
     _rounded_rect,
     _Scene,
 )
+
+if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not to read a cached one
+    from matplotlib.figure import Figure
 
 FIGSIZE = (6.4, 2.6)
 
@@ -132,6 +132,9 @@ def _render(ax, pose: Mapping, *, title: str | None = None) -> None:
 
 
 def _draw_scene(ax, scene: _Scene) -> None:
+    from matplotlib.patches import FancyArrowPatch, Polygon
+    from matplotlib.path import Path as MplPath
+
     for it in scene.items:
         kind, xy = it["kind"], it["xy"]
         if kind == "poly":
@@ -195,6 +198,8 @@ def draw_exercise(exercise_id: str, *, ax=None, fig=None, catalog=None) -> Figur
     pose = pose_for(exercise_id, catalog=catalog)
     if ax is None:
         if fig is None:
+            from matplotlib.figure import Figure
+
             fig = Figure(figsize=FIGSIZE, facecolor="white")
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_facecolor("white")
@@ -218,10 +223,9 @@ def _poses_stamp(catalog) -> int | None:
 
 # Pictures kept on disk between sessions (each Voila session is a new kernel), keyed by
 # everything the drawing depends on: the exercise's pose data (its name and position for
-# the generic card), the dpi, this package's code, matplotlib's and Pillow's versions and
-# the matplotlib settings that reach the picture.  A picture is only ever re-drawn.
+# the generic card), the dpi, this package's code and matplotlib's and Pillow's versions.
+# They are drawn in matplotlib's default style, whatever style a notebook has set.
 _CODE_FILES = ("poses.py", "body.py", "scene.py", "drawing.py")
-_RC_PREFIXES = ("font.", "text.", "mathtext.", "lines.", "patch.", "path.", "agg.", "axes.", "figure.", "savefig.")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -233,19 +237,15 @@ def _cache_folder() -> Path:
 
 @functools.cache
 def _code_version() -> str:
-    import PIL
-
-    digest = hashlib.sha256(f"matplotlib {mpl.__version__} Pillow {PIL.__version__}".encode())
+    digest = hashlib.sha256(f"matplotlib {version('matplotlib')} Pillow {version('pillow')}".encode())
     for name in _CODE_FILES:
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 
 
 def _picture_key(exercise_id: str, catalog, dpi: int) -> str:
-    rc = mpl.rcParams
-    settings = [(k, repr(rc[k])) for k in sorted(rc) if k.startswith(_RC_PREFIXES)]
     pose = pose_for(exercise_id, catalog=catalog)
-    payload = json.dumps([exercise_id, pose, dpi, _code_version(), settings], sort_keys=True, default=repr)
+    payload = json.dumps([exercise_id, pose, dpi, _code_version()], sort_keys=True, default=repr)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -273,11 +273,13 @@ def _write_cached(path: Path, data: bytes) -> None:
 
 
 def _draw_png(exercise_id: str, catalog, dpi: int) -> bytes:
+    import matplotlib.style
     from PIL import Image
 
-    fig = draw_exercise(exercise_id, catalog=catalog)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
+    with matplotlib.style.context("default"):
+        fig = draw_exercise(exercise_id, catalog=catalog)
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
     # opaque RGB: the picture has a white background anyway, and a PDF then needs no
     # separate transparency mask (half the image work when a handout is laid out)
     out = io.BytesIO()
@@ -301,7 +303,8 @@ def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
     A picture is drawn once: it is kept in memory for the session and on disk (in
     ``$XDG_CACHE_HOME/sciatica-kit/pictures``, default ``~/.cache/...``) for the next
     ones, under a key made of everything the drawing depends on (the pose data, the
-    dpi, the drawing code and matplotlib's version and settings).
+    dpi, the drawing code and matplotlib's version).  It is drawn in matplotlib's
+    default style, whatever style a notebook has set.
 
     Parameters
     ----------
