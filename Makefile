@@ -36,11 +36,11 @@ HANDOUT_APT := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-d
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[lab]"
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet -e ".[lab,test,bench]"
 	@touch $@
 
 install: $(VENV)/.installed handout-deps
@@ -134,7 +134,7 @@ VENV_MIN ?= .venv-min
 $(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
 	@test -x $(VENV_MIN)/bin/python || $(PYTHON) -m venv $(VENV_MIN)
 	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[test]"
+	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[lab,test]"
 	$(VENV_MIN)/bin/python tools/check_versions.py constraints/minimum.txt
 	@touch $@
 

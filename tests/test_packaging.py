@@ -46,10 +46,11 @@ def _environment_deps() -> tuple[list[str], list[str]]:
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     conda, pip = _environment_deps()
-    runtime = {_norm(d) for d in _pyproject()["project"]["dependencies"]}
+    project = _pyproject()["project"]
+    runtime = {_norm(d) for d in [*project["dependencies"], *project["optional-dependencies"]["lab"]]}
     listed = {_norm(d) for d in conda if not d.startswith(("python", "pip"))}
-    assert listed == runtime
-    assert "-e ." in pip
+    assert listed == runtime  # conda users get the core and the lab extra, as `make lab` does
+    assert "-e .[lab]" in pip
     assert any(d.startswith("python=3.11") for d in conda)
 
 
@@ -161,3 +162,109 @@ def test_the_minimal_versions_run_tests_exactly_the_declared_minimums():
         wanted = declared[name]
         assert pins.get(name, "").startswith(wanted) or pins.get(name) == wanted + ".0", (name, wanted, pins.get(name))
     assert "test-min" in (REPO / "Makefile").read_text().split("\ntest:", 1)[1].splitlines()[0]
+
+
+LAB_ONLY = ("jupyterlab", "voila", "papermill", "jupyter_server", "notebook", "nbclient", "nbconvert")
+
+
+def test_the_core_needs_neither_jupyterlab_nor_voila():
+    """JupyterLab, Voila and papermill are the `lab` extra, not the core's dependencies."""
+    project = _pyproject()["project"]
+    core = {_norm(d).split(">")[0].split("=")[0] for d in project["dependencies"]}
+    lab = {_norm(d).split(">")[0].split("=")[0] for d in project["optional-dependencies"]["lab"]}
+    assert {"jupyterlab", "voila", "papermill"} <= lab
+    assert not core & {"jupyterlab", "voila", "papermill", "notebook", "jupyter-server"}
+    dry = subprocess.run(["make", "-n", "-B", "install", "install-test"], cwd=REPO, capture_output=True, text=True).stdout
+    assert '-e ".[lab]"' in dry and "[lab,test" in dry  # the README's two commands still install everything
+
+
+_CORE_WITHOUT_LAB = r"""
+import importlib.abc, sys
+BLOCKED = set(sys.argv[1].split(","))
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a core dependency)")
+sys.meta_path.insert(0, Refuse())
+from pathlib import Path
+out = Path(sys.argv[2])
+import sciatica_kit as sk
+prog = sk.build_programme(["herniated_disc"], patient="DEMO-001")
+prog.to_csv(out / "p.csv"); prog.to_excel(out / "p.xlsx"); prog.to_html(out / "p.html"); prog.to_pdf(out / "p.pdf")
+bundle = prog.to_fhir()
+log = sk.demo_log(3)
+sk.write_log(log, out / "log.csv")
+back = sk.read_log(out / "log.csv")
+with sk.Store(str(out / "s.sqlite"), user="core") as store:
+    store.add(back)
+    assert len(store.read()) == len(back)
+summary = sk.summarise(back)
+fig = sk.plot_progress(back, back["patient_id"].iloc[0])
+fig._repr_png_()
+from sciatica_kit.report import run_report
+with sk.Store(str(out / "s.sqlite")) as store:
+    run_report(back["patient_id"].iloc[0], out / "reports", store=store)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+print("core ok", len(prog.table), len(summary), bundle["resourceType"], loaded)
+"""
+
+
+def test_the_core_works_with_jupyterlab_and_voila_missing(tmp_path):
+    """Catalogue, programme, every export, log, store, summary, chart and report, with the lab packages unimportable."""
+    result = subprocess.run([sys.executable, "-c", _CORE_WITHOUT_LAB, ",".join(LAB_ONLY), str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().startswith("core ok") and result.stdout.strip().endswith("[]")
+    for name in ("p.csv", "p.xlsx", "p.html", "p.pdf", "log.csv", "s.sqlite"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert list((tmp_path / "reports").glob("*.html"))
+
+
+def test_the_test_extra_installs_everything_the_tests_import():
+    """Every third-party module imported by tests/ comes with `pip install .[test]` (the core, lab, hub, test tools)."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    project = _pyproject()["project"]
+    extras = project["optional-dependencies"]
+    test = extras["test"]
+    self_ref = next(d for d in test if d.startswith("sciatica-kit["))
+    wanted = {"lab", "hub"}
+    assert wanted <= set(self_ref[len("sciatica-kit["):-1].split(","))
+    declared = {_norm(d).split(">")[0].split("=")[0] for d in [*project["dependencies"], *test, *extras["lab"], *extras["hub"]]}
+    local = {p.stem for folder in ("tests", "deploy") for p in (REPO / folder).rglob("*.py")} | {"sciatica_kit"}
+    dist_of = packages_distributions()
+    missing = {}
+    for path in (REPO / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local:
+                    continue
+                dists = {_norm(d) for d in dist_of.get(top, [top])}
+                if not dists & declared and not _required_by(dists, declared):
+                    missing.setdefault(top, str(path.relative_to(REPO)))
+    assert not missing, f"imported by tests but not brought by the test extra: {missing}"
+
+
+def _required_by(dists: set[str], declared: set[str]) -> bool:
+    """Whether one of ``dists`` is installed as a dependency of a declared distribution."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen, todo = set(), list(declared)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for r in reqs:
+            if "extra ==" in r:
+                continue
+            todo.append(_norm(re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0]))
+    return bool(dists & seen)
