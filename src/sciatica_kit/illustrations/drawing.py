@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sciatica_kit import catalog as _catalog
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.illustrations.body import _bodies, _frames
 from sciatica_kit.illustrations.poses import _exercise, _poses_path, _resolve_catalog, pose_for
 from sciatica_kit.illustrations.scene import (
@@ -182,12 +183,27 @@ def _draw_scene(ax, scene: _Scene) -> None:
 # =============================================================== public drawing API
 
 
+@shared_docs
 def draw_exercise(exercise_id: str, *, ax=None, fig=None, catalog=None) -> Figure:
     """Draw an exercise's picture and return the figure.
 
-    Draws onto ``ax`` when given (its figure is returned), else onto a new
-    axes filling ``fig``, else onto a new :class:`matplotlib.figure.Figure`
-    of 6.4 x 2.6 inches.  Never touches pyplot's global state.
+    Never touches pyplot's global state.
+
+    Parameters
+    ----------
+    exercise_id : str
+        An exercise id of the catalogue.
+    ax : matplotlib.axes.Axes, optional
+        Draw onto these axes.
+    fig : matplotlib.figure.Figure, optional
+        Without ``ax``: draw onto new axes filling this figure.  Without either, onto
+        a new figure of 6.4 x 2.6 inches.
+    {catalog}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
 
     Examples
     --------
@@ -297,6 +313,7 @@ def _png_cached(exercise_id: str, catalog, dpi: int, _stamp) -> bytes:
     return data
 
 
+@shared_docs
 def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
     """The exercise's picture as PNG bytes (cached per exercise, catalogue and dpi).
 
@@ -308,11 +325,10 @@ def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
 
     Parameters
     ----------
-    exercise_id
+    exercise_id : str
         An exercise id of the catalogue.
-    catalog
-        The catalogue (default: the packaged one, with the clinic's file if set).
-    dpi
+    {catalog}
+    dpi : int, default 110
         Resolution of the picture (6.4 x 2.6 inches).
 
     Returns
@@ -335,10 +351,22 @@ def exercise_png(exercise_id: str, *, catalog=None, dpi: int = 110) -> bytes:
 _PICTURE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
+@shared_docs
 def picture_file(exercise_id: str, *, catalog=None) -> Path | None:
     """The clinic's own picture file for an exercise (field ``picture`` of its entry), or None.
 
     A relative path is read from the folder of the catalogue file that holds the entry.
+
+    Parameters
+    ----------
+    exercise_id : str
+        An exercise id of the catalogue.
+    {catalog}
+
+    Returns
+    -------
+    Path or None
+        The file, or None when the exercise has no picture file of its own.
 
     Raises
     ------
@@ -370,11 +398,26 @@ def _file_cached(path: str, _stamp: int) -> bytes:
     return data
 
 
+@shared_docs
 def exercise_picture(exercise_id: str, *, catalog=None, dpi: int = 110) -> tuple[bytes, str, bool]:
     """The picture a handout prints for an exercise: ``(data, media type, clinic's own)``.
 
     The clinic's own picture file (PNG or SVG, field ``picture``) wins over the
     drawing; both are cached (a changed file is read again).
+
+    Parameters
+    ----------
+    exercise_id : str
+        An exercise id of the catalogue.
+    {catalog}
+    dpi : int, default 110
+        Resolution of a drawn picture.
+
+    Returns
+    -------
+    tuple of (bytes, str, bool)
+        The image, its media type (``"image/png"`` or ``"image/svg+xml"``) and whether
+        it is the clinic's own file.
 
     Examples
     --------

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from sciatica_kit import catalog as _catalog
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.illustrations.body import _JOINTS, _POINTS, _SEG_RE, SEGMENTS
 
 POSES_FILE = "poses.toml"
@@ -375,6 +376,18 @@ def _check_pose(raw: object, where: str, prefix: str, problems: list[str]) -> di
 def load_poses(path: str | Path | None = None, *, exercise_ids=None) -> dict[str, dict]:
     """Read and validate a poses file (default: ``poses.toml`` in the catalogue folder).
 
+    Parameters
+    ----------
+    path : str or Path, optional
+        The poses file; default ``poses.toml`` in the catalogue folder.
+    exercise_ids : iterable of str, optional
+        The catalogue's exercise ids; an entry for any other id is a problem.
+
+    Returns
+    -------
+    dict
+        Exercise id -> validated pose (a copy: changing it changes nothing).
+
     Raises
     ------
     ValueError
@@ -473,13 +486,24 @@ def _own_pose(exercise_id: str, catalog, explicit: bool) -> dict | None:
     return pose
 
 
+@shared_docs
 def pose_for(exercise_id: str, *, catalog=None) -> dict:
     """The validated pose data of an exercise.
 
     The exercise's inline ``pose`` (clinic entries) wins over ``poses.toml``;
     an exercise with neither gets the generic pose of its position, marked
-    ``source = "fallback"``.  The returned dict is a copy: changing it changes
-    nothing.
+    ``source = "fallback"``.
+
+    Parameters
+    ----------
+    exercise_id : str
+        An exercise id of the catalogue.
+    {catalog}
+
+    Returns
+    -------
+    dict
+        The pose (setting, view, frames, arrows...), a copy: changing it changes nothing.
 
     Raises
     ------
@@ -499,8 +523,19 @@ def pose_for(exercise_id: str, *, catalog=None) -> dict:
     return copy.deepcopy(pose)
 
 
+@shared_docs
 def missing_pictures(catalog=None) -> list[str]:
-    """Ids of the exercises that have no pose of their own (they get the generic card)."""
+    """Ids of the exercises that have no pose of their own (they get the generic card).
+
+    Parameters
+    ----------
+    {catalog}
+
+    Returns
+    -------
+    list of str
+        Sorted exercise ids.
+    """
     explicit = catalog is not None
     catalog = _resolve_catalog(catalog)
     have = _file_poses(catalog, explicit)
