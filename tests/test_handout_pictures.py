@@ -136,3 +136,19 @@ def test_reading_a_cached_picture_needs_no_matplotlib(drawn):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_disk_cache_keeps_the_newest_pictures_only(drawn, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setattr(drawing, "_CACHE_FILES", 2)
+    for age, eid in ((200, "walking"), (100, "bird_dog"), (0, "dead_bug")):
+        before = set(drawing._cache_folder().glob("*.png"))
+        drawing.exercise_png(eid)
+        (new,) = set(drawing._cache_folder().glob("*.png")) - before
+        os.utime(new, (time.time() - age, time.time() - age))  # written in this order, whatever the clock's grain
+    assert len(list(drawing._cache_folder().glob("*.png"))) == 2
+    drawing._png_cached.cache_clear()
+    drawing.exercise_png("dead_bug")  # among the newest two: read, not drawn
+    assert drawn == ["walking", "bird_dog", "dead_bug"]

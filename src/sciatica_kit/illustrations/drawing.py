@@ -243,6 +243,7 @@ def _poses_stamp(catalog) -> int | None:
 # They are drawn in matplotlib's default style, whatever style a notebook has set.
 _CODE_FILES = ("poses.py", "body.py", "scene.py", "drawing.py")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CACHE_FILES = 600  # about 20 kB each; the oldest go first (left by earlier versions of the kit)
 
 
 def _cache_folder() -> Path:
@@ -286,6 +287,11 @@ def _write_cached(path: Path, data: bytes) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        return
+    with contextlib.suppress(OSError):
+        kept = sorted(path.parent.glob("*.png"), key=lambda p: p.stat().st_mtime_ns)
+        for old in kept[:-_CACHE_FILES]:
+            old.unlink(missing_ok=True)
 
 
 def _draw_png(exercise_id: str, catalog, dpi: int) -> bytes:
