@@ -31,6 +31,8 @@ import pandas as pd
 __all__ = [
     "CATEGORIES",
     "DOSE_FIELDS",
+    "DOSE_LABELS",
+    "WHOLE_DOSE_FIELDS",
     "NOT_SPECIFIED",
     "URGENCIES",
     "Catalog",
@@ -41,10 +43,6 @@ __all__ = [
 ]
 
 NOT_SPECIFIED = "not specified"
-DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes", "distance_km")
-# the programme table holds these as whole numbers (programme.INT_DOSES): a range such as [2.5, 3.5]
-# would be rounded out of its own bounds, so the catalogue must give whole numbers
-WHOLE_DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes")
 CATEGORIES = (
     "nerve glide slider",
     "nerve glide tensioner",
@@ -99,6 +97,21 @@ def catalog_dir() -> Path:
     raise FileNotFoundError(
         "The catalogue files were not found: reinstall sciatica-kit (pip install -e .)."
     )
+
+
+def _dose_field_table() -> tuple[dict, ...]:
+    """The dose fields as data (``dose_fields.toml``): id, label and whether the field is whole numbers."""
+    path = catalog_dir() / "dose_fields.toml"
+    with path.open("rb") as fh:
+        return tuple(dict(f) for f in tomllib.load(fh)["dose_field"])
+
+
+DOSE_FIELD_TABLE = _dose_field_table()
+DOSE_FIELDS = tuple(f["id"] for f in DOSE_FIELD_TABLE)
+DOSE_LABELS = {f["id"]: f["label"] for f in DOSE_FIELD_TABLE}
+# the programme table holds these as whole numbers: a range such as [2.5, 3.5] would be
+# rounded out of its own bounds, so the catalogue must give whole numbers
+WHOLE_DOSE_FIELDS = tuple(f["id"] for f in DOSE_FIELD_TABLE if f["whole"])
 
 
 # --------------------------------------------------------------------------- dataclass

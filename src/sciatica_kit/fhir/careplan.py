@@ -265,7 +265,7 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
     >>> [e["resource"]["resourceType"] for e in b["entry"]]
     ['Patient', 'Condition', 'CarePlan']
     """
-    from sciatica_kit.programme import SAFETY_NOTE
+    from sciatica_kit.wording import load_wording
 
     cat: Catalog = prog.inputs.get("catalog") or load_catalog()
     codes = b.load_codes()
@@ -320,7 +320,7 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
     if not prog.blocked:
         exercises = cat.records["exercises"]
         activities += [_activity(r, exercises.get(r["exercise_id"], {})) for r in prog.table.to_dict("records")]
-        notes.append({"text": SAFETY_NOTE})
+        notes.append({"text": load_wording(cat).safety_note})
     activities += [_kept_out(r, cat.records["exercises"].get(r["exercise_id"], {})) for r in prog.excluded.to_dict("records")]
     if activities:
         careplan["activity"] = activities
