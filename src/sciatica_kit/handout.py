@@ -486,11 +486,35 @@ def _weasyprint():
     return weasyprint
 
 
+_IMAGE_CACHE_LIMIT = 400  # entries: about three per distinct picture (image, its data, its PDF stream)
+_image_cache: dict | None = None
+
+
+def _images(weasyprint) -> dict:
+    """WeasyPrint's decoded raster images, kept from one handout to the next.
+
+    The pictures are the same from one handout to the next (data URIs of cached PNG
+    bytes), so WeasyPrint need not decode them again.  SVG images are not kept: they
+    are laid out with the fonts of their own document.
+    """
+    global _image_cache
+    if _image_cache is None or len(_image_cache) > _IMAGE_CACHE_LIMIT:
+        svg = weasyprint.images.SVGImage
+
+        class _RasterImages(dict):
+            def __setitem__(self, key, value):
+                if not isinstance(value, svg):
+                    super().__setitem__(key, value)
+
+        _image_cache = _RasterImages()
+    return _image_cache
+
+
 def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> Path:
     """Lay out handout HTML as a tagged PDF (WeasyPrint) and write it privately and atomically."""
     weasyprint = _weasyprint()
     path = Path(path)
-    document = weasyprint.HTML(string=text, base_url=None).render()
+    document = weasyprint.HTML(string=text, base_url=None).render(cache=_images(weasyprint))
     document.metadata.title = title
     with private_path(path) as tmp:
         document.write_pdf(str(tmp), pdf_tags=True)
