@@ -114,6 +114,16 @@ def programme_frame(prog: Programme) -> pd.DataFrame:
     """The programme table with readable headers, ready for a spreadsheet.
 
     A row without a dose has an empty "Dose in words" (and empty number cells).
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per exercise with readable headers; lists joined into text.
     """
     table = prog.table.copy()
     for col in ("reason", "cautions", "stop_if"):
@@ -127,6 +137,16 @@ def referral_frame(prog: Programme) -> pd.DataFrame:
     """A blocked programme's referral note as rows of (Item, Value): who, how urgently, why, the flags.
 
     The CSV of a blocked programme and the first sheet of its workbook are this frame.
+
+    Parameters
+    ----------
+    prog : Programme
+        A blocked programme.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Item`` and ``Value``.
     """
     rows = [
         ("Status", "Exercise programme not started: referral needed"),
@@ -169,6 +189,18 @@ def write_csv(prog: Programme, path) -> Path:
     """Write the programme as CSV that opens cleanly in Excel (UTF-8 with BOM).
 
     A blocked programme writes its referral note (:func:`referral_frame`) instead.
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     path = Path(path)
     if getattr(prog, "blocked", False):
@@ -210,6 +242,18 @@ def write_excel(prog: Programme, path) -> Path:
     Sheets: the programme (or, for a blocked programme, the referral note), what was
     kept out, and the details with the disclaimer.  Every sheet prints landscape,
     fitted to the page width, with its header row repeated on each page.
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The workbook written.
     """
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -268,7 +312,18 @@ def _e(text: Any) -> str:
 
 
 def programme_html_fragment(prog: Programme) -> str:
-    """Rich notebook display: the table plus remarks (referral, kept out, cautions)."""
+    """Rich notebook display: the table plus remarks (referral, kept out, cautions).
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+
+    Returns
+    -------
+    str
+        An HTML fragment (escaped) for notebooks and reports.
+    """
     out = ['<div class="sk-programme">']
     title = "Programme" + (f" for {_e(prog.patient)}" if prog.patient else "")
     out.append(f"<h3>{title}</h3>")

@@ -465,7 +465,22 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, l
 
 
 def write_html(prog: Programme, path=None, **kw) -> str | Path:
-    """The printable HTML handout; returns the text when ``path`` is None (see :func:`handout_html`)."""
+    """The printable HTML handout; returns the text when ``path`` is None (see :func:`handout_html`).
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like, optional
+        The file to write; when None the HTML is returned.
+    **kw
+        Layout options of :func:`handout_html` (paper, pictures, large_print, compact, clinic, settings).
+
+    Returns
+    -------
+    str or pathlib.Path
+        The HTML, or the file written.
+    """
     text = handout_html(prog, **kw)
     if path is None:
         return text
@@ -511,7 +526,22 @@ def _images(weasyprint) -> dict:
 
 
 def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> Path:
-    """Lay out handout HTML as a tagged PDF (WeasyPrint) and write it privately and atomically."""
+    """Lay out handout HTML as a tagged PDF (WeasyPrint) and write it privately and atomically.
+
+    Parameters
+    ----------
+    text : str
+        A handout's HTML.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+    title : str, optional
+        The PDF's title.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
+    """
     weasyprint = _weasyprint()
     path = Path(path)
     document = weasyprint.HTML(string=text, base_url=None).render(cache=_images(weasyprint))
@@ -525,6 +555,20 @@ def write_pdf(prog: Programme, path, **kw) -> Path:
     """The PDF handout: the same layout as :func:`write_html`, laid out by WeasyPrint.
 
     Keyword arguments are those of :func:`handout_html`.
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+    **kw
+        Layout options of :func:`handout_html`.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
     """
     text = handout_html(prog, **kw)
     title = "Referral note" if getattr(prog, "blocked", False) else "Home exercise programme"
@@ -533,6 +577,20 @@ def write_pdf(prog: Programme, path, **kw) -> Path:
 
 def contact_sheet(path, *, catalog=None, paper: str = "A4") -> Path:
     """Every exercise picture with its id and name, for review, as a PDF contact sheet.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The PDF to write.
+    catalog : Catalog, optional
+        The catalogue whose pictures are drawn (default: the kit's).
+    paper : str, optional
+        ``A4`` or ``Letter``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
 
     Examples
     --------

@@ -630,37 +630,102 @@ class Programme:
     # ---- export -----------------------------------------------------------------
     # Thin façades over the writers (which import this module, never the reverse at import time).
     def to_frame(self) -> pd.DataFrame:
-        """The table with list-like text joined for spreadsheets."""
+        """The table with list-like text joined for spreadsheets.
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`sciatica_kit.export.programme_frame`.
+        """
         from sciatica_kit.export import programme_frame
 
         return programme_frame(self)
 
     def to_csv(self, path) -> Any:
-        """Write the programme as CSV (see :func:`sciatica_kit.export.write_csv`)."""
+        """Write the programme as CSV (see :func:`sciatica_kit.export.write_csv`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (owner-readable only, written atomically).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
         from sciatica_kit.export import write_csv
 
         return write_csv(self, path)
 
     def to_excel(self, path) -> Any:
-        """Write a formatted workbook (see :func:`sciatica_kit.export.write_excel`)."""
+        """Write a formatted workbook (see :func:`sciatica_kit.export.write_excel`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (owner-readable only, written atomically).
+
+        Returns
+        -------
+        pathlib.Path
+            The workbook written.
+        """
         from sciatica_kit.export import write_excel
 
         return write_excel(self, path)
 
     def to_html(self, path=None, **kw) -> Any:
-        """The printable HTML handout (see :func:`sciatica_kit.handout.write_html`)."""
+        """The printable HTML handout (see :func:`sciatica_kit.handout.write_html`).
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            The file to write; when None the HTML is returned.
+        **kw
+            Layout options (see :func:`sciatica_kit.handout.handout_html`).
+
+        Returns
+        -------
+        str or pathlib.Path
+            The HTML, or the file written.
+        """
         from sciatica_kit.handout import write_html
 
         return write_html(self, path, **kw)
 
     def to_pdf(self, path, **kw) -> Any:
-        """The PDF handout (see :func:`sciatica_kit.handout.write_pdf`)."""
+        """The PDF handout (see :func:`sciatica_kit.handout.write_pdf`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (owner-readable only, written atomically).
+        **kw
+            Layout options (see :func:`sciatica_kit.handout.handout_html`).
+
+        Returns
+        -------
+        pathlib.Path
+            The PDF written.
+        """
         from sciatica_kit.handout import write_pdf
 
         return write_pdf(self, path, **kw)
 
     def to_fhir(self, **kw) -> dict:
-        """A FHIR R4 CarePlan bundle (see :func:`sciatica_kit.fhir.careplan_bundle`)."""
+        """A FHIR R4 CarePlan bundle (see :func:`sciatica_kit.fhir.careplan_bundle`).
+
+        Parameters
+        ----------
+        **kw
+            Passed to :func:`sciatica_kit.fhir.careplan_bundle` (e.g. ``patient_id``).
+
+        Returns
+        -------
+        dict
+            The Bundle.
+        """
         from sciatica_kit.fhir import careplan_bundle
 
         return careplan_bundle(self, **kw)
@@ -801,6 +866,18 @@ def _rebuild_from_inputs(record: Mapping[str, Any], catalog: Catalog | None) -> 
 
 def diff_programmes(old: Programme, new: Programme) -> str:
     """Say in plain words what changed between two programmes (e.g. issued -> rebuilt).
+
+    Parameters
+    ----------
+    old : Programme
+        The programme as saved.
+    new : Programme
+        The same inputs rebuilt (see :meth:`Programme.rebuild`).
+
+    Returns
+    -------
+    str
+        What changed, one line per change, or a line saying nothing did.
 
     Examples
     --------

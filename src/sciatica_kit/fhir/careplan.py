@@ -371,6 +371,18 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
     the activities' exercise codes and doses: exercises the plan lists are
     included, others left out, differing doses kept as clinician dose edits.
 
+    Parameters
+    ----------
+    source : dict, str or path-like
+        A CarePlan bundle, its JSON text, or a file.
+    catalog : Catalog, optional
+        The catalogue to rebuild the programme under (default: the kit's).
+
+    Returns
+    -------
+    Programme
+        The programme the care plan describes.
+
     Raises
     ------
     ValueError
