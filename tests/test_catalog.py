@@ -330,4 +330,4 @@ def test_phase_ids_come_from_the_phases_file_in_its_order():
 
     with (catalog_dir() / "phases.toml").open("rb") as fh:
         listed = tuple(p["id"] for p in tomllib.load(fh)["phase"])
-    assert PHASE_IDS == listed  # the builder's choices, the programme's check and the catalogue's rules
+    assert listed == PHASE_IDS  # the builder's choices, the programme's check and the catalogue's rules
