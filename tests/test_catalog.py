@@ -321,3 +321,13 @@ def test_every_text_field_says_who_reads_it():
         marked = text_fields(model)
         for name in prose & set(model.model_fields):
             assert name in marked, f"{key}.{name} does not say whether the patient or the clinician reads it"
+
+
+def test_phase_ids_come_from_the_phases_file_in_its_order():
+    import tomllib
+
+    from sciatica_kit.catalog import PHASE_IDS, catalog_dir
+
+    with (catalog_dir() / "phases.toml").open("rb") as fh:
+        listed = tuple(p["id"] for p in tomllib.load(fh)["phase"])
+    assert listed == PHASE_IDS  # the builder's choices, the programme's check and the catalogue's rules
