@@ -146,6 +146,11 @@ def default_location() -> str | Path:
 def default_store_path() -> Path:
     """The default store as a file path (see :func:`default_location`).
 
+    Returns
+    -------
+    pathlib.Path
+        The file.
+
     Raises
     ------
     StoreError
@@ -817,6 +822,13 @@ class Store:
 
         Registering the same patient twice, even at the same moment from two computers, is harmless.
 
+        Parameters
+        ----------
+        patient_id : str
+            The patient.
+        user : str, optional
+            Who does it, recorded with the change (default: the store's user).
+
         Raises
         ------
         PatientIdError
@@ -859,6 +871,20 @@ class Store:
 
         Same arguments as :meth:`undo`; nothing is changed.  Columns: patient_id, date, measure,
         side, value, note, entered_by, entered_at, batch_id (empty when there is nothing to undo).
+
+        Parameters
+        ----------
+        batch_id : int, optional
+            The batch (default: the caller's own last batch).
+        patient_id : str, optional
+            Only this patient's rows.
+        user : str, optional
+            Who does it, recorded with the change (default: the store's user).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows, with who entered them and when.
         """
         who = self._who(user)
         with self._reading() as conn:
@@ -888,6 +914,11 @@ class Store:
         user
             Who undoes (default: the store's user).  Only the clinician who entered a batch
             may undo it.
+
+        Returns
+        -------
+        int
+            The number of rows removed.
 
         Notes
         -----
@@ -978,6 +1009,18 @@ class Store:
         """Undo the caller's last batch (for ``patient_id``: only that patient's rows of it).
 
         A thin alias of :meth:`undo`; returns the undone batch id, or None when there was nothing to undo.
+
+        Parameters
+        ----------
+        patient_id : str, optional
+            Only this patient's rows of the batch.
+        user : str, optional
+            Who does it, recorded with the change (default: the store's user).
+
+        Returns
+        -------
+        int or None
+            Rows removed, or None when the caller has nothing to undo.
         """
         return self._undo(None, patient_id, self._who(user))[0]
 
@@ -988,6 +1031,20 @@ class Store:
 
         The record is ``programme.to_dict()`` as given (the patient's name left out), with who
         saved it and when.
+
+        Parameters
+        ----------
+        patient_id : str
+            The patient.
+        programme : Programme
+            The programme to save (its snapshot: inputs, table and remarks).
+        user : str, optional
+            Who does it, recorded with the change (default: the store's user).
+
+        Returns
+        -------
+        int
+            The version saved.
         """
         record = programme.to_dict()
         record["patient"] = None  # the store keys by patient_id; no names in the record
@@ -1009,7 +1066,18 @@ class Store:
 
     @_guarded
     def programme_versions(self, patient_id: str) -> pd.DataFrame:
-        """Every saved version of a patient's programme: version, saved_by, saved_at, created."""
+        """Every saved version of a patient's programme: version, saved_by, saved_at, created.
+
+        Parameters
+        ----------
+        patient_id : str
+            The patient.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per saved version, oldest first.
+        """
         q = (sa.select(programmes.c.version, programmes.c.saved_by, programmes.c.saved_at, programmes.c.created)
              .where(programmes.c.patient_id == str(patient_id)).order_by(programmes.c.version))
         with self._reading() as conn:
@@ -1023,6 +1091,18 @@ class Store:
         """A saved programme rebuilt with ``Programme.from_dict`` (default: the latest version).
 
         Returns None when the patient has no saved programme.
+
+        Parameters
+        ----------
+        patient_id : str
+            The patient.
+        version : int, optional
+            The version (default: the latest).
+
+        Returns
+        -------
+        Programme or None
+            None when the patient has no saved programme.
 
         Raises
         ------
@@ -1042,12 +1122,33 @@ class Store:
         return Programme.from_dict(json.loads(data), catalog=self.catalog)
 
     def latest_programme(self, patient_id: str) -> Programme | None:
-        """The most recently saved programme for a patient, rebuilt from its record."""
+        """The most recently saved programme for a patient, rebuilt from its record.
+
+        Parameters
+        ----------
+        patient_id : str
+            The patient.
+
+        Returns
+        -------
+        Programme or None
+            None when no programme was saved for the patient.
+        """
         return self.read_programme(patient_id)
 
     @_guarded
     def programmes(self, patient_id: str | None = None) -> pd.DataFrame:
         """Saved programmes (oldest first): id, patient_id, version, created, saved_at, saved_by,
+
+        Parameters
+        ----------
+        patient_id : str, optional
+            Only this patient (default: every patient).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per saved programme.
         conditions, phase, exercise_ids, record."""
         q = sa.select(programmes).order_by(programmes.c.patient_id, programmes.c.version)
         if patient_id is not None:
@@ -1080,6 +1181,11 @@ class Store:
             Only these measures.
         provenance
             Also return entered_by, entered_at and batch_id for each value.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A tidy log with the kit's columns and dtypes (and who entered each value when ``provenance``).
         """
         cols = [entries.c[c] for c in LOG_COLUMNS]
         q = sa.select(*cols)
@@ -1139,6 +1245,16 @@ class Store:
         action ("corrected" or "undone"), changed_by, changed_at, batch_id (the change's batch),
         old_batch_id and old_entered_by (who had entered the old value).  ``new_value`` is
         empty for an undone value with nothing to put back.
+
+        Parameters
+        ----------
+        patient_id : str, optional
+            Only this patient (default: every patient).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per change, with the columns above.
         """
         old = batches.alias("old")
         q = (sa.select(*(history.c[k] for k in KEY), history.c.old_value, history.c.new_value, history.c.old_note,
@@ -1154,6 +1270,16 @@ class Store:
     @_guarded
     def batches(self, patient_id: str | None = None) -> pd.DataFrame:
         """Every batch (write or undo), oldest first: batch_id, entered_by, entered_at, source,
+
+        Parameters
+        ----------
+        patient_id : str, optional
+            Only this patient (default: every patient).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per batch.
         patients (comma-joined ids), rows, kind ("entry" or "undo"), undoes, undone_at."""
         q = sa.select(batches.c.batch_id, batches.c.entered_by, batches.c.entered_at, batches.c.source,
                       batches.c.rows, batches.c.kind, batches.c.undoes, batches.c.undone_at).order_by(batches.c.batch_id)
@@ -1172,12 +1298,24 @@ class Store:
         return frame
 
     def imports(self) -> pd.DataFrame:
-        """The earlier name of :meth:`batches` (every batch)."""
+        """The earlier name of :meth:`batches` (every batch).
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :meth:`batches`.
+        """
         return self.batches()
 
     @_guarded
     def patients(self) -> pd.DataFrame:
-        """One row per patient: entries, first and last visit, conditions and phase of the latest programme."""
+        """One row per patient: entries, first and last visit, conditions and phase of the latest programme.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per patient.
+        """
         with self._reading() as conn:
             ids = [r[0] for r in conn.execute(sa.select(patients.c.patient_id).order_by(patients.c.patient_id))]
             stats = conn.execute(
@@ -1200,14 +1338,35 @@ class Store:
 
     # ------------------------------------------------------------------ export / safety
     def export(self, path, *, patient_id: str | None = None, wide: bool = False) -> Path:
-        """Write current entries to CSV or .xlsx; re-importing the file gives the same entries."""
+        """Write current entries to CSV or .xlsx; re-importing the file gives the same entries.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.csv`` or ``.xlsx`` file to write.
+        patient_id : str, optional
+            Only this patient (default: every patient).
+        wide : bool, optional
+            One column per measure and side (a visit per row) instead of the tidy log.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
         from sciatica_kit.log import write_log
 
         return write_log(self.read(patient_id), path, wide=wide)
 
     @_guarded
     def counts(self) -> dict[str, int]:
-        """Rows per table: patients, entries, batches, history, programmes."""
+        """Rows per table: patients, entries, batches, history, programmes.
+
+        Returns
+        -------
+        dict of str to int
+            Rows in each table.
+        """
         with self._reading() as conn:
             return {name: int(conn.execute(sa.select(sa.func.count()).select_from(_T[name])).scalar())
                     for name in ("patients", "entries", "batches", "history", "programmes")}
@@ -1218,6 +1377,11 @@ class Store:
 
         SQLite's own integrity check (files), the schema version, rows that point at a patient
         or batch the store does not know (orphans), and history that disagrees with the batches.
+
+        Returns
+        -------
+        list of str
+            One line per problem, in the clinic's words.
         """
         from sciatica_kit.migrations import HEAD, current_revision
 
@@ -1254,7 +1418,13 @@ class Store:
         return problems
 
     def integrity_check(self) -> str:
-        """'ok', or the problems :meth:`check` found, in one line."""
+        """'ok', or the problems :meth:`check` found, in one line.
+
+        Returns
+        -------
+        str
+            ``'ok'`` or the problems.
+        """
         problems = self.check()
         return "ok" if not problems else "; ".join(problems)
 
@@ -1263,6 +1433,16 @@ class Store:
         """Copy the store, consistently, to ``target``: a portable kit backup file (SQLite, owner-only).
 
         Works for file and server stores alike; :meth:`restore` puts it back into either.
+
+        Parameters
+        ----------
+        target : str or path-like
+            The backup file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            The backup written.
         """
         target = Path(target).expanduser()
         if self.path is not None and target.exists() and target.resolve() == self.path.resolve():

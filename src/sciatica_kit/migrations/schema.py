@@ -105,6 +105,16 @@ def tables_v3(md: sa.MetaData) -> dict[str, sa.Table]:
     so the index holds those rows alone (a partial index, on both backends).  The rows an undo
     writes ("undone", up to a whole import) then cost no index upkeep: that was most of the time
     of undoing a big import.
+
+    Parameters
+    ----------
+    md : sqlalchemy.MetaData
+        Metadata to define the tables on.
+
+    Returns
+    -------
+    dict of str to sqlalchemy.Table
+        Schema 3's tables by name (history's batch index holds corrected values only).
     """
     t = _tables_2_and_3(md)
     sa.Index("entries_batch", t["entries"].c.batch_id)
