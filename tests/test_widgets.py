@@ -306,6 +306,27 @@ def test_questionnaires_score_themselves():
     assert "RMDQ: 7 / 24" in app.rmdq_score.value
 
 
+def test_questionnaire_items_carry_the_kits_short_labels_from_data_not_the_licensed_wording():
+    import tomllib
+
+    from sciatica_kit.catalog import catalog_dir
+    from sciatica_kit.measures import START_BACK_ITEMS
+
+    app = ProgressLogger(store=sk.Store(), patient_id=None)
+    specs = tomllib.loads((catalog_dir() / "codes.toml").read_text(encoding="utf-8"))["questionnaire"]
+    rmdq = [box.description for box in app.rmdq_items]
+    assert rmdq == [it["label"] for it in specs["rmdq"]["items"]]  # each item labelled, from the data
+    assert rmdq[6] == "Item 7: daily activity" and len(set(rmdq)) == 24
+    assert "give no topic" in app.questionnaires.children[1].children[1].value  # the form says why the labels are generic
+    odi = [d.description for d in app.odi_items]
+    assert odi[0] == "1. Pain intensity" and odi[9] == "10. Travelling"
+    assert [o[0] for o in app.odi_items[0].options][1:3] == ["0 - no problem", "1 - slight"]
+    start_back = [c.description for c in app.start_back_items] + [app.start_back_item9.description]
+    assert start_back[0] == "1. " + specs["start_back"]["items"][0]["label"]
+    for licensed in START_BACK_ITEMS:  # never the instrument's own sentences
+        assert not any(licensed.lower() in label.lower() for label in start_back)
+
+
 def test_undo_last_entry_keeps_it_in_history(store):
     app = ProgressLogger(store=store, patient_id="DEMO-001")
     app.measure_inputs[("pain", "")].value = "9"

@@ -19,9 +19,8 @@ import traitlets as t
 from sciatica_kit.catalog import load_catalog
 from sciatica_kit.log import LogError
 from sciatica_kit.measures import (
-    ODI_SECTIONS,
-    START_BACK_ITEM9,
     odi_band,
+    questionnaire_form,
     score_odi,
     score_rmdq,
     score_start_back,
@@ -40,7 +39,6 @@ from sciatica_kit.widgets.common import (
 
 __all__ = ["ProgressLogger", "VisitModel"]
 
-RMDQ_ITEMS = tuple(f"Statement {i}" for i in range(1, 25))
 _NUMERIC_FIELDS = (
     # (measure, side, label, min, max, step); the range is checked again against the catalogue
     ("pain", "", "Pain (0-10)", 0, 10, 1),
@@ -51,19 +49,6 @@ _NUMERIC_FIELDS = (
     ("fingertip_floor", "", "Fingertip-to-floor (cm)", 0, 100, 0.5),
     ("adherence", "", "Adherence (%)", 0, 100, 5),
 )
-# The kit's own short words for each answer level (not the instruments' wording).
-ODI_LEVELS = ("no problem", "slight", "moderate", "marked", "severe", "worst / cannot")
-START_BACK_SHORT = (
-    "Pain spread down the leg (last 2 weeks)",
-    "Shoulder or neck pain too (last 2 weeks)",
-    "Walks only short distances because of it",
-    "Dresses more slowly because of it",
-    "Feels being active is not safe",
-    "Worrying thoughts much of the time",
-    "Feels it will never get better",
-    "Not enjoying the usual things",
-)
-
 
 def parse_measurement(text: str, label: str, low: float, high: float, *, integer: bool = False) -> float | None:
     """A typed measurement as a number, None when left empty (not recorded).
@@ -187,18 +172,21 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.note = w.Textarea(placeholder="Notes (kept with this visit; never printed in messages)", layout=w.Layout(width="540px", height="60px"))
 
         # ---- questionnaires ------------------------------------------------------
+        # item labels and answer words are data (codes.toml [questionnaire.*]): the kit's own words
+        odi, rmdq, sb = questionnaire_form("odi"), questionnaire_form("rmdq"), questionnaire_form("start_back")
+        levels = odi["levels"]
         self.odi_items = [
-            w.Dropdown(options=[("- not answered", None)] + [(f"{i} - {ODI_LEVELS[i]}", i) for i in range(6)], index=0,
-                       description=f"{i + 1}. {name}", style={"description_width": "130px"}, layout=w.Layout(width="320px"))
-            for i, name in enumerate(ODI_SECTIONS)
+            w.Dropdown(options=[("- not answered", None)] + [(f"{i} - {levels[i]}" if i < len(levels) else str(i), i) for i in range(6)],
+                       index=0, description=f"{i + 1}. {name}", style={"description_width": "130px"}, layout=w.Layout(width="320px"))
+            for i, name in enumerate(odi["labels"])
         ]
         self.odi_score = w.HTML()
-        self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="140px")) for label in RMDQ_ITEMS]
+        self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="230px")) for label in rmdq["labels"]]
         self.rmdq_score = w.HTML()
         self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, layout=w.Layout(width="auto"))
-                                 for i, text in enumerate(START_BACK_SHORT)]
-        self.start_back_item9 = w.Dropdown(options=[("- not answered", None)] + [(x, x) for x in START_BACK_ITEM9], index=0,
-                                           description="9. How bothersome", style={"description_width": "130px"})
+                                 for i, text in enumerate(sb["labels"][:8])]
+        self.start_back_item9 = w.Dropdown(options=[("- not answered", None)] + [(x, x) for x in sb["options"][8]], index=0,
+                                           description=f"9. {sb['labels'][8]}", style={"description_width": "130px"})
         self.start_back_score = w.HTML()
         self.use_odi = w.Checkbox(description="Include Oswestry in this visit", indent=False)
         self.use_rmdq = w.Checkbox(description="Include Roland-Morris in this visit", indent=False)
@@ -212,8 +200,9 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.questionnaires = w.Accordion(children=[
             w.VBox([self.use_odi, w.HTML("Each section: 0 = no problem ... 5 = worst / cannot do it."),
                     w.GridBox(self.odi_items, layout=w.Layout(grid_template_columns="repeat(2, 330px)")), self.odi_score]),
-            w.VBox([self.use_rmdq, w.HTML("Tick each statement of the patient's form that applies today."),
-                    w.GridBox(self.rmdq_items, layout=w.Layout(grid_template_columns="repeat(4, 150px)")), self.rmdq_score]),
+            w.VBox([self.use_rmdq, w.HTML("Tick each statement of the patient's form that applies today. "
+                                          + html.escape(rmdq["note"])),
+                    w.GridBox(self.rmdq_items, layout=w.Layout(grid_template_columns="repeat(4, 240px)")), self.rmdq_score]),
             w.VBox([self.use_start_back, w.HTML("Tick the statements the patient agrees with."), *self.start_back_items,
                     self.start_back_item9, self.start_back_score]),
         ])
