@@ -37,18 +37,34 @@ from sciatica_kit.widgets.common import (
     section_title,
 )
 
-__all__ = ["ProgressLogger", "VisitModel"]
+__all__ = ["ProgressLogger", "VisitModel", "form_fields"]
 
-_NUMERIC_FIELDS = (
-    # (measure, side, label, min, max, step); the range is checked again against the catalogue
-    ("pain", "", "Pain (0-10)", 0, 10, 1),
-    ("back_pain", "", "Back pain (0-10)", 0, 10, 1),
-    ("leg_pain", "", "Leg pain (0-10)", 0, 10, 1),
-    ("slr", "left", "SLR left (°)", 0, 90, 5),
-    ("slr", "right", "SLR right (°)", 0, 90, 5),
-    ("fingertip_floor", "", "Fingertip-to-floor (cm)", 0, 100, 0.5),
-    ("adherence", "", "Adherence (%)", 0, 100, 5),
-)
+SIDES = ("left", "right")  # a sided measure (``sided = true`` in the catalogue) gets one box per side
+
+
+def form_fields(catalog) -> list[dict]:
+    """The visit form's measurement boxes, all from the catalogue (``measures.toml`` and a clinic's own file).
+
+    One box per measure with ``visit_form`` (two for a sided measure, left then right), in the
+    catalogue's order, each with its label, unit, valid range and whole-number rule.
+
+    Examples
+    --------
+    >>> from sciatica_kit.catalog import load_catalog
+    >>> [f["label"] for f in form_fields(load_catalog())][:2]
+    ['Pain (0-10)', 'Back pain (0-10)']
+    """
+    out = []
+    for mid, info in catalog.records["measures"].items():
+        if not info.get("visit_form", True):
+            continue
+        short = info.get("short") or info["name"]
+        for side in (SIDES if info["sided"] else ("",)):
+            unit = f" ({info['unit']})" if info.get("unit") else ""
+            out.append({"measure": mid, "side": side, "label": f"{short}{' ' + side if side else ''}{unit}",
+                        "min": float(info["min"]), "max": float(info["max"]), "integer": bool(info.get("integer", False))})
+    return out
+
 
 def parse_measurement(text: str, label: str, low: float, high: float, *, integer: bool = False) -> float | None:
     """A typed measurement as a number, None when left empty (not recorded).
@@ -156,19 +172,17 @@ class ProgressLogger(StoreBacked, w.VBox):
 
         # ---- visit form --------------------------------------------------------
         self.date = w.DatePicker(description="Visit date", value=dt.date.today())
-        measures = self.catalog.records["measures"]
         self.fields = {}
         self.measure_inputs = {}
         rows = []
-        for measure, side, label, lo, hi, _step in _NUMERIC_FIELDS:
-            info = measures.get(measure, {})
-            lo, hi = float(info.get("min", lo)), float(info.get("max", hi))
-            key = (measure, side)
+        for f in form_fields(self.catalog):  # measures, order, ranges, units and sides: all catalogue data
+            key, label, lo, hi = (f["measure"], f["side"]), f["label"], f["min"], f["max"]
             box = w.Text(value="", placeholder="not recorded", description=label, style={"description_width": "170px"},
                          layout=w.Layout(width="300px"))
-            self.fields[key] = (label, lo, hi, bool(info.get("integer", False)))
+            self.fields[key] = (label, lo, hi, f["integer"])
             self.measure_inputs[key] = box
-            rows.append(w.HBox([box, w.HTML(f'<span style="color:#555;font-size:88%">{lo:g} to {hi:g}; empty = not recorded</span>')]))
+            whole = "whole numbers " if f["integer"] else ""
+            rows.append(w.HBox([box, w.HTML(f'<span style="color:#555;font-size:88%">{whole}{lo:g} to {hi:g}; empty = not recorded</span>')]))
         self.note = w.Textarea(placeholder="Notes (kept with this visit; never printed in messages)", layout=w.Layout(width="540px", height="60px"))
 
         # ---- questionnaires ------------------------------------------------------
