@@ -36,7 +36,8 @@ HANDOUT_APT := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-d
 # Installs go through uv (pip-installable, resolves and installs several times faster than pip)
 # when it can be had; otherwise through pip as before.  USE_UV=0 forces pip.
 USE_UV ?= 1
-TEST_EXTRAS := .[test,bench]
+LAB_EXTRAS := .[lab]
+TEST_EXTRAS := .[lab,test,bench]
 UV := $(VENV)/bin/uv
 define pip_install
 	if [ "$(USE_UV)" = "1" ] && { [ -x $(UV) ] || $(PY) -m pip install --quiet uv >/dev/null 2>&1; } \
@@ -46,7 +47,7 @@ endef
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(call pip_install,-e .)
+	@$(call pip_install,-e "$(LAB_EXTRAS)")
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
@@ -144,7 +145,7 @@ VENV_MIN ?= .venv-min
 $(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
 	@test -x $(VENV_MIN)/bin/python || $(PYTHON) -m venv $(VENV_MIN)
 	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[test]"
+	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[lab,test]"
 	$(VENV_MIN)/bin/python tools/check_versions.py constraints/minimum.txt
 	@touch $@
 

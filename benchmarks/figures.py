@@ -738,6 +738,25 @@ def fig_handout(size: Size, work: Path) -> Row:
                f"HTML only {fmt_seconds(html_med)}")
 
 
+def fig_report(size: Size, work: Path) -> Row:
+    """Progress reports for a whole clinic (200 synthetic patients; 4 in the smoke run), as ``make report PATIENT=all``."""
+    from sciatica_kit.demo import seed_demo_store
+    from sciatica_kit.report import run_reports
+    from sciatica_kit.store import Store
+
+    patients = 4 if size.name == "smoke" else 200
+    location = str(work / "clinic.sqlite")
+    with Store(location, user="bench") as store:
+        seed_demo_store(store, n_patients=patients)
+    start = time.perf_counter()
+    paths = run_reports("all", work / "reports", store_location=location)
+    took = time.perf_counter() - start
+    if len(paths) != patients or not all(p.stat().st_size > 0 for p in paths):
+        raise AssertionError(f"{len(paths)} reports written for {patients} patients")
+    return Row("report", TITLES["report"], f"{patients} patients", took, "s", "-", None, None, "<= 60 s", took <= 60.0,
+               note=f"{took / patients:.2f} s a patient, {os.cpu_count()} CPUs (one worker each)")
+
+
 FIGURES: dict[str, Callable[[Size, Path], Row]] = {
     "programme": fig_programme,
     "import": fig_import,
@@ -755,6 +774,7 @@ FIGURES: dict[str, Callable[[Size, Path], Row]] = {
     "notebooks": fig_notebooks,
     "memory": fig_memory,
     "handout": fig_handout,
+    "report": fig_report,
 }
 
 TITLES = {
@@ -774,6 +794,7 @@ TITLES = {
     "notebooks": "all notebooks executed (nbclient, current env)",
     "memory": "peak memory of summarise",
     "handout": "PDF handout, eight exercises (pictures cached)",
+    "report": "progress reports for a whole clinic (make report PATIENT=all)",
 }
 
 

@@ -46,10 +46,11 @@ def _environment_deps() -> tuple[list[str], list[str]]:
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     conda, pip = _environment_deps()
-    runtime = {_norm(d) for d in _pyproject()["project"]["dependencies"]}
+    project = _pyproject()["project"]
+    runtime = {_norm(d) for d in [*project["dependencies"], *project["optional-dependencies"]["lab"]]}
     listed = {_norm(d) for d in conda if not d.startswith(("python", "pip"))}
-    assert listed == runtime
-    assert "-e ." in pip
+    assert listed == runtime  # conda users get the core and the lab extra, as `make lab` does
+    assert "-e .[lab]" in pip
     assert any(d.startswith("python=3.11") for d in conda)
 
 
@@ -161,3 +162,59 @@ def test_the_minimal_versions_run_tests_exactly_the_declared_minimums():
         wanted = declared[name]
         assert pins.get(name, "").startswith(wanted) or pins.get(name) == wanted + ".0", (name, wanted, pins.get(name))
     assert "test-min" in (REPO / "Makefile").read_text().split("\ntest:", 1)[1].splitlines()[0]
+
+
+LAB_ONLY = ("jupyterlab", "voila", "papermill", "jupyter_server", "notebook", "nbclient", "nbconvert")
+
+
+def test_the_core_needs_neither_jupyterlab_nor_voila():
+    """JupyterLab, Voila and papermill are the `lab` extra, not the core's dependencies."""
+    project = _pyproject()["project"]
+    core = {_norm(d).split(">")[0].split("=")[0] for d in project["dependencies"]}
+    lab = {_norm(d).split(">")[0].split("=")[0] for d in project["optional-dependencies"]["lab"]}
+    assert {"jupyterlab", "voila", "papermill"} <= lab
+    assert not core & {"jupyterlab", "voila", "papermill", "notebook", "jupyter-server"}
+    dry = subprocess.run(["make", "-n", "-B", "install", "install-test"], cwd=REPO, capture_output=True, text=True).stdout
+    assert '-e ".[lab]"' in dry and "[lab,test" in dry  # the README's two commands still install everything
+
+
+_CORE_WITHOUT_LAB = r"""
+import importlib.abc, sys
+BLOCKED = set(sys.argv[1].split(","))
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a core dependency)")
+sys.meta_path.insert(0, Refuse())
+from pathlib import Path
+out = Path(sys.argv[2])
+import sciatica_kit as sk
+prog = sk.build_programme(["herniated_disc"], patient="DEMO-001")
+prog.to_csv(out / "p.csv"); prog.to_excel(out / "p.xlsx"); prog.to_html(out / "p.html"); prog.to_pdf(out / "p.pdf")
+bundle = prog.to_fhir()
+log = sk.demo_log(3)
+sk.write_log(log, out / "log.csv")
+back = sk.read_log(out / "log.csv")
+with sk.Store(str(out / "s.sqlite"), user="core") as store:
+    store.add(back)
+    assert len(store.read()) == len(back)
+summary = sk.summarise(back)
+fig = sk.plot_progress(back, back["patient_id"].iloc[0])
+fig._repr_png_()
+from sciatica_kit.report import run_report
+with sk.Store(str(out / "s.sqlite")) as store:
+    run_report(back["patient_id"].iloc[0], out / "reports", store=store)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+print("core ok", len(prog.table), len(summary), bundle["resourceType"], loaded)
+"""
+
+
+def test_the_core_works_with_jupyterlab_and_voila_missing(tmp_path):
+    """Catalogue, programme, every export, log, store, summary, chart and report, with the lab packages unimportable."""
+    result = subprocess.run([sys.executable, "-c", _CORE_WITHOUT_LAB, ",".join(LAB_ONLY), str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().startswith("core ok") and result.stdout.strip().endswith("[]")
+    for name in ("p.csv", "p.xlsx", "p.html", "p.pdf", "log.csv", "s.sqlite"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert list((tmp_path / "reports").glob("*.html"))
