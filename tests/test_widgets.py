@@ -486,3 +486,41 @@ def test_adding_back_an_exercise_kept_out_for_size_names_the_one_it_displaces(mo
     assert back in set(new.table["exercise_id"]) and displaced
     names = app.model.catalog.records["exercises"]
     assert all(names[k]["name"] in app.edit_message.value for k in displaced), app.edit_message.value
+
+
+# --------------------------------------------------------------------------- speed without stale pictures
+
+
+def test_switching_back_reuses_the_chart_until_the_patients_entries_change(store, monkeypatch):
+    import sciatica_kit.charts as charts
+
+    drawn = []
+    real = charts.plot_progress
+    monkeypatch.setattr(charts, "plot_progress", lambda log, pid, **kw: drawn.append(pid) or real(log, pid, **kw))
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    first = bytes(app.chart.value)
+    app.patient.value = "DEMO-002"
+    assert bytes(app.chart.value) != first
+    app.patient.value = "DEMO-001"
+    assert bytes(app.chart.value) == first and drawn == ["DEMO-001", "DEMO-002"]  # nothing changed: not redrawn
+    app.measure_inputs[("pain", "")].value = "1"
+    assert app.save_visit()  # a new entry: the chart is drawn again, never the old picture
+    assert drawn[-1] == "DEMO-001" and len(drawn) == 3 and bytes(app.chart.value) != first
+    app.patient.value = "DEMO-002"
+    app.patient.value = "DEMO-001"
+    assert len(drawn) == 3
+
+
+def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
+    import voila.utils
+
+    from sciatica_kit.widgets import wait_for_visitor
+
+    waited = []
+    monkeypatch.setattr(voila.utils, "wait_for_request", lambda *a, **k: waited.append(True))
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    wait_for_visitor()
+    assert waited == []  # JupyterLab, plain Voila, scripts: returns at once
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    wait_for_visitor()
+    assert waited == [True]

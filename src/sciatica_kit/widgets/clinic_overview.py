@@ -140,9 +140,6 @@ class ClinicOverview(StoreBacked, w.VBox):
                 pts["conditions"] = [[cond]] * len(pts)
             fig = plot_cohort(subset, conditions=pts, catalog=self.catalog)
             self.chart.value = figure_png(fig, dpi=80)
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
             self.message.show(text, "success")
         except Exception as exc:  # store unreachable or damaged: say so in the app
             self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")

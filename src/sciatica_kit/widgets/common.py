@@ -14,6 +14,7 @@ import pandas as pd
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
+    "wait_for_visitor",
 ]
 
 _APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview", ".sk-patient-report")
@@ -158,6 +159,36 @@ def open_app_store():
     return open_demo_store()
 
 
+def wait_for_visitor() -> None:
+    """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
+
+    ``make app`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
+    notebook runs in a spare kernel before anyone asks for it.  Called at the top of a
+    notebook, this imports what the apps need and draws one throw-away chart (fonts and
+    text layout warm), then pauses until someone opens the page; the app itself is built
+    after that, from the store as it is at that moment (never a stale patient list).
+    Anywhere else (JupyterLab, Voila without preheating, scripts) it returns at once.
+    """
+    if os.environ.get("VOILA_PREHEAT", "False") != "True":
+        return
+    try:
+        import datetime as dt
+
+        import sciatica_kit.progress  # noqa: F401  (imported for its start-up cost)
+        import sciatica_kit.store  # noqa: F401
+        from sciatica_kit.catalog import load_catalog
+        from sciatica_kit.charts import plot_progress
+
+        log = pd.DataFrame({"patient_id": ["WARM-UP"] * 2, "date": pd.to_datetime([dt.date(2026, 1, 5), dt.date(2026, 2, 2)]),
+                            "measure": ["slr"] * 2, "side": ["left"] * 2, "value": [40.0, 60.0], "note": [""] * 2})
+        figure_png(plot_progress(log, "WARM-UP", catalog=load_catalog()), dpi=80)
+    except Exception:  # a warm-up problem must never stop the app; the app reports real problems itself
+        pass
+    from voila.utils import wait_for_request
+
+    wait_for_request()
+
+
 def is_demo_store(store) -> bool:
     """True when ``store`` is the demo store (synthetic patients only)."""
     from sciatica_kit.demo import demo_store_path
@@ -266,9 +297,40 @@ def download_link(path: Path, label: str | None = None) -> str:
     )
 
 
-def figure_png(fig, dpi: int = 90) -> bytes:
+_LAYOUTS: dict[tuple, list] = {}  # panel arrangement -> axes positions its constrained layout gave
+
+
+def figure_png(fig, dpi: int = 90, *, reuse_layout: bool = False) -> bytes:
+    """A Figure as on-screen PNG bytes, drawn in one pass (fast zlib level: screen, not archive).
+
+    ``savefig`` lays a constrained-layout figure out in a dry-run draw, then draws again;
+    here the layout runs inside the single draw.  With ``reuse_layout``, a figure whose
+    panels carry the same titles, at the same size, as one drawn before takes that
+    figure's axes positions instead of solving the layout again (the slowest part of the
+    draw; the panels, their labels and so their margins are the same).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    key = None
+    if reuse_layout and fig.get_layout_engine() is not None:
+        key = (tuple(fig.get_size_inches()), fig.get_suptitle() != "",
+               tuple((ax.get_visible(), ax.get_title(loc="left"), ax.get_ylabel(), ax.get_legend() is not None) for ax in fig.axes))
+        if key in _LAYOUTS:
+            fig.set_layout_engine("none")
+            for ax, pos in zip(fig.axes, _LAYOUTS[key], strict=True):
+                ax.set_position(pos)
+            key = None
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    canvas = fig.canvas
+    try:
+        fig.set_dpi(dpi)
+        FigureCanvasAgg(fig).print_png(buf, pil_kwargs={"compress_level": 1})
+    finally:
+        fig.set_canvas(canvas)
+    if key is not None:
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = [ax.get_position(original=False).frozen() for ax in fig.axes]
     return buf.getvalue()
 
 

@@ -89,10 +89,7 @@ class PatientReport(StoreBacked, w.VBox):
             })
             summary = view.style.hide(axis="index").format(precision=1, na_rep="-", escape="html").to_html()
             fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-            chart = figure_png(fig)
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+            chart = figure_png(fig, reuse_layout=True)
         if current is not None:
             programme, disclaimer = current._repr_html_(), ""  # the programme carries the disclaimer
         else:

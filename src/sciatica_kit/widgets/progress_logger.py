@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import ipywidgets as w
@@ -158,6 +159,8 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.history_message = Message()
         self._status_lines = (self.patient_message, self.message, self.import_message, self.history_message)
         self.form_patient = ""
+        self._opening = False  # True while the constructor opens the first patient
+        self._charts: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()  # pid -> (data fingerprint, PNG)
         self._reverting = False
         self.banner = self._demo_banner()
 
@@ -282,12 +285,16 @@ class ProgressLogger(StoreBacked, w.VBox):
             self.history_message,
         ], layout=w.Layout(max_width="1100px"))
         self.add_class("sk-progress-logger")
-        if patient_id is not None and patient_id in self.patient.options:
-            self.patient.value = patient_id
-        elif self.patient.options:
-            self.patient.value = self.patient.options[0]
-        else:
-            self._open_patient(None)
+        self._opening = True
+        try:
+            if patient_id is not None and patient_id in self.patient.options:
+                self.patient.value = patient_id
+            elif self.patient.options:
+                self.patient.value = self.patient.options[0]
+            else:
+                self._open_patient(None)
+        finally:
+            self._opening = False
 
     # ------------------------------------------------------------------ helpers
     def _update_scores(self, touch: str | None = None) -> None:
@@ -399,6 +406,8 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
         self.save_button.disabled = not pid
         if log is not None:
+            if self._opening and _later(lambda: self._draw_chart(log) if self.form_patient == pid else None):
+                return  # the app shows at once; its first chart follows as soon as the kernel is free
             self._draw_chart(log)
 
     # ------------------------------------------------------------------ actions
@@ -724,13 +733,44 @@ class ProgressLogger(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
             return
-        fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-        png = figure_png(fig)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        key = _chart_key(log, programmes)
+        cached = self._charts.get(pid)
+        if cached is not None and cached[0] == key:  # nothing changed since it was drawn: the same picture
+            png = cached[1]
+            self._charts.move_to_end(pid)
+        else:
+            fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
+            png = figure_png(fig, dpi=80, reuse_layout=True)
+            self._charts[pid] = (key, png)
+            while len(self._charts) > CHART_CACHE:
+                self._charts.popitem(last=False)
         if pid == self.form_patient:
             self.chart.value = png
+
+
+def _later(callback) -> bool:
+    """Run ``callback`` once the running cell has finished (True), or return False outside a kernel's loop."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # a script or a test: no event loop, the caller draws now
+        return False
+    loop.call_soon(callback)
+    return True
+
+
+CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
+
+
+def _chart_key(log: pd.DataFrame, programmes) -> bytes:
+    """A fingerprint of everything the chart shows: the patient's rows and programme dates."""
+    import hashlib
+
+    digest = hashlib.sha1(pd.util.hash_pandas_object(log, index=False).to_numpy().tobytes())
+    if isinstance(programmes, pd.DataFrame) and not programmes.empty and "created" in programmes:
+        digest.update(pd.util.hash_pandas_object(programmes["created"], index=False).to_numpy().tobytes())
+    return digest.digest()
 
 
 # ---------------------------------------------------------------------------------- store adapters
