@@ -68,7 +68,7 @@ replace it.
     code("""
 from sciatica_kit.widgets import ProgrammeBuilder, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, the app built when opened
+wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app): start-up done ahead, the app built when opened
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),

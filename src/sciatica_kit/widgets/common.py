@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import os
@@ -159,34 +160,51 @@ def open_app_store():
     return open_demo_store()
 
 
-def wait_for_visitor() -> None:
+def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
     """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
 
     ``make app`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
     notebook runs in a spare kernel before anyone asks for it.  Called at the top of a
-    notebook, this imports what the apps need and draws one throw-away chart (fonts and
-    text layout warm), then pauses until someone opens the page; the app itself is built
-    after that, from the store as it is at that moment (never a stale patient list).
-    Anywhere else (JupyterLab, Voila without preheating, scripts) it returns at once.
+    notebook, this imports what the apps need and warms what the app will do first, then
+    pauses until someone opens the page; the app itself is built after that, from the store
+    as it is at that moment (never a stale patient list).  Anywhere else (JupyterLab, Voila
+    without preheating, scripts) it returns at once.
+
+    Parameters
+    ----------
+    warm
+        What to do once ahead: ``"chart"`` draws a throw-away progress chart (fonts and text
+        layout), ``"pdf"`` writes a throw-away handout PDF to a temporary folder (WeasyPrint,
+        fontconfig and the exercise pictures).
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "True":
         return
-    try:
-        import datetime as dt
+    with contextlib.suppress(Exception):  # a warm-up problem never stops the app; the app reports real problems
+        _warm_up(warm)
+    from voila.utils import wait_for_request
 
-        import sciatica_kit.progress  # noqa: F401  (imported for its start-up cost)
-        import sciatica_kit.store  # noqa: F401
-        from sciatica_kit.catalog import load_catalog
+    wait_for_request()
+
+
+def _warm_up(warm: tuple[str, ...]) -> None:
+    import datetime as dt
+    import tempfile
+
+    import sciatica_kit.progress  # noqa: F401  (imported for its start-up cost)
+    import sciatica_kit.store  # noqa: F401
+    from sciatica_kit.catalog import load_catalog
+
+    if "chart" in warm:
         from sciatica_kit.charts import plot_progress
 
         log = pd.DataFrame({"patient_id": ["WARM-UP"] * 2, "date": pd.to_datetime([dt.date(2026, 1, 5), dt.date(2026, 2, 2)]),
                             "measure": ["slr"] * 2, "side": ["left"] * 2, "value": [40.0, 60.0], "note": [""] * 2})
         figure_png(plot_progress(log, "WARM-UP", catalog=load_catalog()), dpi=80)
-    except Exception:  # a warm-up problem must never stop the app; the app reports real problems itself
-        pass
-    from voila.utils import wait_for_request
+    if "pdf" in warm:
+        from sciatica_kit.programme import build_programme
 
-    wait_for_request()
+        with tempfile.TemporaryDirectory() as tmp:
+            build_programme(["sciatica"], patient="WARM-UP").to_pdf(Path(tmp) / "warm-up.pdf")
 
 
 def is_demo_store(store) -> bool:
