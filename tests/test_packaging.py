@@ -218,3 +218,53 @@ def test_the_core_works_with_jupyterlab_and_voila_missing(tmp_path):
     for name in ("p.csv", "p.xlsx", "p.html", "p.pdf", "log.csv", "s.sqlite"):
         assert (tmp_path / name).stat().st_size > 0
     assert list((tmp_path / "reports").glob("*.html"))
+
+
+def test_the_test_extra_installs_everything_the_tests_import():
+    """Every third-party module imported by tests/ comes with `pip install .[test]` (the core, lab, hub, test tools)."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    project = _pyproject()["project"]
+    extras = project["optional-dependencies"]
+    test = extras["test"]
+    self_ref = next(d for d in test if d.startswith("sciatica-kit["))
+    wanted = {"lab", "hub"}
+    assert wanted <= set(self_ref[len("sciatica-kit["):-1].split(","))
+    declared = {_norm(d).split(">")[0].split("=")[0] for d in [*project["dependencies"], *test, *extras["lab"], *extras["hub"]]}
+    local = {p.stem for folder in ("tests", "deploy") for p in (REPO / folder).rglob("*.py")} | {"sciatica_kit"}
+    dist_of = packages_distributions()
+    missing = {}
+    for path in (REPO / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local:
+                    continue
+                dists = {_norm(d) for d in dist_of.get(top, [top])}
+                if not dists & declared and not _required_by(dists, declared):
+                    missing.setdefault(top, str(path.relative_to(REPO)))
+    assert not missing, f"imported by tests but not brought by the test extra: {missing}"
+
+
+def _required_by(dists: set[str], declared: set[str]) -> bool:
+    """Whether one of ``dists`` is installed as a dependency of a declared distribution."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen, todo = set(), list(declared)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for r in reqs:
+            if "extra ==" in r:
+                continue
+            todo.append(_norm(re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0]))
+    return bool(dists & seen)

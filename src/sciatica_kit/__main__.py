@@ -267,6 +267,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command of ``python -m sciatica_kit`` (``check``, ``backup``, ``restore``, ``report`` ...).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command line after the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 when the command did what it said, else non-zero with the reason printed.
+    """
     from sciatica_kit.log import LogError
     from sciatica_kit.store import StoreError, _clinic_error, _is_db_error
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.log import conform_log
 
 __all__ = [
@@ -47,8 +48,20 @@ CONDITION_SETS = (
 NOTES = ("walking further", "sleeping better", "busy week, fewer sessions", "flare after gardening", "happy with progress", "")
 
 
+@shared_docs
 def demo_patients(n_patients: int = 24, *, seed: int = DEMO_SEED) -> pd.DataFrame:
-    """The synthetic patients: id, profile, conditions, phase, start date, affected side."""
+    """The synthetic patients: id, profile, conditions, phase, start date, affected side.
+
+    Parameters
+    ----------
+    {n_patients}
+    {seed}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient, ids ``DEMO-001`` onwards.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n_patients):
@@ -75,8 +88,21 @@ def _trajectory(t: np.ndarray, base: float, target: float, profile: str, rng, no
     return y + rng.normal(0, noise, size=t.shape)
 
 
+@shared_docs
 def demo_log(n_patients: int = 24, *, seed: int = DEMO_SEED, weeks: int = 12) -> pd.DataFrame:
     """A tidy log of weekly-to-fortnightly visits for ``n_patients`` synthetic patients.
+
+    Parameters
+    ----------
+    {n_patients}
+    {seed}
+    weeks : int, optional
+        How long each patient is followed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A tidy log with the kit's columns and dtypes.
 
     Examples
     --------
@@ -132,10 +158,25 @@ def demo_log(n_patients: int = 24, *, seed: int = DEMO_SEED, weeks: int = 12) ->
     return conform_log(log)
 
 
+@shared_docs
 def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_SEED, measures: Sequence[str] = ("pain", "leg_pain", "adherence")) -> pd.DataFrame:
     """Daily self-reported entries (fully vectorised) for benchmarks and stress tests.
 
     ``n_patients * days * len(measures)`` rows; e.g. 10 000 patients x 365 days x 3 = 11M.
+
+    Parameters
+    ----------
+    {n_patients}
+    days : int, optional
+        Days of entries per patient.
+    {seed}
+    measures : sequence of str, optional
+        Measure ids entered each day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A tidy log with the kit's columns and dtypes.
     """
     rng = np.random.default_rng(seed + 2)
     t = np.arange(days, dtype=float) / 7.0
@@ -164,7 +205,13 @@ def demo_daily_log(n_patients: int = 100, *, days: int = 365, seed: int = DEMO_S
 
 
 def demo_store_path() -> Path:
-    """The demo store's file: ``$SCIATICA_KIT_DEMO_STORE`` or ``sciatica-kit/demo-store.sqlite`` in the user's data folder."""
+    """The demo store's file: ``$SCIATICA_KIT_DEMO_STORE`` or ``sciatica-kit/demo-store.sqlite`` in the user's data folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The file (it need not exist yet).
+    """
     env = os.environ.get(DEMO_STORE_ENV)
     if env:
         return Path(env).expanduser()
@@ -172,21 +219,42 @@ def demo_store_path() -> Path:
     return base / "sciatica-kit" / "demo-store.sqlite"
 
 
+@shared_docs
 def open_demo_store(*, n_patients: int = 24):
-    """The demo store, seeded with the synthetic patients on first use."""
+    """The demo store, seeded with the synthetic patients on first use.
+
+    Parameters
+    ----------
+    {n_patients}
+
+    Returns
+    -------
+    Store
+        The open demo store.
+    """
     from sciatica_kit.store import Store
 
     return seed_demo_store(Store(demo_store_path()), n_patients=n_patients)
 
 
+@shared_docs
 def seed_demo_store(store=None, *, n_patients: int = 24, seed: int = DEMO_SEED, replace: bool = False):
     """Fill a store with the demo patients and their programmes (skips if already seeded).
 
     Parameters
     ----------
-    store
+    store : Store, optional
         The store to fill, named by the caller; default: the demo store
         (:func:`demo_store_path`), never the clinic store.
+    {n_patients}
+    {seed}
+    replace : bool, optional
+        Seed again even when the store holds demo patients already.
+
+    Returns
+    -------
+    Store
+        The store filled.
     """
     from sciatica_kit.programme import build_programme
     from sciatica_kit.store import Store

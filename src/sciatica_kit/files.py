@@ -20,7 +20,13 @@ OWNER_ONLY = 0o600
 
 
 def make_private(path: str | os.PathLike) -> None:
-    """Restrict an existing file to its owner (read/write)."""
+    """Restrict an existing file to its owner (read/write).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    """
     os.chmod(path, OWNER_ONLY)
 
 
@@ -29,6 +35,16 @@ def private_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target`` atomically.
 
     The temporary file is created owner-only (0600) before anything is written.
+
+    Parameters
+    ----------
+    target : str or path-like
+        The file to write.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write into.
 
     Examples
     --------

@@ -138,6 +138,18 @@ def questionnaire_form(measure: str) -> dict:
 def measure_info(measure_id: str, *, catalog: Catalog | None = None) -> dict:
     """The registry entry for one measure (raises a ValueError listing valid ids).
 
+    Parameters
+    ----------
+    measure_id : str
+        A measure id (``pain``, ``odi`` ...).
+    catalog : Catalog, optional
+        The catalogue (default: the kit's).
+
+    Returns
+    -------
+    dict
+        The measure's fields from ``measures.toml`` (name, unit, range, direction, MCID, MDC, sources).
+
     Examples
     --------
     >>> measure_info("pain")["mcid_points"]
@@ -192,6 +204,11 @@ def score_odi(answers: Iterable[int | None], *, max_missing: int | None = None) 
         Blank sections allowed (default :func:`odi_max_missing`: 1, as Fairbank &
         Pynsent 2000, or 2 where the clinic's settings allow it).
 
+    Returns
+    -------
+    float
+        The index: points scored over points possible, times 100.
+
     Raises
     ------
     NotScored
@@ -222,6 +239,18 @@ def score_odi(answers: Iterable[int | None], *, max_missing: int | None = None) 
 
 def odi_band(score: float, *, catalog: Catalog | None = None) -> str:
     """The Fairbank band for an ODI score ("minimal" ... "bed-bound").
+
+    Parameters
+    ----------
+    score : float
+        An ODI score, 0-100.
+    catalog : Catalog, optional
+        The catalogue holding the bands (default: the kit's).
+
+    Returns
+    -------
+    str
+        The band's name.
 
     Examples
     --------
@@ -261,6 +290,16 @@ def score_rmdq(answers: Iterable[Any]) -> int:
     (12, half the form) missing the form is not scored (a kit rule: the kit's
     sources publish no missing-item rule).  A form with every statement blank is
     never scored.
+
+    Parameters
+    ----------
+    answers : iterable
+        24 answers: True/"yes"/1 for a statement ticked, False/"no"/0 for not, None for blank.
+
+    Returns
+    -------
+    int
+        Statements ticked.
 
     Raises
     ------
@@ -316,6 +355,11 @@ def score_start_back(answers: Iterable[Any]) -> StartBackResult:
         Nine answers: items 1-8 agree/disagree (True/False, "agree"/"disagree", 1/0);
         item 9 one of ``START_BACK_ITEM9`` (or its index 0-4).
 
+    Returns
+    -------
+    StartBackResult
+        Total score, psychosocial subscore and the risk group (low, medium, high).
+
     Examples
     --------
     >>> r = score_start_back([1, 1, 0, 1, 1, 1, 0, 0, "Very much"])
@@ -345,6 +389,16 @@ def score_start_back(answers: Iterable[Any]) -> StartBackResult:
 
 def score_sbi(answers: Iterable[Any]) -> int:
     """Sciatica Bothersomeness Index, 0-24: four items scored 0-6.
+
+    Parameters
+    ----------
+    answers : iterable of int
+        Four item scores, each 0-6.
+
+    Returns
+    -------
+    int
+        The total.
 
     Examples
     --------

@@ -30,7 +30,13 @@ class PatientIdError(ValueError):
 
 
 def patient_id_rule() -> str:
-    """The id rule in one sentence, for hints beside id boxes."""
+    """The id rule in one sentence, for hints beside id boxes.
+
+    Returns
+    -------
+    str
+        The rule, for a hint beside an id box.
+    """
     return (f"A patient id is the clinic number: 1 to {MAX_LENGTH} letters, digits, '-', '_' or '.', "
             "no spaces (e.g. P-0042). Never a name or a date of birth.")
 
@@ -50,6 +56,16 @@ class PatientIdCheck:
 
 def patient_id_warning(patient_id: str) -> str:
     """A warning when a valid id looks like a name or a date of birth, else ``""``.
+
+    Parameters
+    ----------
+    patient_id : str
+        An id that passed :func:`valid_patient_id`.
+
+    Returns
+    -------
+    str
+        The warning, or an empty string.
 
     Examples
     --------
@@ -107,6 +123,16 @@ def check_patient_id(text: object) -> PatientIdCheck:
 
 def valid_patient_id(text: object) -> str:
     """The cleaned id, or :class:`PatientIdError` with the reason.
+
+    Parameters
+    ----------
+    text : object
+        What was typed or read from a file.
+
+    Returns
+    -------
+    str
+        The id without surrounding spaces.
 
     Examples
     --------

@@ -15,6 +15,8 @@ All of it is vectorised so a whole clinic's history summarises in seconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -23,7 +25,7 @@ import pyarrow.compute as pc
 from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 
-__all__ = ["SUMMARY_COLUMNS", "summarise", "summary_table"]
+__all__ = ["SUMMARY_COLUMNS", "summarise", "summary_html", "summary_table"]
 
 SUMMARY_COLUMNS = (
     "patient_id", "measure", "side", "n", "first_date", "last_date", "weeks", "baseline", "latest",
@@ -39,6 +41,8 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     ----------
     log
         A tidy log (``patient_id, date, measure, side, value[, note]``).
+    catalog : Catalog, optional
+        The catalogue whose measures give the thresholds (default: the kit's).
 
     Returns
     -------
@@ -174,6 +178,34 @@ def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> p
         "Threshold": [threshold(r) for _, r in summary.iterrows()] if len(summary) else [],
         "Responder": [("-" if pd.isna(v) else words[bool(v)]) for v in summary["responder"]],
     })
+
+
+def summary_html(table: pd.DataFrame, *, columns: Sequence[str] | None = None) -> str:
+    """A :func:`summary_table` as an HTML table: the one look of a summary in apps and reports.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The result of :func:`summary_table`.
+    columns : sequence of str, optional
+        The columns to show, in order (default: all).
+
+    Returns
+    -------
+    str
+        An HTML ``<table class="sk-summary">``; every text is escaped, numbers have one decimal,
+        missing values show as "-".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"Measure": ["<b>Pain</b>"], "Change": [-3.0]})
+    >>> "&lt;b&gt;Pain" in summary_html(t) and "-3.0" in summary_html(t)
+    True
+    """
+    view = table if columns is None else table[list(columns)]
+    return view.to_html(index=False, na_rep="-", escape=True, border=0, classes="sk-summary",
+                        float_format=lambda v: f"{v:.1f}")
 
 
 def _aggregate(g) -> pd.DataFrame:

@@ -66,7 +66,7 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     from sciatica_kit.catalog import load_catalog
     from sciatica_kit.charts import plot_progress
     from sciatica_kit.programme import DISCLAIMER
-    from sciatica_kit.progress import summarise, summary_table
+    from sciatica_kit.progress import summarise, summary_html, summary_table
 
     cat = catalog or load_catalog()
     log = store.read(patient_id)
@@ -75,8 +75,7 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     if n_visits:
         visits += f", {log['date'].min():%d %b %Y} to {log['date'].max():%d %b %Y}"
     if len(log):
-        summary = summary_table(summarise(log, catalog=cat), catalog=cat).to_html(index=False, na_rep="-", escape=True,
-                                                                                  float_format=lambda v: f"{v:.1f}")
+        summary = summary_html(summary_table(summarise(log, catalog=cat), catalog=cat))
         fig = plot_progress(log, patient_id, programmes=store.programmes(patient_id), catalog=cat)
         chart = f'<img class="chart" alt="Progress chart for {html.escape(patient_id)}" src="data:image/png;base64,{_png(fig)}">'
         fig.clear()
@@ -90,6 +89,22 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
 
 def run_report(patient_id: str, out_dir: str | Path, *, store_location: str | None = None, store=None) -> Path:
     """Write ``<out_dir>/report-<patient>.html`` for one patient.
+
+    Parameters
+    ----------
+    patient_id : str
+        The patient.
+    out_dir : str or path-like
+        Folder for the report (created when missing).
+    store_location : str, optional
+        A store's file path or server URL, opened for this report when ``store`` is not given.
+    store : Store, optional
+        An open store to read from.
+
+    Returns
+    -------
+    pathlib.Path
+        The report written.
 
     Raises
     ------
@@ -138,6 +153,24 @@ def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_loc
     Many reports are drawn in ``workers`` processes (default: one per CPU), each with its own
     store connection; ``progress(i, n, path)`` is called after each report (the command line prints
     ``[i/n] path``).  Paths come back in the patients' order.
+
+    Parameters
+    ----------
+    patients : sequence of str or str
+        Patient ids, one id, or ``"all"``.
+    out_dir : str or path-like
+        Folder for the reports.
+    store_location : str, optional
+        A store's file path or server URL (each worker opens its own connection).
+    progress : callable, optional
+        Called as ``progress(i, n, path)`` after each report.
+    workers : int, optional
+        Processes drawing reports; default one per CPU.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The reports written, in the patients' order.
     """
     from sciatica_kit.store import Store
 

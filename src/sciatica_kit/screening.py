@@ -49,6 +49,18 @@ class FlagAction:
     combination_of: tuple[str, ...] = ()
 
     def line(self, urgency_names: Mapping[str, str]) -> str:
+        """The flag as one line for a referral: name, how urgent, whom to refer to, what to do.
+
+        Parameters
+        ----------
+        urgency_names : mapping of str to str
+            Readable names of the urgency tiers (``"emergency"`` -> ``"Emergency: same day"``).
+
+        Returns
+        -------
+        str
+            The line.
+        """
         how = urgency_names.get(self.urgency, self.urgency)
         extra = "" if self.blocks else " Does not stop the exercise programme."
         return f"{self.name} ({how}): refer to {self.refer_to}. {self.action}{extra}"
@@ -94,6 +106,13 @@ class Referral:
         )
 
     def to_dict(self) -> dict:
+        """The referral as plain data (JSON-ready), as stored with a programme.
+
+        Returns
+        -------
+        dict
+            Urgency, headline, whom to refer to, text, whether it blocks, and every flag.
+        """
         return {
             "urgency": self.urgency, "headline": self.headline, "refer_to": self.refer_to, "text": self.text,
             "blocking": self.blocking, "red_flags": list(self.red_flags),
@@ -139,6 +158,11 @@ def screen(red_flags: Iterable[str], *, catalog: Catalog | None = None) -> Refer
         Red-flag ids (see ``load_catalog().red_flags``), in any order.
     catalog
         Catalogue to use (default: the packaged one).
+
+    Returns
+    -------
+    Referral or None
+        The referral of the most urgent flag (with every flag ticked), or None when nothing is ticked.
 
     Raises
     ------
@@ -237,7 +261,18 @@ class Screen:
         return tuple(k for k, v in self.status.items() if v == "not asked")
 
     def summary(self, catalog: Catalog | None = None) -> str:
-        """One line for a clinician's export: who, when, what was present and not asked."""
+        """One line for a clinician's export: who, when, what was present and not asked.
+
+        Parameters
+        ----------
+        catalog : Catalog, optional
+            The catalogue naming the flags (default: the kit's).
+
+        Returns
+        -------
+        str
+            The line: who screened, when, the flags present and those not asked.
+        """
         cat = catalog or load_catalog()
         names = {k: v["name"] for k, v in cat.records["red_flags"].items()}
 
@@ -250,6 +285,13 @@ class Screen:
         )
 
     def to_dict(self) -> dict:
+        """The screen as plain data (JSON-ready).
+
+        Returns
+        -------
+        dict
+            Each flag's status, who screened, when, and the notes.
+        """
         return {"status": dict(self.status), "screened_by": self.screened_by,
                 "screened_at": self.screened_at.isoformat(timespec="minutes"), "notes": self.notes}
 
@@ -282,6 +324,15 @@ def record_screen(
         Who screened; required.
     screened_at
         When (default: now).
+    notes : str, optional
+        The clinician's notes on the screen (kept with it, never printed for the patient).
+    catalog : Catalog, optional
+        The catalogue (default: the kit's).
+
+    Returns
+    -------
+    Screen
+        The recorded screen.
 
     Raises
     ------

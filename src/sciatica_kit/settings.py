@@ -39,7 +39,13 @@ class SettingsError(ValueError):
 
 
 def settings_path() -> Path:
-    """Where the settings file is looked for (it need not exist)."""
+    """Where the settings file is looked for (it need not exist).
+
+    Returns
+    -------
+    pathlib.Path
+        The settings file's path.
+    """
     explicit = os.environ.get("SCIATICA_KIT_SETTINGS")
     if explicit:
         return Path(explicit).expanduser()
@@ -85,6 +91,11 @@ def clinic_store_location() -> str | None:
     """The clinic store when one is configured (``$SCIATICA_KIT_STORE``, else ``[store] location``), else None.
 
     The apps and ``make report`` open the demo store when this is None.
+
+    Returns
+    -------
+    str or None
+        The path or URL, or None when no clinic store is configured.
     """
     env = os.environ.get("SCIATICA_KIT_STORE")
     if env:

@@ -51,12 +51,9 @@ from sciatica_kit.fhir.observations import (
     import_observations,
     observations_bundle,
     read_observations,
-)
-from sciatica_kit.fhir.questionnaires import (
-    questionnaire,
-    questionnaire_bundle,
     read_questionnaire_responses,
 )
+from sciatica_kit.fhir.questionnaires import questionnaire, questionnaire_bundle
 from sciatica_kit.files import private_path
 from sciatica_kit.log import LOG_COLUMNS
 
@@ -94,6 +91,18 @@ def write_bundle(bundle: dict, path: str | Path) -> Path:
     """Write a Bundle as JSON, owner-readable only and atomically.
 
     The bundle is validated first, so a broken bundle is never written.
+
+    Parameters
+    ----------
+    bundle : dict
+        A FHIR Bundle as made by this package.
+    path : str or path-like
+        The JSON file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
 
     Examples
     --------

@@ -19,6 +19,7 @@ import pandas as pd
 import pydantic
 
 from sciatica_kit.catalog import catalog_dir
+from sciatica_kit.log import LogProblem
 
 _BASE = "https://sciatica-kit.invalid"
 CONDITION_SYSTEM = f"{_BASE}/CodeSystem/condition"
@@ -423,3 +424,38 @@ def resolve(reference: str | None, entries: Iterable[Entry]) -> Entry | None:
             if not k.startswith("urn:") and "/" in k and (ref.endswith("/" + k) or k.endswith("/" + ref)):
                 return e
     return None
+
+
+class Problems:
+    """What is wrong in a bundle, each naming its resource and field, collected before anything is imported."""
+
+    def __init__(self):
+        self.items: list[LogProblem] = []
+
+    def add(self, entry: Entry, fld: str | None, problem: str, fix: str) -> None:
+        where = f"{entry.name}, {fld}" if fld else entry.name
+        self.items.append(LogProblem(None, None, f"{where}: {problem}", fix))
+
+
+def patient_of(entry: Entry, entries: list[Entry], patient_id: str | None, problems: Problems) -> tuple[str | None, str | None]:
+    """(patient id, unresolved reference) for a resource's subject."""
+    subject = entry.resource.get("subject") or {}
+    ref = subject.get("reference")
+    target = resolve(ref, entries) if ref else None
+    if target is not None and target.kind == "Patient":
+        pid = patient_identifier(target.resource)
+        if pid:
+            return pid, None
+        problems.add(target, "identifier", "the Patient has no identifier", "Give the Patient the clinic's patient number as an identifier")
+        return None, None
+    ident = text((subject.get("identifier") or {}).get("value")).strip()
+    if ident:
+        return ident, None
+    if patient_id is not None:
+        return str(patient_id), ref or "(none)"
+    if ref:
+        problems.add(entry, "subject", f"the patient {ref!r} is not in this bundle",
+                     "Include the Patient resource, or import with patient_id= naming the patient")
+    else:
+        problems.add(entry, "subject", "no patient", "Give subject.reference to a Patient with an identifier")
+    return None, None

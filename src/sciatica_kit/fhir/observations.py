@@ -47,6 +47,7 @@ import pandas as pd
 
 from sciatica_kit.catalog import Catalog, load_catalog, unknown_id_error
 from sciatica_kit.fhir import _base as b
+from sciatica_kit.fhir.questionnaires import response_rows
 from sciatica_kit.log import (
     LOG_COLUMNS,
     LogError,
@@ -57,7 +58,7 @@ from sciatica_kit.log import (
     validate_log,
 )
 
-__all__ = ["FhirImport", "import_observations", "observations_bundle", "read_observations"]
+__all__ = ["FhirImport", "import_observations", "observations_bundle", "read_observations", "read_questionnaire_responses"]
 
 _READ_STATUSES = ("final", "amended", "corrected", "preliminary")
 _SKIP_STATUSES = ("entered-in-error", "cancelled", "registered")  # registered: no result yet
@@ -203,15 +204,6 @@ class FhirImport:
         return self.report
 
 
-class _Problems:
-    def __init__(self):
-        self.items: list[LogProblem] = []
-
-    def add(self, entry: b.Entry, fld: str | None, problem: str, fix: str) -> None:
-        where = f"{entry.name}, {fld}" if fld else entry.name
-        self.items.append(LogProblem(None, None, f"{where}: {problem}", fix))
-
-
 # --------------------------------------------------------------------------- import
 
 
@@ -253,7 +245,7 @@ def _by_words(code: Mapping, codings: list, sharing: list[str], cat: Catalog) ->
     return None
 
 
-def _components(entry: b.Entry, cat: Catalog, codes: Mapping, problems: _Problems) -> list[tuple]:
+def _components(entry: b.Entry, cat: Catalog, codes: Mapping, problems: b.Problems) -> list[tuple]:
     """The measures an Observation carries as components (a panel of back and leg pain, SLR per side)."""
     res, out = entry.resource, []
     shared = {k: v for k, v in res.items() if not k.startswith("value") and k not in ("component", "code", "dataAbsentReason", "referenceRange")}
@@ -296,7 +288,7 @@ def _out_of_50(res: Mapping, q: Mapping | None, raw_max: float) -> bool:
     return False
 
 
-def _value(entry: b.Entry, mid: str, alt: dict | None, codes: Mapping, problems: _Problems, notes: list[str]) -> float | None:
+def _value(entry: b.Entry, mid: str, alt: dict | None, codes: Mapping, problems: b.Problems, notes: list[str]) -> float | None:
     res = entry.resource
     info = codes["measure"].get(mid, {})
     units = dict(alt.get("units") if alt else info.get("units") or {})
@@ -356,7 +348,7 @@ def _value(entry: b.Entry, mid: str, alt: dict | None, codes: Mapping, problems:
     return None
 
 
-def _when(entry: b.Entry, problems: _Problems) -> pd.Timestamp | None:
+def _when(entry: b.Entry, problems: b.Problems) -> pd.Timestamp | None:
     res = entry.resource
     for fld in ("effectiveDateTime", "effectiveInstant"):
         if fld in res:
@@ -392,30 +384,6 @@ def _side(res: Mapping, sides: Mapping[str, str]) -> str:
         if isinstance(ext, Mapping) and "laterality" in str(ext.get("url", "")).lower():
             scan(ext.get("valueCodeableConcept"))
     return found[0] if found else ""
-
-
-def _patient_of(entry: b.Entry, entries: list[b.Entry], patient_id: str | None, problems: _Problems) -> tuple[str | None, str | None]:
-    """(patient id, unresolved reference) for a resource's subject."""
-    subject = entry.resource.get("subject") or {}
-    ref = subject.get("reference")
-    target = b.resolve(ref, entries) if ref else None
-    if target is not None and target.kind == "Patient":
-        pid = b.patient_identifier(target.resource)
-        if pid:
-            return pid, None
-        problems.add(target, "identifier", "the Patient has no identifier", "Give the Patient the clinic's patient number as an identifier")
-        return None, None
-    ident = b.text((subject.get("identifier") or {}).get("value")).strip()
-    if ident:
-        return ident, None
-    if patient_id is not None:
-        return str(patient_id), ref or "(none)"
-    if ref:
-        problems.add(entry, "subject", f"the patient {ref!r} is not in this bundle",
-                     "Include the Patient resource, or import with patient_id= naming the patient")
-    else:
-        problems.add(entry, "subject", "no patient", "Give subject.reference to a Patient with an identifier")
-    return None, None
 
 
 def import_observations(
@@ -462,13 +430,11 @@ def import_observations(
     >>> import_observations(obs).log[["patient_id", "measure", "value"]].to_dict("records")
     [{'patient_id': 'P-001', 'measure': 'pain', 'value': 6.0}]
     """
-    from sciatica_kit.fhir.questionnaires import response_rows
-
     cat = catalog or load_catalog()
     codes = _codes_with_catalogue(b.load_codes(), cat)
     sides = b.side_codes(codes)
     entries = b.entries_of(b.load_json(source))
-    problems, notes, skipped, rows, names = _Problems(), [], [], [], []
+    problems, notes, skipped, rows, names = b.Problems(), [], [], [], []
     unresolved: dict[str, str] = {}
     for entry in entries:
         res, kind = entry.resource, entry.kind
@@ -515,7 +481,7 @@ def import_observations(
             before = len(problems.items)
             value = _value(part, mid, alt, codes, problems, notes)
             when = _when(part, problems)
-            pid, ref = _patient_of(part, entries, patient_id, problems)
+            pid, ref = b.patient_of(part, entries, patient_id, problems)
             if len(problems.items) > before:
                 continue
             if ref is not None:
@@ -593,3 +559,16 @@ def read_observations(
     ['leg_pain']
     """
     return import_observations(bundle, catalog=catalog, patient_id=patient_id, today=today).log
+
+
+def read_questionnaire_responses(source: Any, **kw) -> pd.DataFrame:
+    """Scores from QuestionnaireResponses as a tidy log (see :func:`import_observations`).
+
+    Examples
+    --------
+    >>> from sciatica_kit.fhir.questionnaires import questionnaire_bundle
+    >>> b_ = questionnaire_bundle("odi", [1, 2, 3, 2, 1, 0, 2, None, 1, 2], patient_id="P-001", authored="2025-03-01")
+    >>> float(read_questionnaire_responses(b_)["value"].iloc[0])
+    31.11
+    """
+    return import_observations(source, **kw).log

@@ -21,7 +21,7 @@ import pandas as pd
 from sciatica_kit.fhir import _base as b
 from sciatica_kit.measures import score_odi, score_rmdq, score_sbi, score_start_back
 
-__all__ = ["QUESTIONNAIRE_BASE", "questionnaire", "questionnaire_bundle", "read_questionnaire_responses"]
+__all__ = ["QUESTIONNAIRE_BASE", "questionnaire", "questionnaire_bundle"]
 
 QUESTIONNAIRE_BASE = f"{b._BASE}/Questionnaire"
 ANSWER_SYSTEM = f"{b._BASE}/CodeSystem/answer"
@@ -217,7 +217,6 @@ def _flatten(items: list) -> dict[str, Mapping]:
 
 def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None, unresolved=None) -> list[dict]:
     """Tidy-log rows for one QuestionnaireResponse (used by :func:`import_observations`)."""
-    from sciatica_kit.fhir.observations import _patient_of
 
     res = entry.resource
     if res.get("status") == "entered-in-error":
@@ -245,7 +244,7 @@ def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None, 
     if when is None:
         problems.add(entry, "authored", "no date", "Give authored, the day the form was filled in")
         return []
-    pid, ref = _patient_of(entry, entries, patient_id, problems)
+    pid, ref = b.patient_of(entry, entries, patient_id, problems)
     if pid is None:
         return []
     if ref is not None and unresolved is not None:
@@ -255,17 +254,3 @@ def response_rows(entry, entries, *, patient_id, problems, skipped, notes=None, 
     if sent is not None and notes is not None and abs(sent - score) > 0.01:
         notes.append(f"{entry.name}: the response says {sent:g} but its answers score {score:g}; the kit's score is kept.")
     return [{"patient_id": pid, "date": when, "measure": measure, "side": "", "value": score, "note": ""}]
-
-
-def read_questionnaire_responses(source: Any, **kw) -> pd.DataFrame:
-    """Scores from QuestionnaireResponses as a tidy log (see :func:`import_observations`).
-
-    Examples
-    --------
-    >>> b_ = questionnaire_bundle("odi", [1, 2, 3, 2, 1, 0, 2, None, 1, 2], patient_id="P-001", authored="2025-03-01")
-    >>> float(read_questionnaire_responses(b_)["value"].iloc[0])
-    31.11
-    """
-    from sciatica_kit.fhir.observations import import_observations
-
-    return import_observations(source, **kw).log

@@ -29,21 +29,48 @@ def _config(conn: sa.Connection):
 
 
 def current_revision(conn: sa.Connection) -> str | None:
-    """The store's Alembic revision, or None when it has none (first release or empty)."""
+    """The store's Alembic revision, or None when it has none (first release or empty).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        An open connection to the store.
+
+    Returns
+    -------
+    str or None
+        The revision id.
+    """
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def stamp(conn: sa.Connection, revision: str = "head") -> None:
-    """Record ``revision`` without running anything (new stores, first-release stores)."""
+    """Record ``revision`` without running anything (new stores, first-release stores).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        An open connection.
+    revision : str, optional
+        The revision to record (default the newest).
+    """
     from alembic import command
 
     command.stamp(_config(conn), revision)
 
 
 def run_upgrade(conn: sa.Connection, revision: str = "head") -> None:
-    """Upgrade the store on ``conn`` (inside the caller's transaction) to ``revision``."""
+    """Upgrade the store on ``conn`` (inside the caller's transaction) to ``revision``.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        An open connection, inside the caller's transaction.
+    revision : str, optional
+        Target revision (default the newest).
+    """
     from alembic import command
 
     command.upgrade(_config(conn), revision)

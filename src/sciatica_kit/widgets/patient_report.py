@@ -56,7 +56,7 @@ class PatientReport(StoreBacked, w.VBox):
         """Draw the report for the chosen patient."""
         from sciatica_kit.charts import plot_progress
         from sciatica_kit.programme import DISCLAIMER
-        from sciatica_kit.progress import summarise
+        from sciatica_kit.progress import summarise, summary_html, summary_table
 
         self._clear_messages()
         pid = self.patient.value
@@ -78,16 +78,7 @@ class PatientReport(StoreBacked, w.VBox):
         if log.empty:
             summary, chart = "<i>No entries yet.</i>", b""
         else:
-            s = summarise(log, catalog=self.catalog)
-            names = {m: r["name"] for m, r in self.catalog.records["measures"].items()}
-            mcid = s["mcid"].fillna("not published").astype(str)
-            responder = s["responder"].map({True: "yes", False: "no"}).fillna("-").astype(str).where(mcid != "not published", "- (no MCID)")
-            view = pd.DataFrame({
-                "Measure": [names.get(m, m) + (f" ({sd} leg)" if sd else "") for m, sd in zip(s["measure"], s["side"], strict=True)],
-                "Entries": s["n"], "Baseline": s["baseline"], "Latest": s["latest"], "Change": s["change"],
-                "MCID": mcid, "Responder": responder,
-            })
-            summary = view.style.hide(axis="index").format(precision=1, na_rep="-", escape="html").to_html()
+            summary = summary_html(summary_table(summarise(log, catalog=self.catalog), catalog=self.catalog))
             fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
             chart = figure_png(fig, reuse_layout=True)
         if current is not None:
