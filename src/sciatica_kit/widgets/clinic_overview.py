@@ -20,7 +20,18 @@ __all__ = ["ClinicOverview", "key_measures", "patient_table"]
 
 
 def key_measures(catalog) -> list[str]:
-    """The clinic overview's key measures: ``overview = true`` in the catalogue, in its order."""
+    """The clinic overview's key measures: ``overview = true`` in the catalogue, in its order.
+
+    Parameters
+    ----------
+    catalog
+        The catalogue (:func:`~sciatica_kit.load_catalog`; a clinic's own measures included).
+
+    Returns
+    -------
+    list of str
+        Measure ids, e.g. ``["pain", "leg_pain", "odi", "rmdq"]`` for the packaged catalogue.
+    """
     return [m for m, info in catalog.records["measures"].items() if info.get("overview")]
 
 

@@ -326,6 +326,20 @@ def figure_png(fig, dpi: int = 90, *, reuse_layout: bool = False) -> bytes:
     panels carry the same titles, at the same size, as one drawn before takes that
     figure's axes positions instead of solving the layout again (the slowest part of the
     draw; the panels, their labels and so their margins are the same).
+
+    Parameters
+    ----------
+    fig
+        The matplotlib Figure to draw.
+    dpi
+        Dots per inch of the picture.
+    reuse_layout
+        Take the axes positions of an earlier figure with the same panels (see above).
+
+    Returns
+    -------
+    bytes
+        The PNG file's bytes.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

@@ -49,6 +49,16 @@ def form_fields(catalog) -> list[dict]:
     One box per measure with ``visit_form`` (two for a sided measure, left then right), in the
     catalogue's order, each with its label, unit, valid range and whole-number rule.
 
+    Parameters
+    ----------
+    catalog
+        The catalogue (:func:`~sciatica_kit.load_catalog`; a clinic's own measures included).
+
+    Returns
+    -------
+    list of dict
+        ``measure``, ``side``, ``label``, ``min``, ``max``, ``integer`` for each box, in order.
+
     Examples
     --------
     >>> from sciatica_kit.catalog import load_catalog
