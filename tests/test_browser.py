@@ -797,7 +797,7 @@ def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, p
         assert time.monotonic() < deadline, f"the logger's kernel was never preheated:\n{server.log_tail()}"
         time.sleep(0.5)
     time.sleep(15)  # the spare kernel runs the notebook's imports and warm-up chart, up to wait_for_visitor()
-    with sk.Store(server.store) as store:  # added after the kernels were preheated
+    with sk.Store(server.store_path) as store:  # added after the kernels were preheated
         store.add_patient("P-0777")
     page.set_viewport_size(VOILA_VIEWPORT)
     page.set_default_timeout(ACTION_TIMEOUT_MS)
