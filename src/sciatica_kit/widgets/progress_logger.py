@@ -33,7 +33,7 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
-    figure_png,
+    figure_svg,
     problems_html,
     section_title,
 )
@@ -170,7 +170,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         self._status_lines = (self.patient_message, self.message, self.import_message, self.history_message)
         self.form_patient = ""
         self._opening = False  # True while the constructor opens the first patient
-        self._charts: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()  # pid -> (data fingerprint, PNG)
+        self._charts: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()  # pid -> (data fingerprint, SVG)
         self._reverting = False
         self.banner = self._demo_banner()
 
@@ -264,7 +264,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.correct_button.on_click(self._on_correct)
 
         # ---- chart and summary -------------------------------------------------------
-        self.chart = w.Image(format="png", layout=w.Layout(max_width="1000px", width="100%"))
+        self.chart = w.Image(format="svg+xml", layout=w.Layout(max_width="1000px", width="100%"))
         self.summary = w.HTML()
 
         super().__init__([
@@ -735,7 +735,7 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     def _draw_chart(self, log: pd.DataFrame) -> None:
         """The progress chart for the form's patient (the slowest part: drawn last)."""
-        from sciatica_kit.charts import plot_progress
+        from sciatica_kit.charts import fixed_layout, plot_progress
 
         pid = self.form_patient
         try:
@@ -749,8 +749,8 @@ class ProgressLogger(StoreBacked, w.VBox):
             png = cached[1]
             self._charts.move_to_end(pid)
         else:
-            fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-            png = figure_png(fig, dpi=80, reuse_layout=True)
+            fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
+            png = figure_svg(fig)  # SVG with fixed margins: about half the work of a laid-out PNG
             self._charts[pid] = (key, png)
             while len(self._charts) > CHART_CACHE:
                 self._charts.popitem(last=False)
