@@ -5,6 +5,7 @@
 #   make bench   performance benchmark (BENCH=quick|full), then app response times in Chromium
 #   make report PATIENT=DEMO-001   per-patient HTML report (PATIENT=all for everyone)
 #   make soak    long randomised reliability runs
+#   make bench-hub  response times of the clinic hub with ten clinicians saving at once
 #   make hub     a clinic hub on this machine: two demo clinicians, private PostgreSQL (Ctrl-C stops all)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,7 +26,7 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 	SCIATICA_KIT_DEMO_STORE=$(STATE)/test-store/demo.sqlite SCIATICA_KIT_EXPORTS=$(STATE)/test-exports \
 	PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres handout-deps bench report soak clean
+.PHONY: install install-test lab app demo test pytest test-min test-unit test-notebooks lint browser postgres handout-deps bench bench-hub report soak clean
 
 # PDF handouts: WeasyPrint lays out the handout's HTML with Pango (HarfBuzz shaping, so Arabic
 # and Hebrew join and run right to left) and finds fonts through fontconfig: DejaVu and Noto for
@@ -169,6 +170,14 @@ pytest: install-test
 bench: install-test browser
 	$(TEST_ENV) $(PY) benchmarks/run.py --size $(BENCH)
 	$(TEST_ENV) $(PY) benchmarks/browser.py
+
+# The clinic hub under load (tests/test_hub.py's ten clinicians at once): each step's median, p95 and
+# maximum, with the machine's load average, to bench-results/hub-load.json.
+bench-hub: install-test hub-tools postgres
+	@mkdir -p $(STATE) bench-results
+	$(TEST_ENV) $(PY) -m pytest tests/test_hub.py -k ten_clinicians -q
+	cp $(STATE)/hub-load.json bench-results/hub-load.json
+	@cat bench-results/hub-load.json
 
 report: demo
 	$(PY) -m sciatica_kit.report --patient $(PATIENT) --out $(REPORTS)

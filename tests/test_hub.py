@@ -3,9 +3,10 @@
 One hub for the module (``deploy/hub/localhub.py``, the same code as ``make hub``): a private
 PostgreSQL holds the hub's database and the kit's store; JupyterHub runs with the shared-password
 test authenticator, the simple local spawner and configurable-http-proxy from npm, and is driven
-through its REST API with a service token.  Code "saved through the kit" runs in a kernel of the
-clinician's own server (the path the apps' Save buttons take); Chromium logs in through the
-hub's login page and opens the kit's overview app.
+through its REST API with a service token.  Clinicians A and B log in on the hub's login page in
+Chromium and work in the kit's visit logger (Voila, through the hub's proxy): A clicks Save visit,
+B sees it in the history and clicks Correct value.  The load test saves through kernels of the
+clinicians' own servers (the code the apps' Save buttons run), over the kernel websocket.
 
 Missing JupyterHub, configurable-http-proxy, PostgreSQL or Chromium FAIL these tests with the
 install command (``make hub-tools``, ``make postgres``, ``make browser``); they are never skipped.
@@ -201,8 +202,13 @@ def _run_apart(coroutine):
     return result["value"]
 
 
-async def _execute(hub, user: str, kernel: str, codes: list[str], timeout: float, times: list | None = None) -> list[str]:
-    """Send each code to the kernel in turn over one websocket; outputs (and round-trip seconds in ``times``)."""
+async def _execute(hub, user: str, kernel: str, codes: list[str], timeout: float, times: list | None = None,
+                   seen: tuple[str, list] | None = None) -> list[str]:
+    """Send each code to the kernel in turn over one websocket; outputs (and round-trip seconds in ``times``).
+
+    ``seen=(text, marks)``: for each code, the seconds until a message of it carrying ``text`` arrived
+    (e.g. a widget's "Visit saved" update, before the kernel finishes redrawing), None when none did.
+    """
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
@@ -219,21 +225,29 @@ async def _execute(hub, user: str, kernel: str, codes: list[str], timeout: float
                 "parent_header": {}, "metadata": {}, "channel": "shell",
                 "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
                             "allow_stdin": False, "stop_on_error": True}}))
-            out, errors = [], []
-            while True:
+            out, errors, mark, replied, idle = [], [], None, False, False
+            while not (replied and idle):  # the shell reply and the iopub output come on different channels
                 raw = await asyncio.wait_for(conn.read_message(), timeout)
                 assert raw is not None, f"{user}'s kernel closed the connection"
+                if isinstance(raw, bytes):  # a widget message carrying binary buffers (the chart's PNG): not ours
+                    continue
                 msg = json.loads(raw)
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
+                if seen is not None and mark is None and msg["msg_type"] != "stream" and seen[0] in raw:
+                    mark = time.monotonic() - started
                 if msg["msg_type"] == "stream":
                     out.append(msg["content"]["text"])
                 elif msg["msg_type"] == "error":
                     errors.append("\n".join(msg["content"]["traceback"]))
                 elif msg["msg_type"] == "execute_reply":
-                    break
+                    replied = True
+                elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    idle = True
             if times is not None:
                 times.append(time.monotonic() - started)
+            if seen is not None:
+                seen[1].append(mark)
             assert not errors, f"{user}'s kernel failed:\n" + "\n".join(errors)
             outputs.append("".join(out))
     finally:
@@ -241,15 +255,37 @@ async def _execute(hub, user: str, kernel: str, codes: list[str], timeout: float
     return outputs
 
 
-OPEN_STORE = "import pandas as pd, sciatica_kit as sk\nstore = sk.Store()\n"  # what an open app holds
+def _open_logger_code(patient: str) -> str:
+    """What a clinician's open visit logger holds: the app (catalogue loaded, store open) on a new patient.
+
+    The store's ``add`` is wrapped to time the store write alone (kept in ``add_s``).
+    """
+    return ("import datetime as dt, json, time\n"
+            "from sciatica_kit.widgets import ProgressLogger\n"
+            "logger = ProgressLogger()\n"
+            f"logger.new_patient.value = {patient!r}\n"
+            "logger.add_patient_button.click()\n"
+            f"assert logger.form_patient == {patient!r}, logger.patient_message.value\n"
+            "add_s = []\n"
+            "_add = logger.store.add\n"
+            "def _timed_add(*args, **kwargs):\n"
+            "    t = time.perf_counter()\n"
+            "    try:\n"
+            "        return _add(*args, **kwargs)\n"
+            "    finally:\n"
+            "        add_s.append(time.perf_counter() - t)\n"
+            "logger.store.add = _timed_add\n")
 
 
-def _save_visit_code(patient: str, date: str, value: float, note: str, *, open_store: bool = True) -> str:
-    """What the logger's Save does: one visit row into the default store (the clinician is the hub login)."""
-    return ((OPEN_STORE if open_store else "")
-            + f"log = pd.DataFrame({{'patient_id': [{patient!r}], 'date': [{date!r}], 'measure': ['pain'], "
-            f"'side': [''], 'value': [{value!r}], 'note': [{note!r}]}})\n"
-            "print(store.add(log, source='app'))\n")
+def _click_save_code(date: str, pain: str, note: str) -> str:
+    """What the logger's Save visit button runs in the kernel: fill the form, click; the message and timings."""
+    return (f"logger.date.value = dt.date.fromisoformat({date!r})\n"
+            f"logger.measure_inputs[('pain', '')].value = {pain!r}\n"
+            f"logger.note.value = {note!r}\n"
+            "t = time.perf_counter()\n"
+            "logger.save_button.click()\n"
+            "print(json.dumps({'message': logger.message.value, 'save_visit_s': time.perf_counter() - t, "
+            "'add_s': add_s[-1]}))\n")
 
 
 # --------------------------------------------------------------------------- access
@@ -291,43 +327,111 @@ def test_each_clinicians_server_has_its_login_and_the_shared_store(servers):
 # --------------------------------------------------------------------------- one store, two clinicians
 
 
+NB_LOGGER = "02_log_and_chart_progress.ipynb"
+
+
+def _button(app, label: str):
+    """A button by its label (its accessible name also holds the Font Awesome icon's glyph)."""
+    return app.get_by_role("button", name=re.compile(rf"^\W*{re.escape(label)}$"))
+
+
+def _shot(page, name: str, target=None) -> None:
+    """A screenshot of the window, with ``target`` (e.g. the history table) scrolled into its middle."""
+    (STATE / "screenshots").mkdir(parents=True, exist_ok=True)
+    if target is not None:
+        target.evaluate("e => e.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(200)
+    page.screenshot(path=str(STATE / "screenshots" / f"hub-{name}.png"))
+
+
+def _open_logger_as(browser, hub, user: str):
+    """``user`` logs in on the hub's login page in Chromium and opens the visit logger; (context, page, app)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", user)
+        page.fill("#password_input", hub.password)
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(rf"/user/{re.escape(user)}/"))
+        page.goto(f"{hub.url}/user/{user}/voila/render/{NB_LOGGER}")
+        app = page.locator(".sk-progress-logger")
+        app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    except Exception:
+        _shot(page, f"FAILED-{user}-open-logger")
+        context.close()
+        raise
+    return context, page, app
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_visit_saved_by_one_clinician_is_seen_and_corrected_by_the_other(servers, browser):
+    """A saves a visit with the logger's Save button, B sees it in the logger's history and corrects it."""
+    import datetime as dt
+
     from playwright.sync_api import expect
 
     import sciatica_kit as sk
 
-    saved = run_in_server(servers, CLINICIAN_A, _save_visit_code(PATIENT, "2026-03-02", 7.0, "first visit"))
-    assert saved.startswith("1 new")
+    today = dt.date.today()
+    history_rows = "table.sk-history tbody tr"
 
-    # B logs in through the hub's login page in Chromium and opens the kit's overview app
-    context = browser.new_context(viewport={"width": 1100, "height": 1200})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
+    # A: a new patient, pain 7, Save visit - all clicks in Chromium, through the hub's proxy
+    context, page, app = _open_logger_as(browser, servers, CLINICIAN_A)
     try:
-        page.goto(f"{servers.url}/hub/login")
-        page.fill("#username_input", CLINICIAN_B)
-        page.fill("#password_input", servers.password)
-        page.click("#login_submit")
-        page.wait_for_url(re.compile(rf"/user/{re.escape(CLINICIAN_B)}/"))
-        page.goto(f"{servers.url}/user/{CLINICIAN_B}/voila/render/03_clinic_overview.ipynb")
-        app = page.locator(".sk-clinic-overview")
-        app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
-        expect(app.locator("table tbody tr td:first-child", has_text=PATIENT)).to_have_count(1, timeout=APP_TIMEOUT_MS)
-        (STATE / "screenshots").mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(STATE / "screenshots" / "hub-b-overview.png"), full_page=True)
-        # B cannot reach A's apps either
-        refused = page.goto(f"{servers.url}/user/{CLINICIAN_A}/voila/render/03_clinic_overview.ipynb")
-        assert refused is not None and refused.status == 403
+        app.get_by_placeholder("new patient id", exact=False).fill(PATIENT)
+        _button(app, "Add patient").click()
+        expect(app.locator(".sk-message.sk-success", has_text=f"Patient {PATIENT} added")).to_be_visible(timeout=APP_TIMEOUT_MS)
+        app.get_by_label("Pain (0-10)", exact=True).fill("7")
+        app.get_by_placeholder("Notes", exact=False).fill("first visit")
+        _button(app, f"Save visit for {PATIENT}").click()
+        expect(app.locator(".sk-message.sk-success")).to_contain_text(
+            f"Visit saved for {PATIENT} on {today:%d %b %Y}: 1 new", timeout=APP_TIMEOUT_MS)
+        expect(app.locator(history_rows, has_text=CLINICIAN_A)).to_have_count(1, timeout=APP_TIMEOUT_MS)
+        _shot(page, "a-visit-saved", app.locator(history_rows, has_text=CLINICIAN_A))
     finally:
         context.close()
 
-    seen_by_b = run_in_server(servers, CLINICIAN_B, "import sciatica_kit as sk\n"
-                              f"print(sk.Store().read({PATIENT!r})['value'].tolist())")
-    assert seen_by_b.strip() == "[7.0]"
-    corrected = run_in_server(servers, CLINICIAN_B, _save_visit_code(PATIENT, "2026-03-02", 6.0, "pain re-scored"))
-    assert "1 corrected" in corrected
+    store = sk.Store(servers.store_url, user="test-reader")
+    try:
+        saved = store.read(PATIENT, provenance=True)
+        assert saved[["measure", "value", "note", "entered_by"]].values.tolist() == [["pain", 7.0, "first visit", CLINICIAN_A]]
+    finally:
+        store.close()
+
+    # B: the same patient in B's own logger, A's visit in its history; B corrects it there
+    context, page, app = _open_logger_as(browser, servers, CLINICIAN_B)
+    try:
+        patient = app.get_by_label("Patient", exact=True)
+        if patient.input_value() != PATIENT:
+            patient.select_option(PATIENT)
+        expect(_button(app, f"Save visit for {PATIENT}")).to_be_visible(timeout=APP_TIMEOUT_MS)
+        row = app.locator(history_rows, has_text=CLINICIAN_A)
+        expect(row).to_have_count(1, timeout=APP_TIMEOUT_MS)
+        expect(row).to_contain_text("Pain 7")
+        expect(row).to_contain_text("first visit")
+        _shot(page, "b-sees-a-visit", row)
+
+        entry = app.get_by_label("Value", exact=True)
+        # the list fills just after the history table; ipywidgets writes the labels' spaces as no-break spaces
+        offered = entry.locator("option", has_text=re.compile(r"Pain\s=\s7$"))
+        expect(offered).to_have_count(1, timeout=APP_TIMEOUT_MS)
+        label = offered.text_content()
+        entry.select_option(label=label)
+        app.get_by_label("Correct to", exact=True).fill("6")
+        app.get_by_label("Reason", exact=True).fill("pain re-scored")
+        _button(app, "Correct value").click()
+        expect(app.locator(".sk-message.sk-success")).to_contain_text(f"for {PATIENT} corrected to 6", timeout=APP_TIMEOUT_MS)
+        expect(app.locator(history_rows, has_text=CLINICIAN_B)).to_contain_text("Pain 6", timeout=APP_TIMEOUT_MS)
+        _shot(page, "b-corrected", app.locator(history_rows, has_text=CLINICIAN_B))
+
+        # B cannot reach A's apps either
+        refused = page.goto(f"{servers.url}/user/{CLINICIAN_A}/voila/render/{NB_LOGGER}")
+        assert refused is not None and refused.status == 403
+    finally:
+        context.close()
 
     store = sk.Store(servers.store_url, user="test-reader")
     try:
@@ -357,7 +461,8 @@ def test_ten_clinicians_log_in_open_the_builder_and_save_at_once(hub):
     import sciatica_kit as sk
 
     barrier = threading.Barrier(len(LOAD_CLINICIANS))
-    timings: dict[str, list[float]] = {"login": [], "spawn": [], "builder": [], "save": []}
+    timings: dict[str, list[float]] = {"login": [], "spawn": [], "builder": [], "empty_request": [],
+                                       "save_confirmed": [], "save": [], "save_visit_in_kernel": [], "store_add": []}
     failures: list[str] = []
     lock = threading.Lock()
     started = time.monotonic()
@@ -381,19 +486,29 @@ def test_ten_clinicians_log_in_open_the_builder_and_save_at_once(hub):
             headers = {"Authorization": f"token {hub.token}"}
             kernel = requests.post(f"{hub.url}/user/{user}/api/kernels", headers=headers, json={"name": "python3"},
                                    timeout=120).json()["id"]
-            saves: list[float] = []
-            codes = [_save_visit_code(f"LOAD-{index:02d}", f"2026-04-{day:02d}", float(day % 10), f"load visit {day}",
-                                      open_store=False) for day in range(1, LOAD_VISITS + 1)]
-            # an open app's kernel has imported the kit and opened the store before anyone clicks Save: untimed
-            outputs = _run_apart(_execute(hub, user, kernel, [OPEN_STORE, *codes], timeout=120, times=saves))[1:]
-            saves = saves[1:]
+            round_trips: list[float] = []
+            patient = f"LOAD-{index:02d}"
+            codes = [_click_save_code(f"2026-04-{day:02d}", str(day % 10), f"load visit {day}")
+                     for day in range(1, LOAD_VISITS + 1)]
+            # the app is open (kit imported, catalogue loaded, store open) before anyone clicks Save: untimed;
+            # then an empty request (the hub's proxy, the server and the kernel, nothing of the kit), then the saves
+            confirmed: list = []
+            outputs = _run_apart(_execute(hub, user, kernel, [_open_logger_code(patient), "pass", *codes],
+                                          timeout=120, times=round_trips, seen=("Visit saved for", confirmed)))[2:]
+            assert None not in confirmed[2:], f"{user}: a save's 'Visit saved' message never reached the client"
             requests.delete(f"{hub.url}/user/{user}/api/kernels/{kernel}", headers=headers, timeout=60)
-            assert all(o.startswith("1 new") for o in outputs), outputs
+            results = [json.loads(o) for o in outputs]
+            assert all(f"Visit saved for {patient}" in r["message"] and "1 new" in r["message"] for r in results), \
+                [r["message"] for r in results]
             with lock:
                 timings["login"].append(login_s)
                 timings["spawn"].append(spawn_s)
                 timings["builder"].append(builder_s)
-                timings["save"].extend(saves)
+                timings["empty_request"].append(round_trips[1])
+                timings["save_confirmed"].extend(confirmed[2:])
+                timings["save"].extend(round_trips[2:])
+                timings["save_visit_in_kernel"].extend(r["save_visit_s"] for r in results)
+                timings["store_add"].extend(r["add_s"] for r in results)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported below
             with lock:
                 failures.append(f"{user}: {type(exc).__name__}: {exc}")
@@ -419,7 +534,9 @@ def test_ten_clinicians_log_in_open_the_builder_and_save_at_once(hub):
     summary = {kind: {"n": len(v), "p50_s": round(float(pd.Series(v).quantile(0.5)), 3),
                       "p95_s": round(float(pd.Series(v).quantile(0.95)), 3), "max_s": round(max(v), 3)}
                for kind, v in timings.items()}
-    summary["all_requests_p95_s"] = round(float(pd.Series(sum(timings.values(), [])).quantile(0.95)), 3)
+    answered = [*timings["login"], *timings["spawn"], *timings["builder"], *timings["save"]]
+    summary["all_requests_p95_s"] = round(float(pd.Series(answered).quantile(0.95)), 3)
+    summary["load_average"] = [round(x, 2) for x in os.getloadavg()]
     summary["wall_s"] = round(time.monotonic() - started, 1)
     (STATE / "hub-load.json").write_text(json.dumps(summary, indent=2))
     print("hub load:", json.dumps(summary))

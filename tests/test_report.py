@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import subprocess
 import sys
 
@@ -25,11 +27,14 @@ def test_report_has_summary_chart_and_programme(store_path, tmp_path):
     assert out.name == "report-DEMO-002.html"
     assert "Progress report: DEMO-002" in text
     assert "Summary" in text and "Oswestry Disability Index" in text and "Responder" in text and "Threshold" in text
-    assert text.count("data:image/png") >= 1  # the progress chart
+    charts = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(charts) == 1  # the progress chart, as SVG with real text
+    svg = base64.b64decode(charts[0]).decode("utf-8")
+    assert "Progress: DEMO-002" in svg and "Oswestry" in svg and "<script" not in svg
     assert "Current programme" in text
     assert "Knee to chest stretch" in text  # DEMO-002 has stenosis: flexion-bias programme
     assert "Extension narrows the spinal canal" in text  # and the remarks on what was kept out
-    assert "does not replace" in text
+    assert text.count("does not replace") == 1  # the disclaimer, once
     assert "import sciatica_kit" not in text  # code hidden
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 

@@ -672,20 +672,32 @@ def test_location_and_user_come_from_the_settings_file(tmp_path, monkeypatch):
     settings = tmp_path / "settings.toml"
     settings.write_text(f'[store]\nlocation = "{tmp_path / "from-settings.sqlite"}"\nuser = "a.khan"\n')
     monkeypatch.setenv("SCIATICA_KIT_SETTINGS", str(settings))
-    monkeypatch.setenv("JUPYTERHUB_USER", "hub-user")
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     monkeypatch.delenv(STORE_ENV)
     with sk.Store() as s:
         assert s.path == tmp_path / "from-settings.sqlite" and s.user == "a.khan"
-    with sk.Store(user="explicit") as s:
-        assert s.user == "explicit"
     settings.write_text("[store]\n")
-    with sk.Store(tmp_path / "x.sqlite") as s:
-        assert s.user == "hub-user"
-    monkeypatch.delenv("JUPYTERHUB_USER")
     import getpass
 
     with sk.Store(tmp_path / "x.sqlite") as s:
         assert s.user == getpass.getuser()
+
+
+def test_the_hub_login_is_recorded_even_when_the_settings_file_names_someone(tmp_path, monkeypatch):
+    """Explicit user > hub login ($JUPYTERHUB_USER) > settings file's [store] user > OS login."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[store]\nuser = "shared.laptop"\n')  # e.g. a settings file every server shares
+    monkeypatch.setenv("SCIATICA_KIT_SETTINGS", str(settings))
+    monkeypatch.setenv("JUPYTERHUB_USER", "b.lee")
+    with sk.Store(tmp_path / "x.sqlite") as s:
+        assert s.user == "b.lee"
+        s.add(FIRST)
+        assert set(s.read(provenance=True)["entered_by"]) == {"b.lee"}
+    with sk.Store(tmp_path / "x.sqlite", user="explicit") as s:
+        assert s.user == "explicit"
+    monkeypatch.setenv("JUPYTERHUB_USER", "")  # set but empty: not a login
+    with sk.Store(tmp_path / "x.sqlite") as s:
+        assert s.user == "shared.laptop"
 
 
 def test_an_unsupported_or_malformed_address_is_refused(tmp_path):

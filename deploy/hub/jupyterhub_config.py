@@ -69,6 +69,11 @@ auth = os.environ.get("SCIATICA_HUB_AUTH", "").strip()
 if auth == "native":  # sign-up page at /hub/signup; the admin approves each account at /hub/authorize
     c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
     c.NativeAuthenticator.open_signup = False
+    import importlib.util
+
+    native = importlib.util.find_spec("nativeauthenticator")
+    if native is not None and native.origin:  # its sign-up and authorize pages (as its quickstart says)
+        c.JupyterHub.template_paths = [str(Path(native.origin).parent / "templates")]
 elif auth == "pam":  # the server's own accounts (The Littlest JupyterHub's default)
     c.JupyterHub.authenticator_class = "pam"
 elif auth:

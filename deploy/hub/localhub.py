@@ -38,9 +38,16 @@ class HubToolMissing(RuntimeError):
 
 def free_port() -> int:
     """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` different free TCP ports on loopback (all held open while choosing, so never the same twice)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def find_tools() -> tuple[Path, Path]:
@@ -89,6 +96,9 @@ class LocalHub:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # the hub's session: a proxy or a clinician's server left behind by a hub that failed or was killed
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         while self._stops:
             with contextlib.suppress(Exception):
                 self._stops.pop()()
@@ -130,7 +140,8 @@ def start_hub(workdir: str | os.PathLike | None = None, *, users: tuple[str, ...
         if seed_demo:
             subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], check=True,
                            env={**os.environ, "SCIATICA_KIT_STORE": store_url}, capture_output=True, timeout=300)
-        port = port or free_port()
+        internal_port, proxy_api_port, public_port = free_ports(3)
+        port = port or public_port
         password, admin_password = secrets.token_urlsafe(9), secrets.token_urlsafe(32)
         token = secrets.token_hex(32)
         env = {
@@ -146,8 +157,8 @@ def start_hub(workdir: str | os.PathLike | None = None, *, users: tuple[str, ...
             "SCIATICA_HUB_DEMO_ADMIN_PASSWORD": admin_password,
             "SCIATICA_HUB_SERVICE_TOKEN": token,
             "SCIATICA_HUB_BIND_URL": f"http://127.0.0.1:{port}",
-            "SCIATICA_HUB_INTERNAL_URL": f"http://127.0.0.1:{free_port()}",
-            "SCIATICA_HUB_PROXY_API_URL": f"http://127.0.0.1:{free_port()}",
+            "SCIATICA_HUB_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
+            "SCIATICA_HUB_PROXY_API_URL": f"http://127.0.0.1:{proxy_api_port}",
         }
         env.pop("SCIATICA_HUB_AUTH", None)
         process = subprocess.Popen([str(hub_bin), "-f", str(HERE / "local_config.py")], cwd=state, env=env,
@@ -181,6 +192,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, interrupt)  # also when started with SIGINT ignored (a background job)
     signal.signal(signal.SIGTERM, interrupt)
     workdir = Path(os.environ.get("SCIATICA_HUB_WORKDIR") or tempfile.mkdtemp(prefix="sk-hub-"))
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = workdir / "hub.log"
     print(f"Starting PostgreSQL and the hub (log: {log_path}) ...", flush=True)
     try:

@@ -10,7 +10,7 @@ the kit's defaults.  Example::
 
     [store]
     location = "postgresql+psycopg://kit@clinic-server/kit"   # or a file path
-    user = "a.khan"
+    user = "a.khan"        # who is recorded; on a clinic hub the hub login wins
 
     [exports]
     folder = "~/Documents/sciatica-kit-exports"

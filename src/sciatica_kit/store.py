@@ -164,12 +164,18 @@ def _now() -> str:
 
 
 def _default_user() -> str:
+    """Who a ``Store()`` records when no ``user`` is given: the hub login, the settings file, the OS login.
+
+    The hub login (``$JUPYTERHUB_USER``, set by JupyterHub in each clinician's server) comes
+    first: on a clinic hub it is the person who logged in, whatever a settings file shared by
+    the server says.
+    """
+    hub = os.environ.get("JUPYTERHUB_USER", "").strip()
+    if hub:
+        return hub
     configured = _store_settings().get("user")
     if configured:
         return str(configured)
-    hub = os.environ.get("JUPYTERHUB_USER")
-    if hub:
-        return hub
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
@@ -387,8 +393,9 @@ class Store:
         data folder), a file path, or a SQLAlchemy URL (``"sqlite:///clinic.db"``,
         ``"postgresql+psycopg://kit:secret@clinic-server/kit"``).
     user
-        Name recorded with every change.  Default: the settings file's ``[store] user``,
-        else ``$JUPYTERHUB_USER``, else the login name.
+        Name recorded with every change.  Precedence: this argument, else the hub login
+        (``$JUPYTERHUB_USER``, set by JupyterHub in each clinician's server), else the
+        settings file's ``[store] user``, else the operating system's login name.
     catalog
         The catalogue the logs are validated against (default: the kit's).
     create
