@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 TARGETS = {"first_page": 2.0, "click_p95": 0.300, "handout_pdf": 1.0}
-# as `make app` starts Voila (Makefile VOILA_PREHEAT): app notebooks preheated in spare kernels
+# as `make app PREHEAT=1` starts Voila (Makefile VOILA_PREHEAT): app notebooks preheated in spare kernels
 PREHEAT = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.preheat_denylist=00_home",
            "--VoilaKernelManager.preheat_denylist=04_patient_report", "--VoilaKernelManager.preheat_denylist=reports"]
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results")
-    parser.add_argument("--no-preheat", action="store_true", help="start Voila without preheated kernels (as before)")
+    parser.add_argument("--preheat", action="store_true", help="start Voila with preheated kernels, as `make app PREHEAT=1`")
     parser.add_argument("--settle", type=float, default=0.0,
                         help="seconds to wait after the port opens before the first page (preheated kernels filling)")
     args = parser.parse_args(argv)
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env, check=True, capture_output=True)
         port = _port()
         log = open(tmp / "voila.log", "wb")  # noqa: SIM115 - closed below
-        preheat = [] if args.no_preheat else PREHEAT
+        preheat = PREHEAT if args.preheat else []  # as `make app` (PREHEAT=0)
         proc = subprocess.Popen([sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", *preheat],
                                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         results: list[dict] = []

@@ -163,9 +163,9 @@ def _server_env(tmp: Path, exports: Path, *, clinic_store: Path | None) -> dict[
     return env
 
 
-def _make_app_voila_args() -> list[str]:
-    """The Voila options `make app` passes (read from `make -n app`): the preheated kernels among them."""
-    dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True).stdout
+def _make_app_voila_args(*make_vars: str) -> list[str]:
+    """The Voila options `make app` passes (read from `make -n app`), e.g. with ``PREHEAT=1``."""
+    dry = subprocess.run(["make", "-n", "app", *make_vars], cwd=REPO, capture_output=True, text=True).stdout
     (line,) = [ln for ln in dry.splitlines() if "voila notebooks" in ln]
     return line.split("--no-browser", 1)[1].split()
 
@@ -778,20 +778,21 @@ def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
 
 @pytest.fixture(scope="module")
 def preheated_voila_server(tmp_path_factory):
-    server = _start("voila", tmp_path_factory.mktemp("preheated-voila"), extra=_make_app_voila_args())
+    server = _start("voila", tmp_path_factory.mktemp("preheated-voila"), extra=_make_app_voila_args("PREHEAT=1"))
     yield server
     _stop(server)
 
 
 @pytest.mark.browser
 def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, preheated_voila_server):
-    """`make app` runs the app notebooks ahead in spare kernels; a patient added after that still appears."""
+    """`make app PREHEAT=1` runs the app notebooks ahead in spare kernels; a patient added after that still appears."""
     from playwright.sync_api import expect
 
     import sciatica_kit as sk
 
     server = preheated_voila_server
-    assert "--preheat_kernel=True" in _make_app_voila_args()
+    assert "--preheat_kernel=True" in _make_app_voila_args("PREHEAT=1")
+    assert not any("preheat" in a for a in _make_app_voila_args())  # off by default (see the Makefile)
     deadline = time.monotonic() + START_TIMEOUT_S
     while f"Kernel pool of {NB_LOGGER} is filled" not in server.log_tail(100_000):
         assert time.monotonic() < deadline, f"the logger's kernel was never preheated:\n{server.log_tail()}"

@@ -68,7 +68,7 @@ replace it.
     code("""
 from sciatica_kit.widgets import ProgrammeBuilder, wait_for_visitor
 
-wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app): start-up done ahead, the app built when opened
+wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),
@@ -95,7 +95,7 @@ the file button; a file with problems is listed row by row and nothing is saved.
     code("""
 from sciatica_kit.widgets import ProgressLogger, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, the app built when opened
+wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 logger = ProgressLogger(patient_id="DEMO-001")
 logger
 """),
@@ -112,7 +112,7 @@ difference, and the cohort's median trajectory. Filter by condition.
     code("""
 from sciatica_kit.widgets import ClinicOverview, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, the app built when opened
+wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 overview = ClinicOverview()
 overview
 """),
@@ -128,7 +128,7 @@ current programme. Print it from the browser (Ctrl+P).
     code("""
 from sciatica_kit.widgets import PatientReport, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, the app built when opened
+wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 report = PatientReport(patient_id="DEMO-001")
 report
 """),

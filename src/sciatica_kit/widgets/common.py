@@ -163,7 +163,7 @@ def open_app_store():
 def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
     """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
 
-    ``make app`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
+    ``make app PREHEAT=1`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
     notebook runs in a spare kernel before anyone asks for it.  Called at the top of a
     notebook, this imports what the apps need and warms what the app will do first, then
     pauses until someone opens the page; the app itself is built after that, from the store
