@@ -734,7 +734,7 @@ def fig_handout(size: Size, work: Path) -> Row:
     return Row("handout", "PDF handout, eight exercises (pictures cached)", f"{n} exercises", best, "s", "-", None, None,
                "<= 1 s", best <= 1.0,
                note=f"best of {len(times)}; median {fmt_seconds(med)}, median CPU {fmt_seconds(statistics.median(cpu))}; "
-               f"first handout in the process {fmt_seconds(first)} (fonts loaded, pictures drawn); "
+               f"first handout in the process {fmt_seconds(first)} (fonts loaded; pictures drawn, or read from the disk cache when a session drew them before); "
                f"HTML only {fmt_seconds(html_med)}")
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("programme", "import", "read_log", "store_add", "one_entry", "store_add_pg", "store_read", "store_read_pg",
-           "store_undo", "store_undo_pg", "store_memory", "summarise", "plot", "notebooks", "memory", "handout")
+           "store_undo", "store_undo_pg", "store_memory", "summarise", "plot", "notebooks", "memory", "handout",
+           "report")
 TITLES = (
     "build_programme p95 latency",
     "import sciatica_kit",
@@ -33,6 +34,7 @@ TITLES = (
     "all notebooks executed",
     "peak memory of summarise",
     "PDF handout",
+    "progress reports for a whole clinic",
 )
 
 

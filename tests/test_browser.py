@@ -677,6 +677,20 @@ def test_handout_exported_after_typing_the_id_carries_it(page, server, open_app)
     patient.fill("P-0042")
     patient.press("Tab")
     _button(app, "Handout (PDF)").click()
+    # one exercise has no dose yet: the builder lists it and asks before printing
+    warning = _message(app, "warning")
+    expect(warning).to_have_text("1 exercise has no dose yet: Tummy bracing (core activation).", timeout=ACTION_TIMEOUT_MS)
+    _in_viewport(page, warning)
+    _shot(page, server, "16b-builder-handout-asks-for-doses", warning)
+    assert not list(server.exports.glob("P-0042-*-handout*.pdf"))  # nothing printed before the answer
+    _button(app, "Set the doses").click()  # the dose editor opens on that exercise, cursor in its first box
+    expect(app.get_by_label("Exercise", exact=True)).to_have_value(re.compile(".+"))
+    expect(app.locator(".sk-message.sk-info")).to_contain_text("Set the dose of Tummy bracing (core activation)")
+    expect(app.get_by_label("Sets", exact=True)).to_be_focused()
+    _shot(page, server, "17-builder-dose-missing", app.locator(".sk-message.sk-info"))
+    _button(app, "Handout (PDF)").click()
+    expect(_message(app, "warning")).to_contain_text("no dose yet", timeout=ACTION_TIMEOUT_MS)
+    _button(app, "Print with fill-in lines").click()  # printed anyway: lines to write the dose on
     expect(_message(app)).to_contain_text("for P-0042", timeout=ACTION_TIMEOUT_MS)
     pdf = max(server.exports.glob("P-0042-*-handout*.pdf"), key=lambda f: f.stat().st_mtime)
     pdftotext = shutil.which("pdftotext")
@@ -684,6 +698,7 @@ def test_handout_exported_after_typing_the_id_carries_it(page, server, open_app)
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     line = next(ln for ln in text.splitlines() if "Patient" in ln)
     assert "P-0042" in line, line
+    assert "____ times" in text and "No dose set yet" not in text and "not specified" not in text.lower()
 
 
 @pytest.mark.browser

@@ -202,11 +202,16 @@ def test_clinic_profile_comes_from_the_settings_file_and_a_call_can_override_it(
 def test_no_handout_ever_says_dose_not_specified(everything, tmp_path):
     text = everything.to_html(settings=NO_SETTINGS, pictures=False)
     pdf = " ".join(_pages(everything.to_pdf(tmp_path / "all.pdf", settings=NO_SETTINGS, pictures=False)))
+    from sciatica_kit.wording import load_wording
+
+    no_dose = load_wording().no_dose
     assert "not specified" not in text.lower() and "not specified" not in pdf.lower()
+    assert no_dose not in text and no_dose not in pdf  # the table's "No dose set yet" becomes fill-in lines
     n_fill = 0
     for row in everything.table.to_dict("records"):
         dose = str(row["dose"])
-        if "not specified" in dose.lower() or not dose.strip():
+        assert "not specified" not in dose.lower()
+        if dose == no_dose or not dose.strip():
             n_fill += 1
         else:
             assert " ".join(dose.split()) in pdf, f"{row['exercise_id']}: dose '{dose}' not printed"
@@ -595,3 +600,20 @@ def test_a_referral_alongside_the_programme_and_the_screen_reach_every_clinician
     assert "heumatolog" in view and "Red-flag screen not recorded" in view
     handout = prog.to_html(tmp_path / "h.html").read_text(encoding="utf-8")
     assert "Red-flag screen not recorded" not in handout  # the patient's handout carries no clinician wording
+
+
+def test_every_export_showing_the_clinicians_changes_gives_each_reason(tmp_path):
+    prog = (sk.build_programme(["sciatica"])
+            .set_dose("walking", reason="builds up slowly after surgery", days_per_week=5)
+            .remove("supine_hamstring_stretch_strap", "cannot lie flat")
+            .add("bird_dog", "core endurance"))
+    details = {r[0].value: r[1].value for r in load_workbook(prog.to_excel(tmp_path / "p.xlsx"))["Details"].iter_rows(min_row=2)}
+    assert details["Clinician change - Dose changed: Walking"] == "days_per_week 7 -> 5; reason: builds up slowly after surgery"
+    assert details["Clinician change - Removed: Hamstring stretch with a towel or belt"] == "cannot lie flat"
+    assert details["Clinician change - Added: Bird dog"] == "core endurance"
+    fragment = prog._repr_html_()
+    assert "Dose changed: Walking (days_per_week 7 -&gt; 5; reason: builds up slowly after surgery)" in fragment
+    frame = pd.read_csv(prog.to_csv(tmp_path / "p.csv"), encoding="utf-8-sig").set_index("Exercise id")
+    assert "reason: builds up slowly after surgery" in frame.loc["walking", "Why it is there"]
+    careplan = json.dumps(prog.to_fhir())
+    assert "builds up slowly after surgery" in careplan

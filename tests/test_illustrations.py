@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import time
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -15,6 +14,7 @@ from matplotlib.figure import Figure
 import sciatica_kit as sk
 from sciatica_kit import catalog as catalog_mod
 from sciatica_kit import illustrations as il
+from sciatica_kit.illustrations import body as il_body
 
 PACKAGED = sorted(sk.load_catalog().records["exercises"])
 MOVEMENTS = [eid for eid in PACKAGED if "start" in il.pose_for(eid)]  # two frames: start and end
@@ -132,7 +132,7 @@ def test_every_picture_is_a_png_with_a_real_drawing(exercise_id, catalog):
 @pytest.mark.parametrize("exercise_id", MOVEMENTS)
 def test_start_and_end_poses_really_move(exercise_id, catalog):
     pose = il.pose_for(exercise_id, catalog=catalog)
-    start, end = il._bodies(pose)
+    start, end = il_body._bodies(pose)
     moved = max(float(np.max(np.hypot(*(end.seg[n] - start.seg[n]).T))) for n in start.seg)
     assert moved > 0.3, exercise_id
     assert pose["arrow"], f"{exercise_id}: a movement needs an arrow"
@@ -141,15 +141,15 @@ def test_start_and_end_poses_really_move(exercise_id, catalog):
 @pytest.mark.parametrize("exercise_id", PACKAGED)
 def test_figures_rest_on_the_floor_and_limbs_stay_attached(exercise_id, catalog):
     pose = il.pose_for(exercise_id, catalog=catalog)
-    for body in il._bodies(pose):
+    for body in il_body._bodies(pose):
         if pose["ground"] != "none":
             assert body.lowest() == pytest.approx(0.0, abs=0.02)  # neither floating nor sinking
         for side in ("near", "far"):
             assert np.allclose(body.seg[f"{side}_thigh"][0], body.pts["pelvis"])
             assert np.allclose(body.seg[f"{side}_shin"][0], body.seg[f"{side}_thigh"][-1])
             assert np.allclose(body.seg[f"{side}_forearm"][0], body.seg[f"{side}_upper_arm"][-1])
-    for _, frame in il._frames(pose):
-        body = il._Body(frame)
+    for _, frame in il_body._frames(pose):
+        body = il_body._Body(frame)
         for target, point in (
             ("hand", "hand"),
             ("far_hand", "hand"),
@@ -176,12 +176,13 @@ def test_key_exercises_use_the_right_setting(catalog):
     assert glide["start"]["knee"] == 90 and glide["end"]["knee"] < 30  # the knee straightens
 
 
-def test_rendering_every_picture_is_fast(catalog):
-    t0 = time.perf_counter()
+def test_every_picture_renders_to_a_png(catalog):
+    # how long this takes is measured by `make bench` (figure "handout"), not asserted here
     for eid in PACKAGED:
         fig = il.draw_exercise(eid, catalog=catalog)
-        fig.savefig(io.BytesIO(), format="png", dpi=110)
-    assert time.perf_counter() - t0 < 8.0
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        assert _ink_fraction(_pixels(buf.getvalue())) > 0.03, eid
 
 
 def test_png_is_cached(catalog):
@@ -347,7 +348,7 @@ def test_the_poses_file_documents_itself():
 
 def _grounded(exercise_id):
     pose = il.pose_for(exercise_id)
-    return pose, il._bodies(pose)
+    return pose, il_body._bodies(pose)
 
 
 def test_mckenzie_extension_starts_with_the_hands_under_the_shoulders_and_presses_up():

@@ -220,14 +220,14 @@ def test_dose_in_words():
     assert dose_in_words({"times_per_day": (2, float("inf"))}) == "At least twice a day"
     assert dose_in_words({"distance_km": (float("nan"), 4.8)}) == "Build up to 4.8 km (3 miles)"
     assert dose_in_words({"reps": 20, "times_per_day": 3}) == "Repeat 20 times, 3 times a day"
-    assert dose_in_words({"sets": pd.NA, "reps": pd.NA}).startswith("Dose not specified")
+    assert dose_in_words({"sets": pd.NA, "reps": pd.NA}) == "No dose set yet: set it with the patient"
 
 
 def test_no_dose_is_invented():
     prog = sk.build_programme(["herniated_disc"])
     bracing = row(prog, "abdominal_bracing")
     assert all(pd.isna(bracing[d]) for d in DOSE_FIELDS)
-    assert bracing["dose"].startswith("Dose not specified")
+    assert bracing["dose"] == "No dose set yet: set it with the patient"
 
 
 # The exhaustive sweep over every condition combination x phase x finding set (no excluded
@@ -411,3 +411,101 @@ def test_saved_programme_reads_back_as_issued_even_after_the_catalogue_changes(t
     assert "Buttock (figure-4) stretch: Hold 15 seconds" in diff and "\u2192 Hold 20 seconds" in diff
     assert "Removed: Knee to chest stretch." in diff
     assert diff_programmes(prog, prog) == "No changes."
+
+
+# --------------------------------------------------------------------------- one home for the inputs
+
+
+def test_the_programme_holds_each_input_once():
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(sk.Programme)}
+    inputs = {f.name for f in dataclasses.fields(sk.programme.ProgrammeRequest)}
+    assert "request" in fields and "inputs" not in fields
+    assert not fields & (inputs - {"max_exercises"})  # the applied ceiling is an outcome; the request keeps what was asked
+    prog = sk.build_programme(["sciatica"], patient="P-0001", clinic="Riverside")
+    assert prog.patient == prog.request.patient == prog.inputs["patient"] == "P-0001"
+
+
+def test_a_changed_detail_cannot_be_forgotten_by_a_rebuild():
+    import dataclasses
+
+    prog = sk.build_programme(["sciatica"], patient="P-0001")
+    with pytest.raises(TypeError):
+        dataclasses.replace(prog, patient="P-0002")  # not a field: the detail lives only in the request
+    moved = prog.with_details(patient="P-0002", clinic="Riverside")
+    for again in (moved, moved.rebuild(), moved.add("bird_dog", "core"), moved.set_dose("walking", days_per_week=5),
+                  sk.Programme.from_dict(moved.to_dict()), sk.Programme.from_dict(moved.to_dict()).rebuild()):
+        assert (again.patient, again.clinic) == ("P-0002", "Riverside")
+        assert again.to_dict()["patient"] == "P-0002" and again.inputs["patient"] == "P-0002"
+    with pytest.raises(ValueError, match="with_details changes only"):
+        prog.with_details(phase="acute")  # an input that shapes the table needs a rebuild, not a detail change
+
+
+def test_a_saved_programme_has_the_dtypes_of_a_fresh_one():
+    for prog in (
+        sk.build_programme(["sciatica"]),
+        sk.build_programme(["sciatica"], red_flags=["cauda_equina"]),  # blocked: empty tables
+        sk.build_programme(["piriformis_syndrome"], exclude={"walking": "wheelchair user"}),
+        sk.build_programme(["spinal_stenosis"]),
+    ):
+        again = sk.Programme.from_dict(json.loads(json.dumps(prog.to_dict())))
+        pd.testing.assert_frame_equal(again.table, prog.table)
+        pd.testing.assert_frame_equal(again.excluded, prog.excluded)
+        assert all(pd.api.types.is_string_dtype(t) for t in prog.excluded.dtypes), prog.excluded.dtypes
+        assert again.to_dict() == prog.to_dict()
+
+
+def test_a_dose_edit_keeps_the_clinicians_reason():
+    prog = sk.build_programme(["sciatica"]).set_dose("walking", reason="builds up slowly", days_per_week=5)
+    prog = prog.set_dose("walking", reason="knee pain on longer walks", minutes=20)
+    r = row(prog, "walking")
+    assert "(reason: builds up slowly; knee pain on longer walks)" in r["reason"]
+    dose = [o for o in prog.overrides if o["action"] == "dose"]
+    assert dose == [{"exercise_id": "walking", "action": "dose", "reason": "builds up slowly; knee pain on longer walks",
+                     "changes": "days_per_week 7 -> 5, minutes none -> 20", "overrides": []}]
+    record = json.loads(json.dumps(prog.to_dict()))
+    assert record["dose_reasons"] == {"walking": "builds up slowly; knee pain on longer walks"}
+    for again in (sk.Programme.from_dict(record), sk.Programme.from_dict(record).rebuild()):
+        assert row(again, "walking")["reason"] == r["reason"]
+    assert "Dose edited by the clinician: days_per_week 7 -> 5" in row(sk.build_programme(["sciatica"]).set_dose(
+        "walking", days_per_week=5), "walking")["reason"]  # no reason given: the change alone
+
+
+def test_an_old_snapshot_without_dose_reasons_reads_back_unchanged():
+    prog = sk.build_programme(["sciatica"]).set_dose("walking", days_per_week=5)
+    old = prog.to_dict()
+    old["snapshot_version"] = 2
+    old.pop("dose_reasons")
+    old["overrides"] = [{"exercise_id": "walking", "action": "dose", "reason": "days_per_week 7 -> 5", "overrides": []}]
+    again = sk.Programme.from_dict(old)
+    pd.testing.assert_frame_equal(again.table, prog.table)
+    assert again.request.dose_reasons == {} and again.rebuild().table.equals(prog.table)
+    from sciatica_kit.export import override_lines
+
+    assert ("Dose changed: Walking", "days_per_week 7 -> 5") in override_lines(again)
+
+
+def test_no_dose_text_is_in_clinic_words_everywhere():
+    prog = sk.build_programme(["herniated_disc", "sciatica"])
+    texts = [*prog.table["dose"], prog._repr_html_(), prog.to_frame().to_csv()]
+    assert not any("not specified" in t.lower() for t in texts)
+    assert "No dose set yet: set it with the patient" in list(prog.table["dose"])
+
+
+def test_the_dose_fields_and_which_are_whole_numbers_come_from_the_catalogue_data():
+    import tomllib
+
+    from sciatica_kit.catalog import WHOLE_DOSE_FIELDS, catalog_dir
+    from sciatica_kit.catalog_models import DoseDefaultModel, ExerciseModel
+
+    with (catalog_dir() / "dose_fields.toml").open("rb") as fh:
+        data = tomllib.load(fh)["dose_field"]
+    assert tuple(f["id"] for f in data) == DOSE_FIELDS
+    assert tuple(f["id"] for f in data if f["whole"]) == WHOLE_DOSE_FIELDS
+    # the catalogue's models know exactly these fields (a field added in data alone fails here)
+    assert set(DOSE_FIELDS) <= set(ExerciseModel.model_fields)
+    assert set(DoseDefaultModel.model_fields) - {"exercise"} == set(DOSE_FIELDS)
+    table = sk.build_programme(["sciatica"]).table
+    assert [f for f in DOSE_FIELDS if str(table[f].dtype) == "Int64"] == list(WHOLE_DOSE_FIELDS)
+    assert [f for f in DOSE_FIELDS if str(table[f].dtype) == "Float64"] == [f["id"] for f in data if not f["whole"]]

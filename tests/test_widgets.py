@@ -69,6 +69,29 @@ def test_red_flag_shows_referral_and_disables_building(store):
     assert not app.build_button.disabled and app.referral.value == ""
 
 
+def test_a_referral_reads_the_same_in_the_builder_the_note_and_the_spreadsheet(store, tmp_path):
+    """One wording of a referral (screening.referral_rows), shown by the builder, the referral note and its CSV."""
+    from sciatica_kit.screening import referral_rows
+
+    flags = ["cancer_history", "cauda_equina"]
+    app = ProgrammeBuilder(store=store)
+    app.condition_boxes["sciatica"].value = True
+    for flag in flags:
+        app.red_flag_boxes[flag].value = True
+    prog = sk.build_programme(["sciatica"], red_flags=flags)
+    rows = referral_rows(prog.referral)
+    assert [k for k, _ in rows] == ["How urgently", "Refer to", "Exercise programme", "Why"]
+    note = prog.to_html()
+    csv = pd.read_csv(prog.to_csv(tmp_path / "referral.csv"), keep_default_na=False)
+    exported = dict(zip(csv["Item"], csv["Value"], strict=True))
+    for item, value in rows:
+        for line in value.split("\n"):
+            assert html.escape(line) in app.referral.value, (item, line)
+            assert html.escape(line) in note, (item, line)
+        assert exported[item] == value
+    assert "Do not start it: refer first" in app.referral.value
+
+
 def test_findings_change_the_programme(store):
     app = ProgrammeBuilder(store=store)
     app.condition_boxes["sciatica"].value = True
@@ -91,8 +114,13 @@ def test_row_edits_are_recorded(store):
     app.edit_reason.value = "irritable nerve"
     app.apply_dose_button.click()
     row = app.model.programme.table.set_index("exercise_id").loc["seated_sciatic_nerve_glide"]
-    assert row["reps"] == 10 and "reps 15 -> 10" in row["reason"]
-    assert app.dose_reasons[-1]["reason"] == "irritable nerve" and "irritable nerve" in app.edit_message.text
+    assert row["reps"] == 10 and "reps 15 -> 10 (reason: irritable nerve)" in row["reason"]
+    assert "irritable nerve" in app.edit_message.text
+    # the reason typed in the Reason box is stored with the dose edit, not only shown
+    assert app.model.programme.to_dict()["dose_reasons"] == {"seated_sciatic_nerve_glide": "irritable nerve"}
+    dose = [o for o in app.model.programme.overrides if o["action"] == "dose"]
+    assert dose == [{"exercise_id": "seated_sciatic_nerve_glide", "action": "dose", "reason": "irritable nerve",
+                     "changes": "reps 15 -> 10", "overrides": []}]
     app.dose_inputs["sets"].value = "lots"
     app.apply_dose_button.click()
     assert app.edit_message.kind == "error" and "'lots' is not a number" in app.edit_message.text
@@ -146,6 +174,53 @@ def test_exports_write_files_and_offer_downloads(store, tmp_path):
     assert json.loads(fhir.read_text())["resourceType"] == "Bundle"
 
 
+def test_a_handout_with_rows_without_a_dose_asks_first_and_offers_to_set_them(store, monkeypatch):
+    app = ProgrammeBuilder(store=store)
+    app.patient.value = "P-0042"
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()
+    missing = [r["name"] for r in app.model.programme.table.to_dict("records")
+               if r["dose"] == "No dose set yet: set it with the patient"]
+    assert missing == ["Tummy bracing (core activation)"]
+    focused = []
+    monkeypatch.setattr(app.dose_inputs["sets"], "focus", lambda: focused.append("sets"))
+
+    assert app.export("pdf") is None  # nothing printed yet: the clinician is asked first
+    assert app.export_message.kind == "warning"
+    assert app.export_message.text == "1 exercise has no dose yet: Tummy bracing (core activation)."
+    assert app.export_confirm.asking and "fill-in lines" in app.export_confirm.question.value
+    assert app.last_export is None  # no file written
+    app.export_confirm.no_button.click()  # "Set the doses": the dose editor opens on the first row without one
+    assert not app.export_confirm.asking
+    assert app.edit_exercise.value == "abdominal_bracing" and focused == ["sets"]
+    assert "Set the dose of Tummy bracing (core activation)" in app.edit_message.text
+    app.dose_inputs["reps"].value = "10"
+    app.edit_reason.value = "ten gentle holds to start"
+    app.apply_dose_button.click()
+    assert app.missing_doses() == []
+    path = app.export("html")  # every row has a dose now: no question
+    assert path is not None and not app.export_confirm.asking and 'class="dose fill-in"' not in path.read_text()
+    assert app.model.programme.to_dict()["dose_reasons"] == {"abdominal_bracing": "ten gentle holds to start"}
+
+
+def test_a_handout_can_still_be_printed_with_fill_in_lines(store):
+    app = ProgrammeBuilder(store=store)
+    app.patient.value = "P-0043"
+    app.condition_boxes["herniated_disc"].value = True
+    app.condition_boxes["sciatica"].value = True
+    app.build_button.click()
+    missing = [name for _, name in app.missing_doses()]
+    assert len(missing) >= 2
+    assert app.export("html") is None
+    assert app.export_message.text == f"{len(missing)} exercises have no dose yet: {', '.join(missing)}."
+    app.export_confirm.yes_button.click()  # "Print with fill-in lines"
+    assert app.last_export is not None and app.export_message.kind == "success"
+    text = app.last_export.read_text()
+    assert text.count('class="dose fill-in"') == len(missing) and "____ times" in text
+    assert "No dose set yet" not in text and "not specified" not in text.lower()
+    assert app.export("csv") is not None and not app.export_confirm.asking  # spreadsheets leave the cells blank, no question
+
+
 def test_export_before_building_is_an_error_message_not_a_crash(store):
     app = ProgrammeBuilder(store=store)
     assert app.export("csv") is None
@@ -159,11 +234,11 @@ def test_export_reads_the_patient_id_at_the_moment_of_export(store):
     assert app.export("html") is None  # no id: asks for one
     assert "Enter the patient id" in app.export_message.text and "No name on the handout" in app.export_message.text
     app.patient.value = "P-0042"
-    path = app.export("html")
+    path = app.export("html", confirmed=True)  # confirmed: printed with fill-in lines for the row without a dose
     assert "P-0042" in path.read_text() and path.name.startswith("P-0042-")
     app.patient.value = ""
     app.no_name.value = True
-    path = app.export("html")
+    path = app.export("html", confirmed=True)
     assert path.name.startswith("programme-") and "P-0042" not in path.read_text()
 
 

@@ -146,7 +146,7 @@ import html
 from IPython.display import HTML, display
 
 import sciatica_kit as sk
-from sciatica_kit.programme import DISCLAIMER
+from sciatica_kit.wording import load_wording
 
 from sciatica_kit.widgets.common import open_app_store
 
@@ -176,6 +176,6 @@ sk.plot_progress(log, patient_id, programmes=programmes)
 display(HTML("<h2>Current programme</h2>"))
 current = store.latest_programme(patient_id)
 # The disclaimer once: the programme carries it; without a programme it is printed here.
-display(current if current is not None else HTML(f"<p>No programme saved for this patient.</p><p><i>{html.escape(DISCLAIMER)}</i></p>"))
+display(current if current is not None else HTML(f"<p>No programme saved for this patient.</p><p><i>{html.escape(load_wording().disclaimer)}</i></p>"))
 """),
 ])

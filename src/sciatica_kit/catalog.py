@@ -32,6 +32,8 @@ import pandas as pd
 __all__ = [
     "CATEGORIES",
     "DOSE_FIELDS",
+    "DOSE_LABELS",
+    "WHOLE_DOSE_FIELDS",
     "NOT_SPECIFIED",
     "URGENCIES",
     "Catalog",
@@ -42,10 +44,6 @@ __all__ = [
 ]
 
 NOT_SPECIFIED = "not specified"
-DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes", "distance_km")
-# the programme table holds these as whole numbers (programme.INT_DOSES): a range such as [2.5, 3.5]
-# would be rounded out of its own bounds, so the catalogue must give whole numbers
-WHOLE_DOSE_FIELDS = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes")
 CATEGORIES = (
     "nerve glide slider",
     "nerve glide tensioner",
@@ -78,6 +76,20 @@ class CatalogError(ValueError):
 def unknown_id_error(kind: str, value: object, valid: Iterable[str]) -> ValueError:
     """A ValueError for an unknown id that lists the valid ids and the closest match.
 
+    Parameters
+    ----------
+    kind : str
+        What the id names (``exercise``, ``condition``, ``red_flag`` ...).
+    value : object
+        The id given.
+    valid : iterable of str
+        The ids that exist.
+
+    Returns
+    -------
+    ValueError
+        To raise: names the valid ids and the closest match.
+
     Examples
     --------
     >>> str(unknown_id_error("condition", "sciatic", ["sciatica", "herniated_disc"]))
@@ -90,7 +102,13 @@ def unknown_id_error(kind: str, value: object, valid: Iterable[str]) -> ValueErr
 
 
 def catalog_dir() -> Path:
-    """Folder holding the packaged catalogue (wheel) or the repository's ``data/catalog``."""
+    """Folder holding the packaged catalogue (wheel) or the repository's ``data/catalog``.
+
+    Returns
+    -------
+    pathlib.Path
+        The packaged catalogue folder (inside the installed package or the repository's ``data/catalog``).
+    """
     packaged = resources.files("sciatica_kit").joinpath("catalog_data")
     if packaged.is_dir():
         return Path(str(packaged))
@@ -100,6 +118,21 @@ def catalog_dir() -> Path:
     raise FileNotFoundError(
         "The catalogue files were not found: reinstall sciatica-kit (pip install -e .)."
     )
+
+
+def _dose_field_table() -> tuple[dict, ...]:
+    """The dose fields as data (``dose_fields.toml``): id, label and whether the field is whole numbers."""
+    path = catalog_dir() / "dose_fields.toml"
+    with path.open("rb") as fh:
+        return tuple(dict(f) for f in tomllib.load(fh)["dose_field"])
+
+
+DOSE_FIELD_TABLE = _dose_field_table()
+DOSE_FIELDS = tuple(f["id"] for f in DOSE_FIELD_TABLE)
+DOSE_LABELS = {f["id"]: f["label"] for f in DOSE_FIELD_TABLE}
+# the programme table holds these as whole numbers: a range such as [2.5, 3.5] would be
+# rounded out of its own bounds, so the catalogue must give whole numbers
+WHOLE_DOSE_FIELDS = tuple(f["id"] for f in DOSE_FIELD_TABLE if f["whole"])
 
 
 # --------------------------------------------------------------------------- dataclass
@@ -136,6 +169,16 @@ class Catalog:
         Several sources are joined with ``;``.  ``kit`` is the kit's own rule; the
         sources after it are the ones that support it.
 
+        Parameters
+        ----------
+        reference : str
+            A bibliography key.
+
+        Returns
+        -------
+        str
+            The readable reference (authors, year, title), never a file name.
+
         Examples
         --------
         >>> load_catalog().cite("kit; comer_2009")
@@ -144,7 +187,18 @@ class Catalog:
         return cite(reference, self.records["bibliography"])
 
     def urgency_rank(self, urgency: str) -> int:
-        """Position of an urgency tier, 0 = most urgent."""
+        """Position of an urgency tier, 0 = most urgent.
+
+        Parameters
+        ----------
+        urgency : str
+            An urgency tier id.
+
+        Returns
+        -------
+        int
+            0 for the most urgent tier, higher for less urgent.
+        """
         return self.urgencies.index(urgency)
 
     def __repr__(self) -> str:
@@ -155,7 +209,20 @@ class Catalog:
         )
 
     def check_ids(self, kind: str, ids: Iterable[str]) -> list[str]:
-        """Return ``ids`` as a list, raising :func:`unknown_id_error` for any unknown one."""
+        """Return ``ids`` as a list, raising :func:`unknown_id_error` for any unknown one.
+
+        Parameters
+        ----------
+        kind : str
+            What the ids name (``exercise``, ``condition``, ``measure`` ...).
+        ids : iterable of str
+            The ids to check.
+
+        Returns
+        -------
+        list of str
+            The ids, in order, when all exist (else ValueError naming the closest match).
+        """
         table = {
             "condition": "conditions",
             "red flag": "red_flags",
@@ -188,6 +255,11 @@ def load_catalog(extra: str | os.PathLike | None = None, *, path: str | os.PathL
         entries.  Defaults to ``$SCIATICA_KIT_EXTRA_CATALOG`` when set.
     path
         Folder with the catalogue files (default: the packaged catalogue).
+
+    Returns
+    -------
+    Catalog
+        The validated catalogue, cached until one of its files changes.
 
     Raises
     ------
@@ -300,7 +372,7 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
         docs["poses.toml"] = _read_toml(folder / "poses.toml", problems)
     if extra is not None:
         docs[extra.name] = extra_raw
-    failed = validate_documents(docs, problems, extra_name=extra.name if extra is not None else None)
+    failed = validate_documents(docs, problems)
 
     bib_entries = _entries(raw["bibliography.toml"], "source", "bibliography.toml", problems)
     exercises = _entries(raw["exercises.toml"], "exercise", "exercises.toml", problems)

@@ -305,7 +305,18 @@ MODELS: dict[str, tuple[str, type[BaseModel]]] = {
 
 
 def text_fields(model: type[BaseModel]) -> dict[str, str]:
-    """``{field: "patient" | "clinician"}`` for the text fields of a model."""
+    """``{field: "patient" | "clinician"}`` for the text fields of a model.
+
+    Parameters
+    ----------
+    model : pydantic model class
+        A catalogue entry model.
+
+    Returns
+    -------
+    dict of str to str
+        Each text field's name and who reads it (patient or clinician).
+    """
     out = {}
     for name, info in model.model_fields.items():
         extra = info.json_schema_extra or {}
@@ -332,11 +343,23 @@ def _message(err: dict, model: type[BaseModel]) -> tuple[str, str]:
     return field, f"{rest.strip() + ': ' if rest else ''}{err['msg']} (got {err.get('input')!r:.60})"
 
 
-def validate_documents(docs: dict[str, dict], problems: list[str], *, extra_name: str | None = None) -> set[tuple]:
+def validate_documents(docs: dict[str, dict], problems: list[str]) -> set[tuple]:
     """Check every entry of every parsed file against its model.
 
     Appends one problem per field to ``problems`` and returns the entries that
     failed as ``(file, id, position)`` so later checks can skip them.
+
+    Parameters
+    ----------
+    docs : dict
+        Each catalogue file's parsed TOML, by file name.
+    problems : list of str
+        Problems found are appended here, each naming file, entry and field.
+
+    Returns
+    -------
+    set of tuple
+        The entries that failed, as ``(file, id, position)``.
     """
     failed: set[tuple] = set()
     for fname, doc in docs.items():

@@ -14,7 +14,9 @@ Safety rules that every writer here keeps:
 * a blocked programme exports a referral note for the clinician, never a handout.
 
 The handout itself (one HTML + CSS layout for the printed page and the PDF) lives
-in :mod:`sciatica_kit.handout`; its writers are re-exported here.
+in :mod:`sciatica_kit.handout`; its writers are re-exported here.  The formula guard
+lives in :mod:`sciatica_kit.safe_text` and the fixed sentences (disclaimer, safety
+note) in the catalogue's ``wording.toml`` (:mod:`sciatica_kit.wording`).
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from sciatica_kit.catalog import DOSE_LABELS, load_catalog
 from sciatica_kit.files import private_path
-from sciatica_kit.handout import PAPER_SIZES, handout_html, write_html, write_pdf
-from sciatica_kit.programme import DISCLAIMER, SAFETY_NOTE
+from sciatica_kit.handout import PAPER_SIZES, dose_text, handout_html, write_html, write_pdf
+from sciatica_kit.safe_text import FORMULA_START as _FORMULA_START
+from sciatica_kit.safe_text import safe_cell, safe_csv_cell, safe_frame, strip_control
+from sciatica_kit.screening import SCREEN_NOT_RECORDED, referral_rows
+from sciatica_kit.wording import load_wording
 
 if TYPE_CHECKING:
     from sciatica_kit.programme import Programme
@@ -39,6 +44,7 @@ __all__ = [
     "PAPER_SIZES",
     "SCREEN_NOT_RECORDED",
     "handout_html",
+    "override_lines",
     "programme_frame",
     "programme_html_fragment",
     "referral_frame",
@@ -51,23 +57,11 @@ __all__ = [
     "write_pdf",
 ]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# a formula start right after a ";" or a tab inside a cell: a spreadsheet that splits the CSV
-# at ";" (or tabs) would make it the start of a new cell
-_INNER_FORMULA = re.compile("([;\t][ '\"]*)(?=[=+\\-@\uff1d\uff0b\uff0d\uff20])")
-SCREEN_NOT_RECORDED = "Red-flag screen not recorded"
 EXPORT_COLUMNS = {
     "exercise_id": "Exercise id",
     "name": "Exercise",
     "category": "Category",
-    "sets": "Sets",
-    "reps": "Reps",
-    "hold_s": "Hold (s)",
-    "times_per_day": "Times a day",
-    "days_per_week": "Days a week",
-    "minutes": "Minutes",
-    "distance_km": "Distance (km)",
+    **DOSE_LABELS,  # the dose fields' headers come from the catalogue's dose_fields.toml
     "each_side": "Each side",
     "dose": "Dose in words",
     "reason": "Why it is there",
@@ -78,78 +72,59 @@ EXPORT_COLUMNS = {
 }
 
 
-# --------------------------------------------------------------------------- cells
-
-
-def safe_cell(value: Any) -> Any:
-    """Neutralise a text cell that a spreadsheet would run as a formula.
-
-    Numbers (including negative numbers) are returned unchanged.
-
-    Examples
-    --------
-    >>> safe_cell("=HYPERLINK(\\"http://x\\")")
-    '\\'=HYPERLINK("http://x")'
-    >>> safe_cell(-3.5)
-    -3.5
-    >>> safe_cell("Sit tall")
-    'Sit tall'
-    """
-    if isinstance(value, str):
-        value = _CONTROL.sub("", value)  # control codes cannot be stored in a workbook (and are invisible anyway)
-        stripped = value.lstrip(" ")
-        # also a text already starting with ' before a formula character, so that re-reading
-        # (which removes one guarding ') gives the text back exactly
-        if value.startswith(_FORMULA_START) or stripped.startswith(_FORMULA_START) or value.lstrip("'").startswith(_FORMULA_START):
-            return "'" + value
-    return value
-
-
-def safe_csv_cell(value: Any) -> Any:
-    """:func:`safe_cell`, and also guarded where a ``;`` or tab inside the text starts a formula.
-
-    Examples
-    --------
-    >>> safe_csv_cell("Sit tall; =1+1")
-    "Sit tall; '=1+1"
-    """
-    value = safe_cell(value)
-    if isinstance(value, str):
-        value = _INNER_FORMULA.sub(lambda m: m.group(1) + "'", value)
-    return value
-
-
-def safe_frame(frame: pd.DataFrame, cell=safe_cell) -> pd.DataFrame:
-    """Apply :func:`safe_cell` (or ``cell``) to every text cell and header of ``frame``."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(cell)
-    out.columns = [cell(str(c)) for c in out.columns]
-    return out
+# --------------------------------------------------------------------------- clinician remarks
 
 
 def _screen_text(prog: Programme) -> str:
     """The recorded red-flag screen in one line for clinician exports, or "Red-flag screen not recorded"."""
-    status = getattr(prog, "screen_status", None)
-    if isinstance(status, str) and status:
-        return status
-    screen = getattr(prog, "screen", None)
-    if screen is None:
-        return SCREEN_NOT_RECORDED
-    summary = getattr(screen, "summary", None)
-    if callable(summary):
-        return str(summary(prog.inputs.get("catalog")))
-    return "Red-flag screen recorded"
+    return prog.screen_status
+
+
+def _catalog(prog: Programme):
+    return prog.catalog or load_catalog()
+
+
+def override_lines(prog: Programme) -> list[tuple[str, str]]:
+    """The clinician's changes in clinic words: ``(what, why)`` per change, with each reason.
+
+    A dose edit reads ``"Dose changed: Walking"``, ``"days_per_week 7 -> 5; reason: builds up slowly"``.
+
+    Parameters
+    ----------
+    prog
+        The programme.
+
+    Returns
+    -------
+    list of (str, str)
+    """
+    verbs = {"added": "Added", "forced": "Forced in", "removed": "Removed", "dose": "Dose changed"}
+    out = []
+    for o in prog.overrides:
+        what = f"{verbs.get(o.get('action'), str(o.get('action')))}: {prog.exercise_name(o['exercise_id'])}"
+        reason = o.get("reason") or "no reason given"
+        if o.get("action") == "dose" and "changes" in o:
+            out.append((what, f"{o['changes']}; reason: {reason}"))
+        else:  # an old snapshot's dose edit kept the change itself as its "reason"
+            out.append((what, reason))
+    return out
 
 
 def programme_frame(prog: Programme) -> pd.DataFrame:
     """The programme table with readable headers, ready for a spreadsheet.
 
     A row without a dose has an empty "Dose in words" (and empty number cells).
-    """
-    from sciatica_kit.handout import dose_text
 
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per exercise with readable headers; lists joined into text.
+    """
     table = prog.table.copy()
     for col in ("reason", "cautions", "stop_if"):
         table[col] = table[col].str.replace("\n", "; ", regex=False)
@@ -158,45 +133,34 @@ def programme_frame(prog: Programme) -> pd.DataFrame:
     return table[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
 
 
-def _flag_names(prog: Programme) -> list[str]:
-    ref = prog.referral
-    from sciatica_kit.catalog import load_catalog
-
-    cat = prog.inputs.get("catalog") or load_catalog()
-    flags = getattr(ref, "flags", None) or getattr(ref, "red_flags", None) or prog.red_flags
-    names = []
-    for f in flags:
-        if isinstance(f, str):
-            names.append(cat.records["red_flags"].get(f, {}).get("name", f))
-        else:
-            names.append(getattr(f, "name", None) or (f.get("name") if hasattr(f, "get") else str(f)))
-    return names
-
-
 def referral_frame(prog: Programme) -> pd.DataFrame:
     """A blocked programme's referral note as rows of (Item, Value): who, how urgently, why, the flags.
 
     The CSV of a blocked programme and the first sheet of its workbook are this frame.
+
+    Parameters
+    ----------
+    prog : Programme
+        A blocked programme.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``Item`` and ``Value``.
     """
-    ref = prog.referral
     rows = [
         ("Status", "Exercise programme not started: referral needed"),
         ("Patient", prog.patient or ""),
         ("Date", prog.created),
-        ("How urgently", getattr(ref, "headline", None) or getattr(ref, "urgency", "")),
-        ("Urgency", getattr(ref, "urgency", "")),
-        ("Refer to", getattr(ref, "refer_to", "")),
-        ("Why", getattr(ref, "text", "")),
-        ("Red flags ticked", "; ".join(_flag_names(prog))),
-        ("Red-flag screen", _screen_text(prog)),
+        ("Urgency", prog.referral.urgency),
+        *referral_rows(prog.referral, red_flag_names=prog.red_flag_names, screen_status=_screen_text(prog)),
     ]
     return pd.DataFrame(rows, columns=["Item", "Value"])
 
 
 def _details(prog: Programme) -> list[tuple[str, Any]]:
-    from sciatica_kit.catalog import load_catalog
-
-    cat = prog.inputs.get("catalog") or load_catalog()
+    cat = _catalog(prog)
+    words = load_wording(prog.catalog)
     names = cat.records
     rows: list[tuple[str, Any]] = [
         ("Patient", prog.patient or ""),
@@ -212,9 +176,9 @@ def _details(prog: Programme) -> list[tuple[str, Any]]:
         rows.append(("Referral", prog.referral.text))
     for _, r in prog.excluded.iterrows():
         rows.append((f"Kept out: {r['name']}", r["reason"]))
-    for o in prog.overrides:
-        rows.append((f"Clinician {o['action']}: {o['exercise_id']}", o["reason"] or "(no reason given)"))
-    rows += [("Safety note", SAFETY_NOTE), ("Disclaimer", DISCLAIMER)]
+    for what, why in override_lines(prog):
+        rows.append((f"Clinician change - {what}", why))
+    rows += [("Safety note", words.safety_note), ("Disclaimer", words.disclaimer)]
     return rows
 
 
@@ -225,6 +189,18 @@ def write_csv(prog: Programme, path) -> Path:
     """Write the programme as CSV that opens cleanly in Excel (UTF-8 with BOM).
 
     A blocked programme writes its referral note (:func:`referral_frame`) instead.
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     path = Path(path)
     if getattr(prog, "blocked", False):
@@ -237,10 +213,6 @@ def write_csv(prog: Programme, path) -> Path:
     with private_path(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n", date_format="%Y-%m-%d")
     return path
-
-
-def _text_cell(value: Any) -> Any:
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
 _WIDTHS = {"Exercise": 28, "Why it is there": 55, "Cautions": 45, "Stop and contact us if": 40, "Dose in words": 34,
@@ -270,6 +242,18 @@ def write_excel(prog: Programme, path) -> Path:
     Sheets: the programme (or, for a blocked programme, the referral note), what was
     kept out, and the details with the disclaimer.  Every sheet prints landscape,
     fitted to the page width, with its header row repeated on each page.
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The workbook written.
     """
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -289,7 +273,7 @@ def write_excel(prog: Programme, path) -> Path:
             frame = frame.copy()
             for col in frame.columns:
                 if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-                    frame[col] = frame[col].map(_text_cell).astype(object)
+                    frame[col] = frame[col].map(strip_control).astype(object)
             frame.to_excel(xl, sheet_name=name, index=False)
         for ws in xl.book.worksheets:
             ws.freeze_panes = "A2"
@@ -328,7 +312,18 @@ def _e(text: Any) -> str:
 
 
 def programme_html_fragment(prog: Programme) -> str:
-    """Rich notebook display: the table plus remarks (referral, kept out, cautions)."""
+    """Rich notebook display: the table plus remarks (referral, kept out, cautions).
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+
+    Returns
+    -------
+    str
+        An HTML fragment (escaped) for notebooks and reports.
+    """
     out = ['<div class="sk-programme">']
     title = "Programme" + (f" for {_e(prog.patient)}" if prog.patient else "")
     out.append(f"<h3>{title}</h3>")
@@ -355,7 +350,7 @@ def programme_html_fragment(prog: Programme) -> str:
         out.append("</ul>")
     if prog.overrides:
         out.append("<p><b>Clinician changes</b></p><ul>")
-        out.extend(f"<li>{_e(o['action'])} {_e(o['exercise_id'])}: {_e(o['reason'] or 'no reason given')}</li>" for o in prog.overrides)
+        out.extend(f"<li>{_e(what)} ({_e(why)})</li>" for what, why in override_lines(prog))
         out.append("</ul>")
-    out.append(f'<p style="font-size:90%"><i>{_e(DISCLAIMER)}</i></p></div>')
+    out.append(f'<p style="font-size:90%"><i>{_e(load_wording(prog.catalog).disclaimer)}</i></p></div>')
     return "\n".join(out)

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sciatica_kit.files import private_path
-from sciatica_kit.programme import DISCLAIMER, SAFETY_NOTE
+from sciatica_kit.screening import referral_rows
+from sciatica_kit.wording import load_wording
 
 if TYPE_CHECKING:
     from sciatica_kit.programme import Programme
@@ -57,19 +58,11 @@ __all__ = [
 PAPER_SIZES = {"A4": ("210mm", "297mm"), "Letter": ("8.5in", "11in")}
 CLINIC_FIELDS = ("name", "address", "phone", "email", "logo", "clinician", "next_appointment")
 
-# The kit's safety note (programme.SAFETY_NOTE, checked against the cauda equina signs in
-# the clinical facts) split into what needs urgent care now and what means "stop and call us".
-EMERGENCY_SIGNS = (
-    "Numbness between your legs or around your bottom.",
-    "New problems passing urine, or controlling your bladder or bowel.",
-    "Weakness in both legs.",
-)
-STOP_RULES = (
-    "The pain spreads further down your leg.",
-    "Numbness or weakness gets worse.",
-    "An exercise hurts rather than gently stretches.",
-)
-FILL_IN_DOSE = "____ times, ____ times a day"
+# The kit's safety note split into what needs urgent care now and what means "stop and call us",
+# and the fill-in dose line: data, in the catalogue's wording.toml (sciatica_kit.wording).
+EMERGENCY_SIGNS = load_wording().emergency_signs
+STOP_RULES = load_wording().stop_rules
+FILL_IN_DOSE = load_wording().fill_in_dose
 _NO_DOSE = re.compile(r"not specified|no dose", re.IGNORECASE)
 _INSTALL = (
     "apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-wqy-microhei "
@@ -206,7 +199,7 @@ def dose_text(row: Mapping[str, Any]) -> tuple[str, bool]:
     --------
     >>> dose_text({"dose": "Hold 15 seconds, twice a day", "hold_s": 15})
     ('Hold 15 seconds, twice a day', False)
-    >>> dose_text({"dose": "Dose not specified: your clinician will set it with you", "each_side": True})
+    >>> dose_text({"dose": "No dose set yet: set it with the patient", "each_side": True})
     ('____ times each side, ____ times a day', True)
     """
     if _has_dose(row):
@@ -320,15 +313,16 @@ def _phone(profile: Mapping[str, Any]) -> str:
     return '<span class="phone">________________</span>'
 
 
-def _stop_box(profile: Mapping[str, Any]) -> list[str]:
+def _stop_box(profile: Mapping[str, Any], words=None) -> list[str]:
+    words = words or load_wording()
     return [
         '<section class="stop-box" role="alert" aria-labelledby="stop-and-get-help">',
         '<h2 id="stop-and-get-help">Stop and get help</h2>',
         '<div class="now"><h3>Get urgent medical help now (emergency department) if you notice:</h3><ul>',
-        *(f"<li>{_e(s)}</li>" for s in EMERGENCY_SIGNS),
+        *(f"<li>{_e(s)}</li>" for s in words.emergency_signs),
         "</ul></div>",
         f'<div class="call"><h3>Stop the exercises and call us on {_phone(profile)} if:</h3><ul>',
-        *(f"<li>{_e(s)}</li>" for s in STOP_RULES),
+        *(f"<li>{_e(s)}</li>" for s in words.stop_rules),
         "</ul></div>",
         "</section>",
     ]
@@ -383,25 +377,9 @@ def _exercise(n: int, row: Mapping[str, Any], rec: Mapping[str, Any], cat, pictu
     return out
 
 
-def _screen_text(prog: Programme) -> str:
-    from sciatica_kit.export import _screen_text as screen_text
-
-    return screen_text(prog)
-
-
 def _referral_note(prog: Programme) -> list[str]:
     """The clinician's referral note for a blocked programme: who, how urgently, why, the flags."""
-    from sciatica_kit.export import _flag_names
-
-    ref = prog.referral
-    names = _flag_names(prog)
-    rows = [
-        ("How urgently", getattr(ref, "headline", None) or getattr(ref, "urgency", "")),
-        ("Refer to", getattr(ref, "refer_to", "")),
-        ("Why", getattr(ref, "text", "")),
-        ("Red flags ticked", "\n".join(names) or "none listed"),
-        ("Red-flag screen", _screen_text(prog)),
-    ]
+    rows = referral_rows(prog.referral, red_flag_names=prog.red_flag_names, screen_status=prog.screen_status)
     out = [
         '<section class="referral" role="alert">',
         '<p class="for-clinician">FOR THE CLINICIAN - NOT A PATIENT HANDOUT</p>',
@@ -449,7 +427,8 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, l
     from sciatica_kit.catalog import load_catalog
 
     profile = clinic_profile(prog, clinic, settings=settings)
-    cat = prog.inputs.get("catalog") or load_catalog()
+    cat = prog.catalog or load_catalog()
+    words = load_wording(cat)
     blocked = bool(getattr(prog, "blocked", False))
     title = "Referral note" if blocked else "Your home exercise programme"
     parts = [
@@ -463,10 +442,10 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, l
     ]
     if blocked:
         parts += _referral_note(prog)
-        parts.append(f'<section class="safety"><b>Safety</b><p>{_e(SAFETY_NOTE)}</p></section>')
-        parts.append(f'<p class="disclaimer">{_e(DISCLAIMER)}</p></body></html>')
+        parts.append(f'<section class="safety"><b>Safety</b><p>{_e(words.safety_note)}</p></section>')
+        parts.append(f'<p class="disclaimer">{_e(words.disclaimer)}</p></body></html>')
         return "\n".join(parts)
-    parts += _stop_box(profile)
+    parts += _stop_box(profile, words)
     ex = cat.records["exercises"]
     for n, row in enumerate(prog.table.to_dict("records"), start=1):
         parts += _exercise(n, row, ex[row["exercise_id"]], cat, pictures)
@@ -475,8 +454,8 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, l
         parts.extend(f"<li>{_e(a['text'])}</li>" for a in prog.advice)
         parts.append("</ul></section>")
     parts.append(
-        f'<section class="safety"><b>Safety</b><p>{_e(SAFETY_NOTE)}</p>'
-        f'<p class="disclaimer">{_e(DISCLAIMER)}</p></section>'
+        f'<section class="safety"><b>Safety</b><p>{_e(words.safety_note)}</p>'
+        f'<p class="disclaimer">{_e(words.disclaimer)}</p></section>'
     )
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -486,7 +465,22 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, l
 
 
 def write_html(prog: Programme, path=None, **kw) -> str | Path:
-    """The printable HTML handout; returns the text when ``path`` is None (see :func:`handout_html`)."""
+    """The printable HTML handout; returns the text when ``path`` is None (see :func:`handout_html`).
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like, optional
+        The file to write; when None the HTML is returned.
+    **kw
+        Layout options of :func:`handout_html` (paper, pictures, large_print, compact, clinic, settings).
+
+    Returns
+    -------
+    str or pathlib.Path
+        The HTML, or the file written.
+    """
     text = handout_html(prog, **kw)
     if path is None:
         return text
@@ -507,11 +501,50 @@ def _weasyprint():
     return weasyprint
 
 
+_IMAGE_CACHE_LIMIT = 400  # entries: about three per distinct picture (image, its data, its PDF stream)
+_image_cache: dict | None = None
+
+
+def _images(weasyprint) -> dict:
+    """WeasyPrint's decoded raster images, kept from one handout to the next.
+
+    The pictures are the same from one handout to the next (data URIs of cached PNG
+    bytes), so WeasyPrint need not decode them again.  SVG images are not kept: they
+    are laid out with the fonts of their own document.
+    """
+    global _image_cache
+    if _image_cache is None or len(_image_cache) > _IMAGE_CACHE_LIMIT:
+        svg = weasyprint.images.SVGImage
+
+        class _RasterImages(dict):
+            def __setitem__(self, key, value):
+                if not isinstance(value, svg):
+                    super().__setitem__(key, value)
+
+        _image_cache = _RasterImages()
+    return _image_cache
+
+
 def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> Path:
-    """Lay out handout HTML as a tagged PDF (WeasyPrint) and write it privately and atomically."""
+    """Lay out handout HTML as a tagged PDF (WeasyPrint) and write it privately and atomically.
+
+    Parameters
+    ----------
+    text : str
+        A handout's HTML.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+    title : str, optional
+        The PDF's title.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
+    """
     weasyprint = _weasyprint()
     path = Path(path)
-    document = weasyprint.HTML(string=text, base_url=None).render()
+    document = weasyprint.HTML(string=text, base_url=None).render(cache=_images(weasyprint))
     document.metadata.title = title
     with private_path(path) as tmp:
         document.write_pdf(str(tmp), pdf_tags=True)
@@ -522,6 +555,20 @@ def write_pdf(prog: Programme, path, **kw) -> Path:
     """The PDF handout: the same layout as :func:`write_html`, laid out by WeasyPrint.
 
     Keyword arguments are those of :func:`handout_html`.
+
+    Parameters
+    ----------
+    prog : Programme
+        A built programme.
+    path : str or path-like
+        The file to write (owner-readable only, written atomically).
+    **kw
+        Layout options of :func:`handout_html`.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
     """
     text = handout_html(prog, **kw)
     title = "Referral note" if getattr(prog, "blocked", False) else "Home exercise programme"
@@ -530,6 +577,20 @@ def write_pdf(prog: Programme, path, **kw) -> Path:
 
 def contact_sheet(path, *, catalog=None, paper: str = "A4") -> Path:
     """Every exercise picture with its id and name, for review, as a PDF contact sheet.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The PDF to write.
+    catalog : Catalog, optional
+        The catalogue whose pictures are drawn (default: the kit's).
+    paper : str, optional
+        ``A4`` or ``Letter``.
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF written.
 
     Examples
     --------

@@ -46,8 +46,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciatica_kit.catalog import DOSE_FIELDS, PHASE_IDS, Catalog, load_catalog, unknown_id_error
+from sciatica_kit.catalog import (
+    DOSE_FIELDS,
+    PHASE_IDS,
+    WHOLE_DOSE_FIELDS,
+    Catalog,
+    load_catalog,
+    unknown_id_error,
+)
 from sciatica_kit.screening import SCREEN_NOT_RECORDED, Referral, Screen, screen
+from sciatica_kit.wording import load_wording
 
 __all__ = [
     "DISCLAIMER",
@@ -55,30 +63,23 @@ __all__ = [
     "TABLE_COLUMNS",
     "DEFAULT_MAX_EXERCISES",
     "Programme",
+    "ProgrammeRequest",
     "build_programme",
     "diff_programmes",
     "dose_in_words",
 ]
 
-DISCLAIMER = (
-    "Sciatica Kit supports your clinician's judgement; it does not replace it. "
-    "This programme was chosen for you by your clinician. Do not change it or start "
-    "new exercises without talking to them."
-)
-SAFETY_NOTE = (
-    "Stop and contact your clinician if the pain spreads further down your leg, if numbness or "
-    "weakness gets worse, or if an exercise hurts rather than gently stretches. Seek urgent help "
-    "(emergency department) at once if you notice numbness between your legs or around your "
-    "bottom, new problems passing urine or controlling your bladder or bowel, or weakness in "
-    "both legs."
-)
+# The packaged wording (data/catalog/wording.toml), under the names notebooks and tests use;
+# renderers read the wording of the catalogue in use (sciatica_kit.wording.load_wording).
+DISCLAIMER = load_wording().disclaimer
+SAFETY_NOTE = load_wording().safety_note
+NO_DOSE = load_wording().no_dose
 
 DEFAULT_MAX_EXERCISES = 8
 START_BACK_RISKS = ("low", "medium", "high")
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3  # 3: dose edits carry the clinician's reason (dose_reasons); 2 and older read the same way
 CLINIC_DEFAULT = " (clinic default)"
 MAX_DOSE = 10_000  # no dose field reaches this; larger numbers are typing slips (and overflow a table column)
-INT_DOSES = ("sets", "reps", "hold_s", "times_per_day", "days_per_week", "minutes")
 TABLE_COLUMNS = (
     "exercise_id",
     "name",
@@ -144,7 +145,7 @@ def _times_a_day(rng: tuple[float, float]) -> str:
     return f"{_range_words(rng)} times a day"
 
 
-def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None) -> str:
+def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None, no_dose: str | None = None) -> str:
     """Say a dose in plain words for the patient, as the source words it.
 
     Each dose field may be a number (one figure, e.g. the clinician's pick) or a
@@ -157,6 +158,12 @@ def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = 
         Dose fields (``hold_s``, ``reps`` ...) and ``each_side``.
     labels
         Optional ``{field: label}`` appended after that part, e.g. ``" (clinic default)"``.
+    no_dose
+        The text for a row without any dose (default: ``no_dose`` of the packaged ``wording.toml``).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -169,7 +176,7 @@ def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = 
     >>> dose_in_words({"times_per_day": (2, float("inf"))})
     'At least twice a day'
     >>> dose_in_words({})
-    'Dose not specified: your clinician will set it with you'
+    'No dose set yet: set it with the patient'
     """
     labels = labels or {}
 
@@ -206,7 +213,7 @@ def dose_in_words(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = 
     if (w := get("days_per_week")) is not None:
         parts.append(("every day" if _single(w) == 7 else f"{_range_words(w)} days a week") + lab("days_per_week"))
     if not parts:
-        return "Dose not specified: your clinician will set it with you"
+        return NO_DOSE if no_dose is None else no_dose
     text = ", ".join(parts)
     return text[0].upper() + text[1:]
 
@@ -222,6 +229,148 @@ def _start_figure(rng: tuple[float, float] | None) -> float | None:
 # --------------------------------------------------------------------------- Programme
 
 
+@dataclass(frozen=True)
+class ProgrammeRequest:
+    """What the clinician asked for: every input of :func:`build_programme`, held once.
+
+    A :class:`Programme` keeps its request and what the rules made of it (table,
+    excluded, referral ...).  The request is the only place the inputs live, so a
+    rebuild, an edit and a saved record can never disagree about them.  Change it
+    through the programme's methods (:meth:`Programme.add`, :meth:`Programme.remove`,
+    :meth:`Programme.set_dose`, :meth:`Programme.with_details`,
+    :meth:`Programme.rebuild`), which rebuild whatever depends on it.
+
+    Attributes
+    ----------
+    red_flags : tuple of str
+        The red flags ticked (the recorded screen's present flags are added on build).
+    exclude, include : dict
+        Clinician overrides: exercise id -> the clinician's reason.
+    dose_edits : dict
+        ``{exercise_id: {"reps": 12, ...}}`` doses picked by the clinician.
+    dose_reasons : dict
+        ``{exercise_id: reason}`` the clinician's reason for that exercise's dose edits.
+    max_exercises : int or None
+        The size ceiling asked for (None: the clinic setting).
+    patient, clinic, created
+        Details printed on exports; they do not change the table.
+    catalog : Catalog or None
+        The catalogue to build with (None: the packaged one); never saved.
+    """
+
+    conditions: tuple[str, ...] = ()
+    phase: str = "subacute"
+    red_flags: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    population: tuple[str, ...] = ()
+    weeks_since_surgery: float | None = None
+    start_back_risk: str | None = None
+    screen: Screen | None = None
+    exclude: Mapping[str, str] = field(default_factory=dict)
+    include: Mapping[str, str] = field(default_factory=dict)
+    dose_edits: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    dose_reasons: Mapping[str, str] = field(default_factory=dict)
+    max_exercises: int | None = None
+    patient: str | None = None
+    clinic: str | None = None
+    created: dt.date = field(default_factory=dt.date.today)
+    catalog: Catalog | None = field(default=None, compare=False, repr=False)
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`build_programme` that build this request.
+
+        Returns
+        -------
+        dict
+            A fresh dict (changing it does not change the request).
+        """
+        return {
+            "conditions": tuple(self.conditions),
+            "phase": self.phase,
+            "red_flags": tuple(self.red_flags),
+            "findings": tuple(self.findings),
+            "population": tuple(self.population),
+            "weeks_since_surgery": self.weeks_since_surgery,
+            "start_back_risk": self.start_back_risk,
+            "screen": self.screen,
+            "exclude": dict(self.exclude),
+            "include": dict(self.include),
+            "dose_edits": {k: dict(v) for k, v in self.dose_edits.items()},
+            "dose_reasons": dict(self.dose_reasons),
+            "max_exercises": self.max_exercises,
+            "patient": self.patient,
+            "clinic": self.clinic,
+            "created": self.created,
+            "catalog": self.catalog,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request as JSON-able data (without the catalogue).
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            "conditions": list(self.conditions),
+            "phase": self.phase,
+            "red_flags": list(self.red_flags),
+            "findings": list(self.findings),
+            "population": list(self.population),
+            "weeks_since_surgery": self.weeks_since_surgery,
+            "start_back_risk": self.start_back_risk,
+            "screen": None if self.screen is None else self.screen.to_dict(),
+            "exclude": dict(self.exclude),
+            "include": dict(self.include),
+            "dose_edits": {k: dict(v) for k, v in self.dose_edits.items()},
+            "dose_reasons": dict(self.dose_reasons),
+            "max_exercises": self.max_exercises,
+            "patient": self.patient,
+            "clinic": self.clinic,
+            "created": self.created.isoformat(),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], catalog: Catalog | None = None) -> ProgrammeRequest:
+        """The request held in a saved record (:meth:`Programme.to_dict`, any snapshot version).
+
+        Parameters
+        ----------
+        record
+            The saved record.
+        catalog
+            The catalogue to build with later (None: the packaged one).
+
+        Returns
+        -------
+        ProgrammeRequest
+        """
+        scr = record.get("screen")
+        created = record.get("created")
+        return cls(
+            conditions=tuple(record.get("conditions", ())),
+            phase=record.get("phase", "subacute"),
+            red_flags=tuple(record.get("red_flags", ())),
+            findings=tuple(record.get("findings", ())),
+            population=tuple(record.get("population", ())),
+            weeks_since_surgery=record.get("weeks_since_surgery"),
+            start_back_risk=record.get("start_back_risk"),
+            screen=None if scr is None else Screen.from_dict(scr),
+            exclude=dict(record.get("exclude", {})),
+            include=dict(record.get("include", {})),
+            dose_edits={k: dict(v) for k, v in record.get("dose_edits", {}).items()},
+            dose_reasons=dict(record.get("dose_reasons", {})),
+            max_exercises=record.get("max_exercises"),
+            patient=record.get("patient"),
+            clinic=record.get("clinic"),
+            created=dt.date.fromisoformat(created) if created else dt.date.today(),
+            catalog=catalog,
+        )
+
+
+DETAILS = ("patient", "clinic", "created")  # request fields that do not change the table
+
+
 @dataclass(frozen=True, eq=False)
 class Programme:
     """A home-exercise programme: the table, what was kept out and why, any referral.
@@ -230,42 +379,64 @@ class Programme:
     :meth:`remove`, :meth:`set_dose`) return a new programme with the change
     recorded in the rows' reasons.
 
+    The clinician's inputs live once, in :attr:`request`; ``conditions``, ``phase``,
+    ``patient`` and the other inputs are read from it.  The remaining attributes are
+    what the rules made of the request (or, for a saved snapshot, what was issued).
+    Change a detail with :meth:`with_details`, never with ``dataclasses.replace``.
+
     Attributes
     ----------
+    request : ProgrammeRequest
+        The inputs.
+    table, excluded : DataFrame
+        The exercises, and what was kept out with its reason.
     referral : Referral or None
         The referral for the ticked red flags; it may sit on an unblocked
         programme (a flag that refers alongside exercise).
-    screen : Screen or None
-        The recorded red-flag screen; None when the programme was built without one
-        (every clinician export then says "Red-flag screen not recorded").
+    overrides : tuple of dict
+        The clinician's changes (added, forced, removed, dose), each with its reason.
     clinician_notes : tuple of str
         Programme-level notes for the clinician (phase dose guidance, populations,
         STarT Back, what the kit does not cover).  Never printed on a patient handout.
     kept_out_for_size : tuple of str
         Exercise ids kept out by the programme-size ceiling (each also in ``excluded``).
+    max_exercises : int
+        The programme-size ceiling that was applied.
     """
 
     table: pd.DataFrame
     excluded: pd.DataFrame
     referral: Referral | None
-    conditions: tuple[str, ...]
-    phase: str
-    red_flags: tuple[str, ...] = ()
-    findings: tuple[str, ...] = ()
-    patient: str | None = None
-    clinic: str | None = None
-    created: dt.date = field(default_factory=dt.date.today)
+    request: ProgrammeRequest
     advice: tuple[dict, ...] = ()
     overrides: tuple[dict, ...] = ()
-    inputs: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    screen: Screen | None = None
-    population: tuple[str, ...] = ()
-    weeks_since_surgery: float | None = None
-    start_back_risk: str | None = None
     clinician_notes: tuple[str, ...] = ()
     kept_out_for_size: tuple[str, ...] = ()
     max_exercises: int = DEFAULT_MAX_EXERCISES
-    issued: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    # ---- the inputs, read from the request ----------------------------------------
+    conditions = property(lambda self: self.request.conditions, doc="Condition ids.")
+    phase = property(lambda self: self.request.phase, doc="``acute``, ``subacute`` or ``chronic``.")
+    findings = property(lambda self: self.request.findings, doc="Finding ids.")
+    population = property(lambda self: self.request.population, doc="Population ids.")
+    weeks_since_surgery = property(lambda self: self.request.weeks_since_surgery, doc="Weeks since spinal surgery.")
+    start_back_risk = property(lambda self: self.request.start_back_risk, doc="STarT Back risk group, if known.")
+    screen = property(lambda self: self.request.screen, doc="The recorded red-flag screen, or None.")
+    patient = property(lambda self: self.request.patient, doc="Patient id printed on exports.")
+    clinic = property(lambda self: self.request.clinic, doc="Clinic name printed on exports.")
+    created = property(lambda self: self.request.created, doc="The programme's date.")
+    catalog = property(lambda self: self.request.catalog, doc="The catalogue it was built with (None: packaged).")
+
+    @property
+    def red_flags(self) -> tuple[str, ...]:
+        """Red flags present: those ticked and those the recorded screen found present."""
+        present = self.screen.present if self.screen is not None else ()
+        return tuple(dict.fromkeys([*self.request.red_flags, *present]))
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The request as :func:`build_programme` keyword arguments (a fresh copy; read-only view)."""
+        return self.request.arguments()
 
     @property
     def blocked(self) -> bool:
@@ -277,7 +448,15 @@ class Programme:
         """One line for clinician exports: the recorded screen, or "Red-flag screen not recorded"."""
         if self.screen is None:
             return SCREEN_NOT_RECORDED
-        return self.screen.summary(self.inputs.get("catalog"))
+        return self.screen.summary(self.catalog)
+
+    @property
+    def red_flag_names(self) -> list[str]:
+        """The red flags behind the referral (combinations included) in clinic words, else the present flags' names."""
+        if self.referral is not None and self.referral.flags:
+            return [f.name for f in self.referral.flags]
+        cat = self.catalog or load_catalog()
+        return [cat.records["red_flags"].get(f, {}).get("name", f) for f in self.red_flags]
 
     @property
     def cautions(self) -> list[str]:
@@ -288,50 +467,155 @@ class Programme:
                 seen.setdefault(c, None)
         return list(seen)
 
+    def exercise_name(self, exercise_id: str) -> str:
+        """An exercise's name in clinic words (its id only when the catalogue no longer has it).
+
+        Parameters
+        ----------
+        exercise_id
+            An exercise id, in the programme or kept out of it.
+
+        Returns
+        -------
+        str
+        """
+        for frame in (self.table, self.excluded):
+            hit = frame.loc[frame["exercise_id"] == exercise_id, "name"] if "name" in frame else ()
+            if len(hit):
+                return str(hit.iloc[0])
+        cat = self.catalog or load_catalog()
+        return cat.records["exercises"].get(exercise_id, {}).get("name", exercise_id)
+
     # ---- editing ----------------------------------------------------------------
     def _rebuild(self, **changes) -> Programme:
-        args = dict(self.inputs)
+        """Build again from the request with ``changes``; an edit is dated today."""
+        args = {**self.request.arguments(), "created": None}
         args.update(changes)
         return build_programme(**args)
 
     def add(self, exercise_id: str, reason: str = "") -> Programme:
-        """Return the programme with ``exercise_id`` added by the clinician (forced if excluded)."""
-        include = dict(self.inputs.get("include", {}))
+        """Return the programme with ``exercise_id`` added by the clinician (forced if excluded).
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise to add.
+        reason
+            Why; recorded in the row's reason and in ``overrides``.
+
+        Returns
+        -------
+        Programme
+        """
+        include = dict(self.request.include)
         include[exercise_id] = reason
-        exclude = {k: v for k, v in self.inputs.get("exclude", {}).items() if k != exercise_id}
+        exclude = {k: v for k, v in self.request.exclude.items() if k != exercise_id}
         return self._rebuild(include=include, exclude=exclude)
 
     def remove(self, exercise_id: str, reason: str = "") -> Programme:
-        """Return the programme with ``exercise_id`` removed by the clinician."""
-        exclude = dict(self.inputs.get("exclude", {}))
+        """Return the programme with ``exercise_id`` removed by the clinician.
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise to remove.
+        reason
+            Why; recorded in ``excluded`` and in ``overrides``.
+
+        Returns
+        -------
+        Programme
+        """
+        exclude = dict(self.request.exclude)
         exclude[exercise_id] = reason
-        include = {k: v for k, v in self.inputs.get("include", {}).items() if k != exercise_id}
+        include = {k: v for k, v in self.request.include.items() if k != exercise_id}
         return self._rebuild(include=include, exclude=exclude)
 
-    def set_dose(self, exercise_id: str, **dose: float | None) -> Programme:
-        """Return the programme with a clinician-picked dose for one exercise (recorded in the row's reason).
+    def set_dose(self, exercise_id: str, reason: str = "", **dose: float | None) -> Programme:
+        """Return the programme with a clinician-picked dose for one exercise.
+
+        The change and the clinician's reason are recorded in the row's reason, in
+        ``overrides`` and in :meth:`to_dict`.
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise in the programme.
+        reason
+            Why the clinician changed the dose (kept with the edit; later reasons for the
+            same exercise are added after earlier ones).
+        **dose
+            Dose fields, e.g. ``reps=10``; None clears the field.
+
+        Returns
+        -------
+        Programme
 
         Examples
         --------
-        >>> p = build_programme(["sciatica"]).set_dose("walking", days_per_week=5)
+        >>> p = build_programme(["sciatica"]).set_dose("walking", reason="builds up slowly", days_per_week=5)
         >>> int(p.table.set_index("exercise_id").loc["walking", "days_per_week"])
         5
+        >>> "builds up slowly" in p.table.set_index("exercise_id").loc["walking", "reason"]
+        True
         """
         for key in dose:
             if key not in DOSE_FIELDS:
                 raise ValueError(f"Unknown dose field '{key}'. Valid dose fields: {', '.join(DOSE_FIELDS)}")
-        edits = {k: dict(v) for k, v in self.inputs.get("dose_edits", {}).items()}
+        edits = {k: dict(v) for k, v in self.request.dose_edits.items()}
         edits.setdefault(exercise_id, {}).update(dose)
-        return self._rebuild(dose_edits=edits)
+        reasons = dict(self.request.dose_reasons)
+        reason = (reason or "").strip()
+        if reason:
+            earlier = [r for r in reasons.get(exercise_id, "").split("; ") if r]
+            reasons[exercise_id] = "; ".join(dict.fromkeys([*earlier, reason]))
+        return self._rebuild(dose_edits=edits, dose_reasons=reasons)
 
-    def with_details(self, **kw) -> Programme:
-        """Return a copy with patient / clinic / created changed."""
-        inputs = dict(self.inputs)
-        inputs.update({k: v for k, v in kw.items() if k in ("patient", "clinic")})
-        return replace(self, inputs=inputs, **kw)
+    def with_details(self, **details: Any) -> Programme:
+        """Return a copy with ``patient``, ``clinic`` or ``created`` changed (the table does not depend on them).
+
+        Parameters
+        ----------
+        **details
+            ``patient`` (str or None), ``clinic`` (str or None), ``created`` (a date).
+
+        Returns
+        -------
+        Programme
+
+        Raises
+        ------
+        ValueError
+            For any other name: an input that shapes the table needs a rebuild.
+
+        Examples
+        --------
+        >>> p = build_programme(["sciatica"]).with_details(patient="P-0042")
+        >>> p.patient, p.rebuild().patient, p.to_dict()["patient"]
+        ('P-0042', 'P-0042', 'P-0042')
+        """
+        unknown = sorted(set(details) - set(DETAILS))
+        if unknown:
+            raise ValueError(
+                f"with_details changes only {', '.join(DETAILS)}, not {', '.join(unknown)}; "
+                "to change an input, build the programme again (or use add, remove, set_dose)."
+            )
+        if "created" in details and not isinstance(details["created"], dt.date):
+            raise ValueError(f"created must be a date, not {details['created']!r:.40}")
+        return replace(self, request=replace(self.request, **details))
 
     def rebuild(self, *, catalog: Catalog | None = None) -> Programme:
-        """Rebuild from the same inputs under today's catalogue (explicit; see :func:`diff_programmes`).
+        """Rebuild from the same request under today's catalogue (explicit; see :func:`diff_programmes`).
+
+        Parameters
+        ----------
+        catalog
+            The catalogue to rebuild under (None: the packaged one).
+
+        Returns
+        -------
+        Programme
+            Same request (patient, clinic and date included), today's rules.
 
         Examples
         --------
@@ -339,41 +623,109 @@ class Programme:
         >>> diff_programmes(p, p.rebuild())
         'No changes.'
         """
-        args = dict(self.inputs)
-        args["catalog"] = catalog
-        prog = build_programme(**args)
-        return replace(prog, created=self.created)
+        return build_programme(**{**self.request.arguments(), "catalog": catalog})
 
     rebuild_under_current_catalogue = rebuild
 
     # ---- export -----------------------------------------------------------------
+    # Thin façades over the writers (which import this module, never the reverse at import time).
     def to_frame(self) -> pd.DataFrame:
-        """The table with list-like text joined for spreadsheets."""
+        """The table with list-like text joined for spreadsheets.
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`sciatica_kit.export.programme_frame`.
+        """
         from sciatica_kit.export import programme_frame
 
         return programme_frame(self)
 
     def to_csv(self, path) -> Any:
+        """Write the programme as CSV (see :func:`sciatica_kit.export.write_csv`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (owner-readable only, written atomically).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
         from sciatica_kit.export import write_csv
 
         return write_csv(self, path)
 
     def to_excel(self, path) -> Any:
+        """Write a formatted workbook (see :func:`sciatica_kit.export.write_excel`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (owner-readable only, written atomically).
+
+        Returns
+        -------
+        pathlib.Path
+            The workbook written.
+        """
         from sciatica_kit.export import write_excel
 
         return write_excel(self, path)
 
     def to_html(self, path=None, **kw) -> Any:
-        from sciatica_kit.export import write_html
+        """The printable HTML handout (see :func:`sciatica_kit.handout.write_html`).
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            The file to write; when None the HTML is returned.
+        **kw
+            Layout options (see :func:`sciatica_kit.handout.handout_html`).
+
+        Returns
+        -------
+        str or pathlib.Path
+            The HTML, or the file written.
+        """
+        from sciatica_kit.handout import write_html
 
         return write_html(self, path, **kw)
 
     def to_pdf(self, path, **kw) -> Any:
-        from sciatica_kit.export import write_pdf
+        """The PDF handout (see :func:`sciatica_kit.handout.write_pdf`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (owner-readable only, written atomically).
+        **kw
+            Layout options (see :func:`sciatica_kit.handout.handout_html`).
+
+        Returns
+        -------
+        pathlib.Path
+            The PDF written.
+        """
+        from sciatica_kit.handout import write_pdf
 
         return write_pdf(self, path, **kw)
 
     def to_fhir(self, **kw) -> dict:
+        """A FHIR R4 CarePlan bundle (see :func:`sciatica_kit.fhir.careplan_bundle`).
+
+        Parameters
+        ----------
+        **kw
+            Passed to :func:`sciatica_kit.fhir.careplan_bundle` (e.g. ``patient_id``).
+
+        Returns
+        -------
+        dict
+            The Bundle.
+        """
         from sciatica_kit.fhir import careplan_bundle
 
         return careplan_bundle(self, **kw)
@@ -381,31 +733,21 @@ class Programme:
     def to_dict(self) -> dict:
         """A JSON-able snapshot of the programme as issued (see :meth:`from_dict`).
 
-        Holds the inputs (so the programme can be rebuilt on purpose), and what the
+        Holds the request (so the programme can be rebuilt on purpose), and what the
         patient received: every row of the table with its doses, texts and references,
-        what was kept out and why, the referral, the recorded screen, the clinician's
-        notes and the advice.
+        what was kept out and why, the referral, the clinician's notes and the advice.
+
+        Returns
+        -------
+        dict
+            JSON-able; ``snapshot_version`` says its layout (older versions read the same way).
         """
-        inputs = dict(self.inputs)
-        inputs.pop("catalog", None)
         return {
             "snapshot_version": SNAPSHOT_VERSION,
-            "conditions": list(self.conditions),
-            "phase": self.phase,
+            **self.request.to_dict(),
             "red_flags": list(self.red_flags),
-            "findings": list(self.findings),
-            "population": list(self.population),
-            "weeks_since_surgery": self.weeks_since_surgery,
-            "start_back_risk": self.start_back_risk,
             "max_exercises": self.max_exercises,
-            "exclude": dict(inputs.get("exclude", {})),
-            "include": dict(inputs.get("include", {})),
-            "dose_edits": {k: dict(v) for k, v in inputs.get("dose_edits", {}).items()},
-            "patient": self.patient,
-            "clinic": self.clinic,
-            "created": self.created.isoformat(),
             "exercise_ids": list(self.table["exercise_id"]),
-            "screen": None if self.screen is None else self.screen.to_dict(),
             "referral": None if self.referral is None else self.referral.to_dict(),
             "table": [_jsonable_row(r) for r in self.table.to_dict("records")],
             "excluded": [{k: str(v) for k, v in r.items()} for r in self.excluded.to_dict("records")],
@@ -422,38 +764,32 @@ class Programme:
         A snapshot (``"table"`` present) comes back exactly as it was saved, even if the
         catalogue has changed since; use :meth:`rebuild` to rebuild it under today's
         catalogue.  An old record holding only the inputs is rebuilt from them.
+
+        Parameters
+        ----------
+        record
+            A record from :meth:`to_dict` (any snapshot version).
+        catalog
+            The catalogue for a later :meth:`rebuild` (None: the packaged one).
+
+        Returns
+        -------
+        Programme
         """
         if "table" not in record:
             return _rebuild_from_inputs(record, catalog)
-        table = _table_from_rows(record["table"])
-        excluded = pd.DataFrame(record.get("excluded", []), columns=["exercise_id", "name", "reason"])
-        scr = record.get("screen")
         ref = record.get("referral")
-        inputs = _inputs_from_record(record, catalog)
-        snap = cls(
-            table=table,
-            excluded=excluded.astype(object),
+        return cls(
+            table=_table_from_rows(record["table"]),
+            excluded=_excluded_frame(record.get("excluded", [])),
             referral=None if ref is None else Referral.from_dict(ref),
-            conditions=tuple(record.get("conditions", ())),
-            phase=record.get("phase", "subacute"),
-            red_flags=tuple(record.get("red_flags", ())),
-            findings=tuple(record.get("findings", ())),
-            patient=record.get("patient"),
-            clinic=record.get("clinic"),
-            created=dt.date.fromisoformat(record["created"]) if record.get("created") else dt.date.today(),
+            request=ProgrammeRequest.from_record(record, catalog),
             advice=tuple(dict(a) for a in record.get("advice", ())),
             overrides=tuple(dict(o) for o in record.get("overrides", ())),
-            inputs=inputs,
-            screen=None if scr is None else Screen.from_dict(scr),
-            population=tuple(record.get("population", ())),
-            weeks_since_surgery=record.get("weeks_since_surgery"),
-            start_back_risk=record.get("start_back_risk"),
             clinician_notes=tuple(record.get("clinician_notes", ())),
             kept_out_for_size=tuple(record.get("kept_out_for_size", ())),
-            max_exercises=int(record.get("max_exercises", DEFAULT_MAX_EXERCISES)),
-            issued=dict(record),
+            max_exercises=int(record.get("max_exercises") or DEFAULT_MAX_EXERCISES),
         )
-        return snap
 
     # ---- display ----------------------------------------------------------------
     def __repr__(self) -> str:
@@ -491,6 +827,18 @@ def _jsonable_override(o: Mapping[str, Any]) -> dict:
     return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in o.items()}
 
 
+EXCLUDED_COLUMNS = ("exercise_id", "name", "reason")
+
+
+def _excluded_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """What was kept out: one text column each for id, name and reason (the same dtypes however it was made)."""
+    rows = list(rows)
+    return pd.DataFrame({
+        name: pd.array(["" if r.get(name) is None else str(r.get(name)) for r in rows], dtype="str")
+        for name in EXCLUDED_COLUMNS
+    })
+
+
 def _table_from_rows(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
     if not rows:
         return _empty_table()
@@ -499,7 +847,7 @@ def _table_from_rows(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
     for name in names:
         values = [r.get(name) for r in rows]
         if name in DOSE_FIELDS:
-            dtype = "Int64" if name in INT_DOSES else "Float64"
+            dtype = "Int64" if name in WHOLE_DOSE_FIELDS else "Float64"
             columns[name] = pd.array([pd.NA if v is None else v for v in values], dtype=dtype)
         elif name == "each_side":
             columns[name] = np.array([bool(v) for v in values], dtype=bool)
@@ -508,38 +856,28 @@ def _table_from_rows(rows: list[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _inputs_from_record(record: Mapping[str, Any], catalog: Catalog | None) -> dict:
-    scr = record.get("screen")
-    return {
-        "conditions": tuple(record.get("conditions", ())),
-        "phase": record.get("phase", "subacute"),
-        "red_flags": tuple(record.get("red_flags", ())),
-        "findings": tuple(record.get("findings", ())),
-        "population": tuple(record.get("population", ())),
-        "weeks_since_surgery": record.get("weeks_since_surgery"),
-        "start_back_risk": record.get("start_back_risk"),
-        "screen": None if scr is None else Screen.from_dict(scr),
-        "exclude": dict(record.get("exclude", {})),
-        "include": dict(record.get("include", {})),
-        "dose_edits": {k: dict(v) for k, v in record.get("dose_edits", {}).items()},
-        "max_exercises": record.get("max_exercises"),
-        "patient": record.get("patient"),
-        "clinic": record.get("clinic"),
-        "catalog": catalog,
-    }
-
-
 def _rebuild_from_inputs(record: Mapping[str, Any], catalog: Catalog | None) -> Programme:
-    args = _inputs_from_record(record, catalog)
+    args = ProgrammeRequest.from_record(record, catalog).arguments()
     args["red_flags"] = [f for f in args["red_flags"] if catalog is None or f in catalog.records["red_flags"]]
-    prog = build_programme(**args)
-    if record.get("created"):
-        prog = replace(prog, created=dt.date.fromisoformat(record["created"]))
-    return prog
+    if not record.get("created"):
+        args["created"] = None
+    return build_programme(**args)
 
 
 def diff_programmes(old: Programme, new: Programme) -> str:
     """Say in plain words what changed between two programmes (e.g. issued -> rebuilt).
+
+    Parameters
+    ----------
+    old : Programme
+        The programme as saved.
+    new : Programme
+        The same inputs rebuilt (see :meth:`Programme.rebuild`).
+
+    Returns
+    -------
+    str
+        What changed, one line per change, or a line saying nothing did.
 
     Examples
     --------
@@ -622,9 +960,11 @@ def build_programme(
     exclude: Iterable[str] | Mapping[str, str] = (),
     include: Iterable[str] | Mapping[str, str] = (),
     dose_edits: Mapping[str, Mapping[str, float | None]] | None = None,
+    dose_reasons: Mapping[str, str] | None = None,
     max_exercises: int | None = None,
     patient: str | None = None,
     clinic: str | None = None,
+    created: dt.date | None = None,
     catalog: Catalog | None = None,
 ) -> Programme:
     """Build a home-exercise programme.
@@ -660,10 +1000,15 @@ def build_programme(
         and what it overrides are recorded in the row's reason and in ``overrides``.
     dose_edits
         ``{exercise_id: {"reps": 12, ...}}`` doses picked by the clinician.
+    dose_reasons
+        ``{exercise_id: reason}`` the clinician's reason for those dose edits, recorded
+        with the change (see :meth:`Programme.set_dose`).
     max_exercises
         Programme-size ceiling (default: the settings file's ``[programme] max_exercises``, else 8).
     patient, clinic
         Printed on exports.
+    created
+        The programme's date (default: today).
     catalog
         The catalogue to use (default: :func:`load_catalog`).
 
@@ -740,58 +1085,45 @@ def build_programme(
                 raise ValueError(f"Unknown dose field '{key}' for {ex_id}. Valid dose fields: {', '.join(DOSE_FIELDS)}")
             if value is not None and not _valid_number(value):
                 raise ValueError(f"Dose {key} for {ex_id} must be a positive number up to {MAX_DOSE} or empty, not {value!r:.80}")
-            if value is not None and key in INT_DOSES and not float(value).is_integer():
+            if value is not None and key in WHOLE_DOSE_FIELDS and not float(value).is_integer():
                 raise ValueError(f"Dose {key} for {ex_id} must be a whole number, not {value!r}")
+    try:
+        reasons = {str(k): "" if v is None else str(v) for k, v in (dose_reasons or {}).items()}
+    except (AttributeError, TypeError):
+        raise ValueError("dose_reasons must map exercise ids to the clinician's reason, e.g. {'walking': 'builds up slowly'}") from None
+    cat.check_ids("exercise", reasons)
+    if created is not None and not isinstance(created, dt.date):
+        raise ValueError(f"created must be a date, not {created!r:.40}")
 
-    inputs = {
-        "conditions": tuple(cond_ids),
-        "phase": phase,
-        "red_flags": tuple(_as_ids(red_flags)),
-        "findings": tuple(finding_ids),
-        "population": tuple(pop_ids),
-        "weeks_since_surgery": weeks_since_surgery,
-        "start_back_risk": start_back_risk,
-        "screen": scr,
-        "exclude": exclude_map,
-        "include": include_map,
-        "dose_edits": edits,
-        "max_exercises": max_exercises,
-        "patient": patient,
-        "clinic": clinic,
-        "catalog": catalog,
-    }
-    referral = screen_flags(flag_ids, catalog=cat)
-    notes = _clinician_notes(cat, phase, pop_ids, weeks_since_surgery, start_back_risk, scr, referral)
-    common = dict(
+    request = ProgrammeRequest(
         conditions=tuple(cond_ids),
         phase=phase,
-        red_flags=tuple(flag_ids),
+        red_flags=tuple(_as_ids(red_flags)),
         findings=tuple(finding_ids),
-        patient=patient,
-        clinic=clinic,
-        advice=cat.advice,
-        inputs=inputs,
-        screen=scr,
         population=tuple(pop_ids),
         weeks_since_surgery=weeks_since_surgery,
         start_back_risk=start_back_risk,
-        clinician_notes=notes,
-        max_exercises=limit,
-        referral=referral,
+        screen=scr,
+        exclude=exclude_map,
+        include=include_map,
+        dose_edits=edits,
+        dose_reasons={k: v for k, v in reasons.items() if v and k in edits},
+        max_exercises=max_exercises,
+        patient=patient,
+        clinic=clinic,
+        created=created or dt.date.today(),
+        catalog=catalog,
     )
+    referral = screen_flags(flag_ids, catalog=cat)
+    notes = _clinician_notes(cat, phase, pop_ids, weeks_since_surgery, start_back_risk, scr, referral)
+    common = dict(request=request, referral=referral, advice=cat.advice, clinician_notes=notes, max_exercises=limit)
     if referral is not None and referral.blocking:
-        return Programme(
-            table=_empty_table(),
-            excluded=pd.DataFrame({"exercise_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
-                                   "reason": pd.Series([], dtype=object)}),
-            **common,
-        )
+        return Programme(table=_empty_table(), excluded=_excluded_frame([]), **common)
 
     rows, excluded, overrides, size_out = _select(cat, cond_ids, phase, finding_ids, pop_ids, exclude_map, include_map, limit)
-    table, dose_overrides = _table(cat, rows, edits)
-    excl = pd.DataFrame(
-        [{"exercise_id": k, "name": cat.records["exercises"][k]["name"], "reason": "; ".join(v)} for k, v in excluded.items()],
-        columns=["exercise_id", "name", "reason"],
+    table, dose_overrides = _table(cat, rows, edits, request.dose_reasons)
+    excl = _excluded_frame(
+        {"exercise_id": k, "name": cat.records["exercises"][k]["name"], "reason": "; ".join(v)} for k, v in excluded.items()
     )
     return Programme(table=table, excluded=excl, overrides=tuple(overrides + dose_overrides),
                      kept_out_for_size=tuple(size_out), **common)
@@ -1037,7 +1369,7 @@ def _empty_table() -> pd.DataFrame:
     columns: dict[str, Any] = {}
     for name in TABLE_COLUMNS:
         if name in DOSE_FIELDS:
-            columns[name] = pd.array([], dtype="Int64" if name in INT_DOSES else "Float64")
+            columns[name] = pd.array([], dtype="Int64" if name in WHOLE_DOSE_FIELDS else "Float64")
         elif name == "each_side":
             columns[name] = np.array([], dtype=bool)
         else:
@@ -1045,9 +1377,10 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _table(cat: Catalog, rows: dict[str, dict], edits: dict) -> tuple[pd.DataFrame, list[dict]]:
+def _table(cat: Catalog, rows: dict[str, dict], edits: dict, dose_reasons: Mapping[str, str]) -> tuple[pd.DataFrame, list[dict]]:
     ex = cat.records["exercises"]
     defaults = cat.records.get("dose_defaults", {})
+    no_dose = load_wording(cat).no_dose
     order = {c: i for i, c in enumerate(cat.category_order)}
     position = {k: i for i, k in enumerate(ex)}
     ids = sorted(rows, key=lambda k: (order.get(ex[k]["category"], len(order)), position[k]))
@@ -1075,7 +1408,7 @@ def _table(cat: Catalog, rows: dict[str, dict], edits: dict) -> tuple[pd.DataFra
             for name, value in edits[ex_id].items():
                 new = None if value is None else float(value)
                 rng = rec["doses"].get(name)
-                was = "not specified" if words[name] is None else _range_words(words[name])
+                was = "none" if words[name] is None else _range_words(words[name])
                 changes.append(f"{name} {was} -> {_show(new)}")
                 if new is not None and (rng is None or new > rng[1] or (not math.isnan(rng[0]) and new < rng[0])):
                     span = "no source dose" if rng is None else f"source {_range_words(rng)}"
@@ -1085,10 +1418,12 @@ def _table(cat: Catalog, rows: dict[str, dict], edits: dict) -> tuple[pd.DataFra
                 labels.pop(name, None)
                 if name in clinic_fields:
                     clinic_fields.remove(name)
-            reasons.append("Dose edited by the clinician: " + ", ".join(changes))
-            dose_overrides.append({"exercise_id": ex_id, "action": "dose", "reason": ", ".join(changes), "overrides": []})
+            why = dose_reasons.get(ex_id, "")
+            reasons.append("Dose edited by the clinician: " + ", ".join(changes) + (f" (reason: {why})" if why else ""))
+            dose_overrides.append({"exercise_id": ex_id, "action": "dose", "reason": why, "changes": ", ".join(changes),
+                                   "overrides": []})
         out["each_side"] = bool(rec["each_side"])
-        out["dose"] = dose_in_words(words, labels=labels)
+        out["dose"] = dose_in_words(words, labels=labels, no_dose=no_dose)
         out["reason"] = "\n".join(reasons)
         out["indicated_by"] = ", ".join(row["by"])
         out["cautions"] = "\n".join(cautions)  # everything, for the clinician
@@ -1106,8 +1441,8 @@ def _table(cat: Catalog, rows: dict[str, dict], edits: dict) -> tuple[pd.DataFra
     for name in TABLE_COLUMNS:
         values = [r[name] for r in records]
         if name in DOSE_FIELDS:
-            dtype = "Int64" if name in INT_DOSES else "Float64"
-            values = [pd.NA if v is None else (round(v) if name in INT_DOSES else v) for v in values]
+            dtype = "Int64" if name in WHOLE_DOSE_FIELDS else "Float64"
+            values = [pd.NA if v is None else (round(v) if name in WHOLE_DOSE_FIELDS else v) for v in values]
             columns[name] = pd.array(values, dtype=dtype)
         elif name == "each_side":
             columns[name] = np.array(values, dtype=bool)
@@ -1117,4 +1452,4 @@ def _table(cat: Catalog, rows: dict[str, dict], edits: dict) -> tuple[pd.DataFra
 
 
 def _show(v) -> str:
-    return "not specified" if v is None or (isinstance(v, float) and math.isnan(v)) else _fmt(float(v))
+    return "none" if v is None or (isinstance(v, float) and math.isnan(v)) else _fmt(float(v))

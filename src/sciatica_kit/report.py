@@ -73,12 +73,12 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     Returns
     -------
     str
-        The page: every text the clinic typed is escaped; the chart is an embedded PNG.
+        The page: every text the clinic typed is escaped; the chart is an embedded SVG.
     """
     from sciatica_kit.catalog import load_catalog
     from sciatica_kit.charts import plot_progress
-    from sciatica_kit.programme import DISCLAIMER
     from sciatica_kit.progress import summarise, summary_html, summary_table
+    from sciatica_kit.wording import load_wording
 
     cat = catalog or load_catalog()
     log = store.read(patient_id)
@@ -98,7 +98,7 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
         programme, disclaimer = current._repr_html_(), ""  # the programme's own view ends with the disclaimer
     else:
         programme = "<p>No programme saved for this patient.</p>"
-        disclaimer = f'<p class="disclaimer">{html.escape(DISCLAIMER)}</p>'
+        disclaimer = f'<p class="disclaimer">{html.escape(load_wording(cat).disclaimer)}</p>'
     return _template().substitute(patient=html.escape(patient_id), visits=html.escape(visits), summary=summary, chart=chart,
                                   programme=programme, disclaimer=disclaimer)
 

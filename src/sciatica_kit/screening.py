@@ -29,7 +29,7 @@ from typing import Any
 
 from sciatica_kit.catalog import Catalog, load_catalog
 
-__all__ = ["SCREEN_NOT_RECORDED", "SCREEN_STATUSES", "FlagAction", "Referral", "Screen", "record_screen", "screen"]
+__all__ = ["SCREEN_NOT_RECORDED", "SCREEN_STATUSES", "FlagAction", "Referral", "Screen", "record_screen", "referral_rows", "screen"]
 
 SCREEN_STATUSES = ("present", "absent", "not asked")
 SCREEN_NOT_RECORDED = "Red-flag screen not recorded"
@@ -147,6 +147,45 @@ class Referral:
             f'<div class="sk-referral sk-{escape(self.urgency)}" role="alert">'
             f"<b>{escape(self.headline)}</b><p>{lead}</p><ul>{items}</ul></div>"
         )
+
+
+def referral_rows(referral: Referral, *, red_flag_names: Iterable[str] | None = None,
+                  screen_status: str | None = None) -> list[tuple[str, str]]:
+    """The referral as (item, value) rows: the one wording of a referral everywhere it is shown.
+
+    The builder's alert, the referral note that replaces a blocked programme's handout, its CSV
+    and its workbook all show these rows, each in its own medium.
+
+    Parameters
+    ----------
+    referral : Referral
+        The referral (see :func:`screen`).
+    red_flag_names : iterable of str, optional
+        Names of the flags ticked; the row is left out when None.
+    screen_status : str, optional
+        The recorded screen in one line (see :meth:`Screen.summary`); left out when None.
+
+    Returns
+    -------
+    list of tuple of str
+        ``How urgently``, ``Refer to``, ``Exercise programme`` (whether it may start), ``Why``
+        (one line per flag), then the optional rows.
+
+    Examples
+    --------
+    >>> [item for item, _ in referral_rows(screen(["cauda_equina"]))]
+    ['How urgently', 'Refer to', 'Exercise programme', 'Why']
+    """
+    why = "\n".join(line for line in referral.text.split("\n")[1:] if line.strip()) or referral.text
+    programme = ("Do not start it: refer first" if referral.blocking
+                 else "May go ahead alongside the referral")
+    rows = [("How urgently", referral.headline or referral.urgency), ("Refer to", referral.refer_to),
+            ("Exercise programme", programme), ("Why", why)]
+    if red_flag_names is not None:
+        rows.append(("Red flags ticked", "\n".join(red_flag_names) or "none listed"))
+    if screen_status is not None:
+        rows.append(("Red-flag screen", screen_status))
+    return rows
 
 
 def screen(red_flags: Iterable[str], *, catalog: Catalog | None = None) -> Referral | None:

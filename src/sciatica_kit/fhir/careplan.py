@@ -265,7 +265,7 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
     >>> [e["resource"]["resourceType"] for e in b["entry"]]
     ['Patient', 'Condition', 'CarePlan']
     """
-    from sciatica_kit.programme import SAFETY_NOTE
+    from sciatica_kit.wording import load_wording
 
     cat: Catalog = prog.inputs.get("catalog") or load_catalog()
     codes = b.load_codes()
@@ -320,7 +320,7 @@ def careplan_bundle(prog: Programme, *, patient_id: str | None = None, clinic: s
     if not prog.blocked:
         exercises = cat.records["exercises"]
         activities += [_activity(r, exercises.get(r["exercise_id"], {})) for r in prog.table.to_dict("records")]
-        notes.append({"text": SAFETY_NOTE})
+        notes.append({"text": load_wording(cat).safety_note})
     activities += [_kept_out(r, cat.records["exercises"].get(r["exercise_id"], {})) for r in prog.excluded.to_dict("records")]
     if activities:
         careplan["activity"] = activities
@@ -370,6 +370,18 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
     programme is rebuilt from the Conditions, red flags, findings, phase and
     the activities' exercise codes and doses: exercises the plan lists are
     included, others left out, differing doses kept as clinician dose edits.
+
+    Parameters
+    ----------
+    source : dict, str or path-like
+        A CarePlan bundle, its JSON text, or a file.
+    catalog : Catalog, optional
+        The catalogue to rebuild the programme under (default: the kit's).
+
+    Returns
+    -------
+    Programme
+        The programme the care plan describes.
 
     Raises
     ------

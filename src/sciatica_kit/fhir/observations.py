@@ -550,6 +550,22 @@ def read_observations(
 ) -> pd.DataFrame:
     """Read FHIR Observations into a tidy progress log (the ``log`` of :func:`import_observations`).
 
+    Parameters
+    ----------
+    bundle : dict, str or path-like
+        A Bundle, its JSON text, or a file.
+    catalog : Catalog, optional
+        The catalogue of measures (default: the kit's).
+    patient_id : str, optional
+        The patient when the resources do not name one.
+    today : date, optional
+        Dates after it are refused (default: today).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A tidy log.
+
     Examples
     --------
     >>> import pandas as pd
@@ -563,6 +579,18 @@ def read_observations(
 
 def read_questionnaire_responses(source: Any, **kw) -> pd.DataFrame:
     """Scores from QuestionnaireResponses as a tidy log (see :func:`import_observations`).
+
+    Parameters
+    ----------
+    source : dict, str or path-like
+        A Bundle or QuestionnaireResponse, its JSON text, or a file.
+    **kw
+        Passed to :func:`import_observations`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A tidy log of the scores.
 
     Examples
     --------

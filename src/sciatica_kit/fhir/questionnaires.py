@@ -47,6 +47,16 @@ def _option_code(label: str) -> str:
 def questionnaire(measure: str) -> dict:
     """The kit's Questionnaire resource for ``odi``, ``rmdq``, ``start_back`` or ``sbi``.
 
+    Parameters
+    ----------
+    measure : str
+        ``odi``, ``rmdq``, ``start_back`` or ``sbi``.
+
+    Returns
+    -------
+    dict
+        The kit's Questionnaire resource (item labels in the kit's own words).
+
     Examples
     --------
     >>> q = questionnaire("sbi")
@@ -134,6 +144,11 @@ def questionnaire_bundle(
         The clinic's patient identifier.
     authored
         When the form was filled in (date or date-time; default now).
+
+    Returns
+    -------
+    dict
+        A FHIR Bundle.
 
     Examples
     --------

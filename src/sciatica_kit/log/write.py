@@ -26,8 +26,8 @@ def to_wide(log: pd.DataFrame) -> pd.DataFrame:
 
 def write_log(log: pd.DataFrame, path, *, wide: bool = False) -> Path:
     """Write a tidy log to CSV or ``.xlsx`` (owner-only, atomic, formula-safe); re-reading gives the same log."""
-    from sciatica_kit.export import safe_frame
     from sciatica_kit.files import private_path
+    from sciatica_kit.safe_text import safe_frame
 
     path = Path(path)
     out = to_wide(log) if wide else log.loc[:, list(LOG_COLUMNS)]

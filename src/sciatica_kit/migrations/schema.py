@@ -13,7 +13,18 @@ __all__ = ["tables_v1", "tables_v2"]
 
 
 def tables_v1(md: sa.MetaData) -> dict[str, sa.Table]:
-    """The schema of the first release (meta ``schema`` = "1"), as it created it."""
+    """The schema of the first release (meta ``schema`` = "1"), as it created it.
+
+    Parameters
+    ----------
+    md : sqlalchemy.MetaData
+        Metadata to define the tables on.
+
+    Returns
+    -------
+    dict of str to sqlalchemy.Table
+        The first release's tables by name.
+    """
 
     def entry_columns(keyed: bool) -> list[sa.Column]:
         return [
@@ -60,6 +71,16 @@ def _key_columns(keyed: bool) -> list[sa.Column]:
 
 def tables_v2(md: sa.MetaData) -> dict[str, sa.Table]:
     """Schema 2: batches (who, when, source) for every write, per-value provenance, old and new
+
+    Parameters
+    ----------
+    md : sqlalchemy.MetaData
+        Metadata to define the tables on.
+
+    Returns
+    -------
+    dict of str to sqlalchemy.Table
+        Schema 2's tables by name (batches and who entered what).
     values in history, numbered programme versions."""
     t = {
         "meta": sa.Table("meta", md, sa.Column("key", sa.String(64), primary_key=True),

@@ -55,8 +55,8 @@ class PatientReport(StoreBacked, w.VBox):
     def show(self) -> None:
         """Draw the report for the chosen patient."""
         from sciatica_kit.charts import plot_progress
-        from sciatica_kit.programme import DISCLAIMER
         from sciatica_kit.progress import summarise, summary_html, summary_table
+        from sciatica_kit.wording import load_wording
 
         self._clear_messages()
         pid = self.patient.value
@@ -85,7 +85,7 @@ class PatientReport(StoreBacked, w.VBox):
             programme, disclaimer = current._repr_html_(), ""  # the programme carries the disclaimer
         else:
             programme = "<p>No programme saved for this patient.</p>"
-            disclaimer = f"<p><i>{html.escape(DISCLAIMER)}</i></p>"
+            disclaimer = f"<p><i>{html.escape(load_wording(self.catalog).disclaimer)}</i></p>"
         self.summary.value = summary
         self.chart.value = chart
         self.programme.value = programme

@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import inspect
 import re
 
 import ipywidgets as w
 import traitlets as t
 
-from sciatica_kit.catalog import DOSE_FIELDS, load_catalog
-from sciatica_kit.export import EXPORT_COLUMNS
+from sciatica_kit.catalog import (
+    DOSE_FIELDS,
+    DOSE_LABELS,
+    PHASE_IDS,
+    WHOLE_DOSE_FIELDS,
+    load_catalog,
+)
+from sciatica_kit.handout import dose_text
 from sciatica_kit.patient_id import check_patient_id, patient_id_rule
-from sciatica_kit.programme import INT_DOSES, MAX_DOSE, Programme, build_programme
-from sciatica_kit.screening import screen
+from sciatica_kit.programme import MAX_DOSE, Programme, build_programme
+from sciatica_kit.screening import referral_rows, screen
 from sciatica_kit.widgets.common import (
     APP_STYLE,
     Confirm,
@@ -37,7 +42,7 @@ from sciatica_kit.widgets.common import (
 
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
 
-DOSE_LABELS = {name: EXPORT_COLUMNS[name] for name in DOSE_FIELDS}
+HANDOUTS = ("pdf", "html")  # the exports a patient takes home: every exercise needs a dose first
 _URGENCY_STYLE = {"emergency": "#b00020", "same_day": "#b00020", "urgent": "#c75000", "routine": "#7a4f01"}
 
 
@@ -48,7 +53,7 @@ class ProgrammeModel(t.HasTraits):
     clinic = t.Unicode("")
     red_flags = t.List(t.Unicode())
     conditions = t.List(t.Unicode())
-    phase = t.Enum(("acute", "subacute", "chronic"), default_value="subacute")
+    phase = t.Enum(PHASE_IDS, default_value="subacute")
     findings = t.List(t.Unicode())
     programme = t.Instance(Programme, allow_none=True)
     error = t.Unicode("")
@@ -95,7 +100,7 @@ class ProgrammeModel(t.HasTraits):
             elif action == "remove":
                 self.programme = self.programme.remove(exercise_id, reason)
             elif action == "dose":
-                self.programme = self.programme.set_dose(exercise_id, **dose)
+                self.programme = self.programme.set_dose(exercise_id, reason=reason, **dose)
             else:
                 raise ValueError(f"Unknown edit '{action}'")
         except ValueError:
@@ -150,8 +155,8 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             cond_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{html.escape(rec["conditions"][cid]["description"])}</div>')]))
             box.observe(self._on_conditions, "value")
         self.phase = w.ToggleButtons(
-            options=[(rec["phases"][p]["name"].split(" (")[0], p) for p in ("acute", "subacute", "chronic")],
-            value="subacute", description="Phase", tooltips=[rec["phases"][p]["description"] for p in ("acute", "subacute", "chronic")],
+            options=[(rec["phases"][p]["name"].split(" (")[0], p) for p in PHASE_IDS],
+            value="subacute", description="Phase", tooltips=[rec["phases"][p]["description"] for p in PHASE_IDS],
         )
         t.link((self.phase, "value"), (self.model, "phase"))
         self.finding_boxes = {
@@ -169,7 +174,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.edit_exercise = w.Dropdown(description="Exercise", options=[], layout=w.Layout(width="420px"))
         self.edit_exercise.observe(self._on_pick_exercise, "value")
         self.dose_inputs = {
-            name: w.Text(description=DOSE_LABELS[name], placeholder="not specified", style={"description_width": "95px"},
+            name: w.Text(description=DOSE_LABELS[name], placeholder="not set", style={"description_width": "95px"},
                          layout=w.Layout(width="200px"))
             for name in DOSE_FIELDS
         }
@@ -212,7 +217,6 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.save_button.on_click(self._on_save)
         self.export_confirm = Confirm()
         self.downloads = w.HTML()
-        self.dose_reasons: list[dict] = []  # reasons given for dose edits (until Programme.set_dose records them)
         self.last_export = None
         self.exports: list = []  # every file written since the app opened, newest first
         self.result_box = w.VBox([
@@ -275,12 +279,14 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             self.build_button.description = "Build programme"
             return
         colour = _URGENCY_STYLE.get(ref.urgency, "#b00020")
-        lines = "".join(f"<li>{html.escape(line)}</li>" for line in ref.text.split("\n")[1:])
-        lead = "No exercise programme" if ref.blocking else "Alongside the exercise programme"
+        rows = dict(referral_rows(ref))
+        why = "".join(f"<li>{html.escape(line)}</li>" for line in rows.pop("Why").split("\n"))
+        items = "".join(f"<dt style='font-weight:bold;margin-top:4px'>{html.escape(k)}</dt><dd style='margin-left:1em'>{html.escape(v)}</dd>"
+                        for k, v in rows.items() if k != "How urgently")
         self.referral.value = (
             f'<div class="sk-referral" role="alert" style="border:3px solid {colour};background:#fdecea;padding:8px 12px;border-radius:6px">'
-            f'<b style="color:{colour}">{html.escape(ref.headline)}</b><br>'
-            f"{lead}: refer to {html.escape(ref.refer_to)}.<ul>{lines}</ul></div>"
+            f'<b style="color:{colour}">{html.escape(rows["How urgently"])}</b><dl style="margin:4px 0">{items}'
+            f"<dt style='font-weight:bold;margin-top:4px'>Why</dt><dd style='margin-left:1em'><ul style='margin:0;padding-left:1.2em'>{why}</ul></dd></dl></div>"
         )
         if not ref.blocking:
             self.build_button.disabled = False
@@ -371,7 +377,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             except ValueError:
                 self.edit_message.show(f"{row['name']}, {DOSE_LABELS[name]}: '{text}' is not a number. Enter a number or leave it empty.", "error")
                 return
-            whole = name in INT_DOSES
+            whole = name in WHOLE_DOSE_FIELDS
             if not (0 < value <= MAX_DOSE) or (whole and not value.is_integer()):
                 kind = "a whole number" if whole else "a number"
                 self.edit_message.show(f"{row['name']}, {DOSE_LABELS[name]}: '{text}' is not valid. Enter {kind} above 0 "
@@ -384,11 +390,12 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         reason = self._reason(f"change the dose of {row['name']}")
         if reason is None:
             return
-        if "reason" in inspect.signature(Programme.set_dose).parameters:
-            changes["reason"] = reason
-        self.model.edit("dose", ex, **changes)
-        self.dose_reasons.append({"exercise_id": ex, "changes": {k: v for k, v in changes.items() if k != "reason"}, "reason": reason})
-        self._after_edit(f"Dose updated for {row['name']} (reason: {reason}).")
+        self.model.edit("dose", ex, reason, **changes)
+        done = f"Dose updated for {row['name']} (reason: {reason})."
+        missing = self.missing_doses()
+        if missing and not self.model.error:
+            done += f" Still without a dose: {', '.join(name for _, name in missing)}."
+        self._after_edit(done)
 
     def _on_remove(self, _button=None) -> None:
         self._clear_messages()
@@ -456,6 +463,11 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             return None
         if self.no_name.value:
             pid = ""
+        if kind in HANDOUTS and not confirmed and not prog.blocked:
+            missing = self.missing_doses()
+            if missing:
+                self._ask_about_missing_doses(kind, missing)
+                return None
         prog = prog.with_details(patient=pid or None)
         folder = exports_dir()
         stem = _safe_stem(pid or "programme") + "-" + dt.date.today().isoformat()
@@ -490,6 +502,47 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         who = f"for {pid}" if pid else "with no name on it"
         self.export_message.show(f"Saved {path.name} ({label} {who}).", "success")
         return path
+
+    def missing_doses(self) -> list[tuple[str, str]]:
+        """The rows of the current programme still without a dose.
+
+        Returns
+        -------
+        list of (str, str)
+            ``(exercise_id, name)`` in table order; empty without a programme or when it is blocked.
+        """
+        prog = self.model.programme
+        if prog is None or prog.blocked:
+            return []
+        return [(r["exercise_id"], r["name"]) for r in prog.table.to_dict("records") if dose_text(r)[1]]
+
+    def _ask_about_missing_doses(self, kind: str, missing: list[tuple[str, str]]) -> None:
+        n = len(missing)
+        names = ", ".join(name for _, name in missing)
+        them = "them" if n > 1 else "it"
+        self.export_message.show(f"{n} exercise{'s have' if n > 1 else ' has'} no dose yet: {names}.", "warning")
+        self.export_confirm.ask(
+            f"Set {them} with the patient now, or print the handout with fill-in lines (\"____ times\") "
+            "to write the dose on by hand?", yes="Print with fill-in lines", no="Set the doses",
+            on_yes=lambda: self.export(kind, confirmed=True), on_no=lambda: self.set_missing_dose(missing[0][0]),
+        )
+
+    def set_missing_dose(self, exercise_id: str) -> None:
+        """Open the dose editor on ``exercise_id`` (a row without a dose) with the cursor in its first box.
+
+        Parameters
+        ----------
+        exercise_id
+            The exercise whose dose the clinician sets next.
+        """
+        self._clear_messages()
+        self.export_confirm.dismiss()
+        self.edit_exercise.value = exercise_id
+        self.dose_inputs[DOSE_FIELDS[0]].focus()
+        still = self.missing_doses()
+        others = [name for ex, name in still if ex != exercise_id]
+        rest = f" Then: {', '.join(others)}." if others else ""
+        self.edit_message.show(f"Set the dose of {self._name(exercise_id)} here, give a reason and press Apply dose.{rest}", "info")
 
     def _on_save(self, _button=None) -> None:
         self._clear_messages()
