@@ -785,8 +785,11 @@ def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
         expected = sk.summarise(store.read("DEMO-002"))
     odi = expected[expected["measure"] == "odi"].iloc[0]
     row = app.locator("tr", has_text="Oswestry Disability Index")
-    cells = [c.strip() for c in row.locator("td").all_inner_texts()]
-    assert cells[1:4] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
+    from sciatica_kit.progress import summary_table
+
+    columns = list(summary_table(expected).columns)  # the one summary renderer's columns, in order
+    cells = dict(zip(columns, [c.strip() for c in row.locator("td").all_inner_texts()], strict=True))
+    assert [cells["Entries"], cells["Baseline"], cells["Latest"]] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
     expect(app.get_by_text(DISCLAIMER[:40])).to_have_count(1)  # the disclaimer once
     _shot(page, voila_server, "20-patient-report")
 
