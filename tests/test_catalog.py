@@ -414,3 +414,13 @@ def test_a_clinic_measure_is_checked_like_the_packaged_ones(tmp_path):
     msg = str(err.value)
     assert "clinic.toml: measure 'walking_tolerance_min', field 'better'" in msg
     assert "clinic.toml: measure 'pain', field 'id': 'pain' is already used in measures.toml" in msg
+
+
+def test_phase_ids_come_from_the_phases_file_in_its_order():
+    import tomllib
+
+    from sciatica_kit.catalog import PHASE_IDS, catalog_dir
+
+    with (catalog_dir() / "phases.toml").open("rb") as fh:
+        listed = tuple(p["id"] for p in tomllib.load(fh)["phase"])
+    assert listed == PHASE_IDS  # the builder's choices, the programme's check and the catalogue's rules

@@ -54,7 +54,6 @@ CATEGORIES = (
 )
 URGENCIES = ("emergency", "same_day", "urgent", "routine")  # the packaged tiers; a catalogue's own order is Catalog.urgencies
 DIRECTIONS = ("extension", "flexion")
-PHASE_IDS = ("acute", "subacute", "chronic")
 AUDIENCES = ("patient", "clinician")
 NERVES = ("sciatic", "femoral")
 KIT_SOURCE = "kit"
@@ -127,6 +126,13 @@ def _dose_field_table() -> tuple[dict, ...]:
         return tuple(dict(f) for f in tomllib.load(fh)["dose_field"])
 
 
+def _phase_ids() -> tuple[str, ...]:
+    """The phases of an episode, in order, as the packaged ``phases.toml`` lists them."""
+    with (catalog_dir() / "phases.toml").open("rb") as fh:
+        return tuple(str(p["id"]) for p in tomllib.load(fh)["phase"])
+
+
+PHASE_IDS = _phase_ids()  # ("acute", "subacute", "chronic"): the builder's choices and their order
 DOSE_FIELD_TABLE = _dose_field_table()
 DOSE_FIELDS = tuple(f["id"] for f in DOSE_FIELD_TABLE)
 DOSE_LABELS = {f["id"]: f["label"] for f in DOSE_FIELD_TABLE}
