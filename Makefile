@@ -34,14 +34,25 @@ TEST_ENV := JUPYTER_CONFIG_DIR=$(STATE)/jupyter-config JUPYTER_DATA_DIR=$(STATE)
 # when we are root; otherwise a warning says what to install (PDF export then explains it too).
 HANDOUT_APT := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core fonts-noto-core fonts-wqy-microhei
 
+# Installs go through uv (pip-installable, resolves and installs several times faster than pip)
+# when it can be had; otherwise through pip as before.  USE_UV=0 forces pip.
+USE_UV ?= 1
+LAB_EXTRAS := .[lab]
+TEST_EXTRAS := .[lab,test,bench]
+UV := $(VENV)/bin/uv
+define pip_install
+	if [ "$(USE_UV)" = "1" ] && { [ -x $(UV) ] || $(PY) -m pip install --quiet uv >/dev/null 2>&1; } \
+		&& $(UV) pip install --quiet --python $(PY) $(1); then :; \
+	else $(PY) -m pip install --quiet $(1); fi
+endef
+
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[lab]"
+	@$(call pip_install,-e "$(LAB_EXTRAS)")
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e ".[lab,test,bench]"
+	@$(call pip_install,-e "$(TEST_EXTRAS)")
 	@touch $@
 
 install: $(VENV)/.installed handout-deps
@@ -65,11 +76,19 @@ lab: demo
 
 # The apps open the demo store (synthetic patients, with a banner) unless a clinic store is
 # configured ($$SCIATICA_KIT_STORE or [store] location in the settings file).
+# Preheated kernels (PREHEAT=1): each app notebook (builder, logger, overview) runs its imports and
+# a warm-up in a spare kernel before anyone opens it, then waits (sciatica_kit.widgets.wait_for_visitor);
+# the app itself is built when the page is opened. Off by default: on a small machine (2 cores) the
+# spare kernels filling at start and refilling after each visit slow the first page and the clicks
+# more than they save (make bench: benchmarks/browser.py --preheat measures it). For a larger server.
+PREHEAT ?= 0
+VOILA_PREHEAT := --preheat_kernel=True --pool_size=1 --VoilaKernelManager.preheat_denylist=00_home \
+	--VoilaKernelManager.preheat_denylist=04_patient_report --VoilaKernelManager.preheat_denylist=reports
 app: demo
 	@echo "Sciatica Kit: open http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb"
 	@( for i in $$(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null && break; sleep 0.5; done; \
 	   $(PY) -m webbrowser -t "http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb" >/dev/null 2>&1 || true ) &
-	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser
+	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
 
 # Chromium for the browser tests: installed through apt when we are root; otherwise
 # the browser tests fail with a message saying what to install (never skipped).

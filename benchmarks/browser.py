@@ -31,6 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 TARGETS = {"first_page": 2.0, "click_p95": 0.300, "handout_pdf": 1.0}
+# as `make app PREHEAT=1` starts Voila (Makefile VOILA_PREHEAT): app notebooks preheated in spare kernels
+PREHEAT = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.preheat_denylist=00_home",
+           "--VoilaKernelManager.preheat_denylist=04_patient_report", "--VoilaKernelManager.preheat_denylist=reports"]
 
 
 def _port() -> int:
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results")
+    parser.add_argument("--preheat", action="store_true", help="start Voila with preheated kernels, as `make app PREHEAT=1`")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after the port opens before the first page (preheated kernels filling)")
     args = parser.parse_args(argv)
     chromium = os.environ.get("SCIATICA_KIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not os.access(chromium, os.X_OK):
@@ -76,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env, check=True, capture_output=True)
         port = _port()
         log = open(tmp / "voila.log", "wb")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen([sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+        preheat = PREHEAT if args.preheat else []  # as `make app` (PREHEAT=0)
+        proc = subprocess.Popen([sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", *preheat],
                                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         results: list[dict] = []
         try:
@@ -92,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.set_default_timeout(60_000)
 
+                time.sleep(args.settle)
                 t0 = time.perf_counter()
                 page.goto(url + "02_log_and_chart_progress.ipynb")
                 app = page.locator(".sk-progress-logger")

@@ -163,7 +163,14 @@ def _server_env(tmp: Path, exports: Path, *, clinic_store: Path | None) -> dict[
     return env
 
 
-def _start(kind: str, tmp: Path, *, clinic: bool = False) -> Server:
+def _make_app_voila_args(*make_vars: str) -> list[str]:
+    """The Voila options `make app` passes (read from `make -n app`), e.g. with ``PREHEAT=1``."""
+    dry = subprocess.run(["make", "-n", "app", *make_vars], cwd=REPO, capture_output=True, text=True).stdout
+    (line,) = [ln for ln in dry.splitlines() if "voila notebooks" in ln]
+    return line.split("--no-browser", 1)[1].split()
+
+
+def _start(kind: str, tmp: Path, *, clinic: bool = False, extra: list[str] | None = None) -> Server:
     """A server whose apps open the demo store, as ``make app`` does; ``clinic=True``: a configured clinic store."""
     root, exports, work = tmp / "notebooks", tmp / "exports", tmp / "lab"
     root.mkdir()
@@ -184,7 +191,7 @@ def _start(kind: str, tmp: Path, *, clinic: bool = False) -> Server:
 
     port, token = _free_port(), f"sk-test-{os.getpid()}"
     if kind == "voila":
-        cmd = [sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+        cmd = [sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", *(extra or [])]
     else:
         settings = work / "app-settings"
         settings.mkdir(parents=True)
@@ -778,7 +785,45 @@ def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
         expected = sk.summarise(store.read("DEMO-002"))
     odi = expected[expected["measure"] == "odi"].iloc[0]
     row = app.locator("tr", has_text="Oswestry Disability Index")
-    cells = [c.strip() for c in row.locator("td").all_inner_texts()]
-    assert cells[1:4] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
+    from sciatica_kit.progress import summary_table
+
+    columns = list(summary_table(expected).columns)  # the one summary renderer's columns, in order
+    cells = dict(zip(columns, [c.strip() for c in row.locator("td").all_inner_texts()], strict=True))
+    assert [cells["Entries"], cells["Baseline"], cells["Latest"]] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
     expect(app.get_by_text(DISCLAIMER[:40])).to_have_count(1)  # the disclaimer once
     _shot(page, voila_server, "20-patient-report")
+
+
+@pytest.fixture(scope="module")
+def preheated_voila_server(tmp_path_factory):
+    server = _start("voila", tmp_path_factory.mktemp("preheated-voila"), extra=_make_app_voila_args("PREHEAT=1"))
+    yield server
+    _stop(server)
+
+
+@pytest.mark.browser
+def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, preheated_voila_server):
+    """`make app PREHEAT=1` runs the app notebooks ahead in spare kernels; a patient added after that still appears."""
+    from playwright.sync_api import expect
+
+    import sciatica_kit as sk
+
+    server = preheated_voila_server
+    assert "--preheat_kernel=True" in _make_app_voila_args("PREHEAT=1")
+    assert not any("preheat" in a for a in _make_app_voila_args())  # off by default (see the Makefile)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while f"Kernel pool of {NB_LOGGER} is filled" not in server.log_tail(100_000):
+        assert time.monotonic() < deadline, f"the logger's kernel was never preheated:\n{server.log_tail()}"
+        time.sleep(0.5)
+    time.sleep(15)  # the spare kernel runs the notebook's imports and warm-up chart, up to wait_for_visitor()
+    with sk.Store(server.store_path) as store:  # added after the kernels were preheated
+        store.add_patient("P-0777")
+    page.set_viewport_size(VOILA_VIEWPORT)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    page.goto(server.url(NB_LOGGER))
+    app = page.locator(".sk-progress-logger")
+    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    expect(app.get_by_role("button", name="Save visit for DEMO-001")).to_be_visible()
+    expect(app.get_by_label("Patient", exact=True).locator("option", has_text="P-0777")).to_have_count(1)
+    page.wait_for_function("img => img.naturalWidth > 0 && img.complete", arg=app.locator("img").element_handle(),
+                           timeout=APP_TIMEOUT_MS)  # the first chart follows the page

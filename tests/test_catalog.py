@@ -323,6 +323,99 @@ def test_every_text_field_says_who_reads_it():
             assert name in marked, f"{key}.{name} does not say whether the patient or the clinician reads it"
 
 
+# --------------------------------------------------------------------------- a clinic's own measure
+
+CLINIC_MEASURE = """
+[[measure]]
+id = "walking_tolerance_min"
+short = "Walking tolerance"
+name = "Walking tolerance"
+unit = "min"
+ucum = "min"
+min = 0
+max = 120
+better = "higher"
+sided = false
+integer = true
+overview = true
+sources = ["Riverside Physiotherapy walking test, 2026"]
+"""
+
+
+def test_a_clinic_measure_reaches_form_chart_summary_and_fhir_without_python_change(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from sciatica_kit.fhir import observations_bundle, read_observations
+    from sciatica_kit.progress import summary_table
+    from sciatica_kit.widgets import ClinicOverview, ProgressLogger
+
+    extra = tmp_path / "clinic.toml"
+    extra.write_text(CLINIC_MEASURE, encoding="utf-8")
+    monkeypatch.setenv("SCIATICA_KIT_EXTRA_CATALOG", str(extra))
+    cat = sk.load_catalog()
+    assert list(cat.records["measures"])[-1] == "walking_tolerance_min"  # after the packaged ones
+    store = sk.Store(tmp_path / "kit.sqlite")
+    store.add_patient("P-0042")
+
+    # the visit form: a box with the catalogue's label and range, checked like every other
+    app = ProgressLogger(store=store, patient_id="P-0042")
+    box = app.measure_inputs[("walking_tolerance_min", "")]
+    assert box.description == "Walking tolerance (min)"
+    box.value = "150"
+    assert not app.save_visit() and "outside the valid range 0 to 120" in app.message.text
+    box.value = "12.5"
+    assert not app.save_visit() and "whole number" in app.message.text
+    app.date.value = dt.date.today() - dt.timedelta(days=28)
+    box.value = "10"
+    assert app.save_visit(), app.message.text
+    app.date.value = dt.date.today()
+    box.value = "35"
+    assert app.save_visit(), app.message.text
+    log = store.read("P-0042")
+    assert sorted(log.loc[log["measure"] == "walking_tolerance_min", "value"]) == [10.0, 35.0]
+    assert "Walking tolerance" in app.summary.value and b"Walking tolerance" in bytes(app.chart.value)  # the chart (SVG, real text) has its panel
+
+    # the chart: its own panel with the catalogue's name, unit, range and direction
+    fig = sk.plot_progress(log, "P-0042")
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert ax.get_title(loc="left") == "Walking tolerance (min)"
+    assert ax.get_ylim()[0] < 0 < 120 < ax.get_ylim()[1] and "higher is better" in ax.get_ylabel()
+    assert sk.plot_measure(log, "P-0042", "walking_tolerance_min").get_title(loc="left") == "Walking tolerance (min)"
+
+    # the summary: change 25 minutes; no MCID published, so never called a responder
+    s = sk.summarise(log).set_index("measure").loc["walking_tolerance_min"]
+    assert (s["baseline"], s["latest"], s["change"]) == (10.0, 35.0, 25.0)
+    assert "Walking tolerance" in summary_table(sk.summarise(log)).to_string()
+
+    # the clinic overview: a key measure (overview = true), a column and a sort choice
+    overview = ClinicOverview(store=store)
+    assert "walking_tolerance_min_change" in overview.data.columns
+    assert "walking_tolerance_min_change" in [v for _, v in overview.sort.options]
+
+    # the FHIR export: a local code and the clinic's unit, and back again
+    bundle = observations_bundle(log)
+    obs = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+           and e["resource"]["code"]["text"] == "Walking tolerance"]
+    assert len(obs) == 2
+    assert obs[0]["code"]["coding"] == [{"system": "https://sciatica-kit.invalid/CodeSystem/measure",
+                                         "code": "walking_tolerance_min", "display": "Walking tolerance"}]
+    assert obs[0]["valueQuantity"]["code"] == "min" and obs[0]["valueQuantity"]["unit"] == "min"
+    back = read_observations(bundle)
+    assert sorted(back.loc[back["measure"] == "walking_tolerance_min", "value"]) == [10.0, 35.0]
+    store.close()
+
+
+def test_a_clinic_measure_is_checked_like_the_packaged_ones(tmp_path):
+    extra = tmp_path / "clinic.toml"
+    extra.write_text(CLINIC_MEASURE.replace("max = 120", "max = -1").replace('better = "higher"', 'better = "more"')
+                     + CLINIC_MEASURE.replace('"walking_tolerance_min"', '"pain"'), encoding="utf-8")
+    with pytest.raises(sk.CatalogError) as err:
+        sk.load_catalog(extra=extra)
+    msg = str(err.value)
+    assert "clinic.toml: measure 'walking_tolerance_min', field 'better'" in msg
+    assert "clinic.toml: measure 'pain', field 'id': 'pain' is already used in measures.toml" in msg
+
+
 def test_phase_ids_come_from_the_phases_file_in_its_order():
     import tomllib
 

@@ -266,14 +266,30 @@ def test_cohort_without_conditions():
     reg = sk.load_catalog().records["measures"]
     short = {reg[m]["short"]: m for m in reg}
     for label, h in zip(labels, heights, strict=True):
-        assert h == pytest.approx(expected[short[label]])
-    # median trajectory panels for the default measures present in the log
+        assert h == pytest.approx(expected[short[label.split(":")[0]]])
+    # median trajectory panels for the key measures present in the log (overview = true, catalogue order)
     assert [ax.get_title(loc="left") for ax in fig.axes[1:]] == [
         "Pain: median",
-        "ODI: median",
         "Leg pain: median",
+        "ODI: median",
         "RMDQ: median",
     ]
+
+
+def test_cohort_per_side_measures_say_they_count_legs():
+    log = demo_log(12)
+    summary = sk.summarise(log)
+    slr = summary[(summary["measure"] == "slr") & summary["responder"].notna()]
+    n_legs, n_patients = len(slr), slr["patient_id"].nunique()
+    assert n_legs > n_patients  # both legs measured: counting rows would overstate patients
+    fig = sk.plot_cohort(log, measures=("pain", "slr"))
+    bar = _bar_axis(fig)
+    labels = [t.get_text() for t in bar.get_xticklabels()]
+    assert f"SLR: {n_legs} legs\nof {n_patients} patients" in labels
+    assert not any("legs" in label for label in labels if not label.startswith("SLR"))  # pain counts patients
+    counts = [t.get_text() for t in bar.texts]
+    assert f"{n_legs} legs" in counts and "n=12" in counts
+    assert fig.axes[2].get_title(loc="left") == "SLR: median (legs averaged per patient)"
 
 
 def test_cohort_split_by_condition():

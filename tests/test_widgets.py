@@ -381,6 +381,27 @@ def test_questionnaires_score_themselves():
     assert "RMDQ: 7 / 24" in app.rmdq_score.value
 
 
+def test_questionnaire_items_carry_the_kits_short_labels_from_data_not_the_licensed_wording():
+    import tomllib
+
+    from sciatica_kit.catalog import catalog_dir
+    from sciatica_kit.measures import START_BACK_ITEMS
+
+    app = ProgressLogger(store=sk.Store(), patient_id=None)
+    specs = tomllib.loads((catalog_dir() / "codes.toml").read_text(encoding="utf-8"))["questionnaire"]
+    rmdq = [box.description for box in app.rmdq_items]
+    assert rmdq == [it["label"] for it in specs["rmdq"]["items"]]  # each item labelled, from the data
+    assert rmdq[6] == "Item 7: daily activity" and len(set(rmdq)) == 24
+    assert "give no topic" in app.questionnaires.children[1].children[1].value  # the form says why the labels are generic
+    odi = [d.description for d in app.odi_items]
+    assert odi[0] == "1. Pain intensity" and odi[9] == "10. Travelling"
+    assert [o[0] for o in app.odi_items[0].options][1:3] == ["0 - no problem", "1 - slight"]
+    start_back = [c.description for c in app.start_back_items] + [app.start_back_item9.description]
+    assert start_back[0] == "1. " + specs["start_back"]["items"][0]["label"]
+    for licensed in START_BACK_ITEMS:  # never the instrument's own sentences
+        assert not any(licensed.lower() in label.lower() for label in start_back)
+
+
 def test_undo_last_entry_keeps_it_in_history(store):
     app = ProgressLogger(store=store, patient_id="DEMO-001")
     app.measure_inputs[("pain", "")].value = "9"
@@ -540,3 +561,41 @@ def test_adding_back_an_exercise_kept_out_for_size_names_the_one_it_displaces(mo
     assert back in set(new.table["exercise_id"]) and displaced
     names = app.model.catalog.records["exercises"]
     assert all(names[k]["name"] in app.edit_message.value for k in displaced), app.edit_message.value
+
+
+# --------------------------------------------------------------------------- speed without stale pictures
+
+
+def test_switching_back_reuses_the_chart_until_the_patients_entries_change(store, monkeypatch):
+    import sciatica_kit.charts as charts
+
+    drawn = []
+    real = charts.plot_progress
+    monkeypatch.setattr(charts, "plot_progress", lambda log, pid, **kw: drawn.append(pid) or real(log, pid, **kw))
+    app = ProgressLogger(store=store, patient_id="DEMO-001")
+    first = bytes(app.chart.value)
+    app.patient.value = "DEMO-002"
+    assert bytes(app.chart.value) != first
+    app.patient.value = "DEMO-001"
+    assert bytes(app.chart.value) == first and drawn == ["DEMO-001", "DEMO-002"]  # nothing changed: not redrawn
+    app.measure_inputs[("pain", "")].value = "1"
+    assert app.save_visit()  # a new entry: the chart is drawn again, never the old picture
+    assert drawn[-1] == "DEMO-001" and len(drawn) == 3 and bytes(app.chart.value) != first
+    app.patient.value = "DEMO-002"
+    app.patient.value = "DEMO-001"
+    assert len(drawn) == 3
+
+
+def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
+    import voila.utils
+
+    from sciatica_kit.widgets import wait_for_visitor
+
+    waited = []
+    monkeypatch.setattr(voila.utils, "wait_for_request", lambda *a, **k: waited.append(True))
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    wait_for_visitor()
+    assert waited == []  # JupyterLab, plain Voila, scripts: returns at once
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    wait_for_visitor()
+    assert waited == [True]

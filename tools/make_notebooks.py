@@ -66,8 +66,9 @@ it to the patient. The kit supports your clinical judgement; it does not
 replace it.
 """),
     code("""
-from sciatica_kit.widgets import ProgrammeBuilder
+from sciatica_kit.widgets import ProgrammeBuilder, wait_for_visitor
 
+wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),
@@ -92,8 +93,9 @@ dates the programme started or changed. Import a spreadsheet of past visits with
 the file button; a file with problems is listed row by row and nothing is saved.
 """),
     code("""
-from sciatica_kit.widgets import ProgressLogger
+from sciatica_kit.widgets import ProgressLogger, wait_for_visitor
 
+wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 logger = ProgressLogger(patient_id="DEMO-001")
 logger
 """),
@@ -108,8 +110,9 @@ Oswestry and Roland-Morris, whether it reaches the minimal clinically important
 difference, and the cohort's median trajectory. Filter by condition.
 """),
     code("""
-from sciatica_kit.widgets import ClinicOverview
+from sciatica_kit.widgets import ClinicOverview, wait_for_visitor
 
+wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 overview = ClinicOverview()
 overview
 """),
@@ -123,8 +126,9 @@ Choose a patient: the summary against the MCID, the progress chart and the
 current programme. Print it from the browser (Ctrl+P).
 """),
     code("""
-from sciatica_kit.widgets import PatientReport
+from sciatica_kit.widgets import PatientReport, wait_for_visitor
 
+wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
 report = PatientReport(patient_id="DEMO-001")
 report
 """),

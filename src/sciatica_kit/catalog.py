@@ -3,8 +3,9 @@ findings, phases, outcome measures, log-header aliases).
 
 The catalogue is data: readable TOML/CSV files under ``data/catalog/`` in the
 repository, shipped inside the wheel as ``sciatica_kit/catalog_data``.  A clinic
-can add its own exercises (and conditions) from a separate TOML file without
-touching the package: ``load_catalog(extra="clinic.toml")`` or the environment
+can add its own exercises, conditions and outcome measures from a separate TOML
+file without touching the package (a new measure then appears in the visit form,
+the charts, the summaries and the FHIR export): ``load_catalog(extra="clinic.toml")`` or the environment
 variable ``SCIATICA_KIT_EXTRA_CATALOG``.
 
 Every problem in a malformed catalogue is collected and raised together in a
@@ -361,11 +362,11 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
     extra_raw: dict = {}
     if extra is not None:
         extra_raw = _read_toml(extra, problems)
-        unknown = set(extra_raw) - {"exercise", "condition", "source", "dose_default", "clinic"}
+        unknown = set(extra_raw) - {"exercise", "condition", "measure", "source", "dose_default", "clinic"}
         for key in sorted(unknown):
             problems.append(
                 f"{extra.name}: section '{key}' is not allowed in a clinic file; use [clinic], [[exercise]], "
-                "[[condition]], [[source]] or [[dose_default]]"
+                "[[condition]], [[measure]], [[source]] or [[dose_default]]"
             )
     if problems:
         raise CatalogError(problems)
@@ -399,6 +400,8 @@ def _load(folder: Path, extra: Path | None) -> Catalog:
     combos = _entries(raw["red_flags.toml"], "combination", "red_flags.toml", problems, required=False)
     phases = _entries(raw["phases.toml"], "phase", "phases.toml", problems)
     measures = _entries(raw["measures.toml"], "measure", "measures.toml", problems)
+    if extra is not None:  # a clinic's own measures follow the packaged ones, checked by the same rules
+        measures += _entries(extra_raw, "measure", extra.name, problems, required=False)
     populations = _entries(raw["populations.toml"], "population", "populations.toml", problems)
     category_order = tuple(raw["phases.toml"].get("categories", {}).get("order", CATEGORIES))
     advice = tuple(raw["phases.toml"].get("advice", {}).get("items", ()))
@@ -1019,6 +1022,10 @@ def _check_measures(entries: list[dict], problems: list[str]) -> dict[str, dict]
         clean.setdefault("units_accepted", [])
         clean.setdefault("integer", False)
         clean.setdefault("loinc", "")
+        clean.setdefault("ucum", "")
+        clean.setdefault("visit_form", True)
+        clean.setdefault("overview", False)
+        clean["file"] = rec["_file"]  # a clinic's own measure may cite its own sources in free words
         _check_sources(rec, "measure", problems)
         out[rec["id"]] = clean
     return out

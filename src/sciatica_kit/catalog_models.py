@@ -201,6 +201,9 @@ class MeasureModel(BaseModel):
     mdc_note: str = _text("clinician", default="")
     sem: float | str = "not specified"
     loinc: str = ""
+    ucum: str = ""
+    visit_form: bool = True
+    overview: bool = False
     sources: list[str] = Field(min_length=1)
     zones: list[_Zone] = []
 

@@ -25,7 +25,7 @@ from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 from sciatica_kit.progress import summarise
 
-__all__ = ["DENSE_ENTRIES", "ChartFigure", "plot_cohort", "plot_measure", "plot_progress"]
+__all__ = ["DENSE_ENTRIES", "ChartFigure", "fixed_layout", "plot_cohort", "plot_measure", "plot_progress"]
 
 
 class ChartFigure(Figure):
@@ -66,6 +66,31 @@ def _fresh_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
         return ChartFigure(figsize=figsize, layout="constrained")
     fig.clear()
     fig.set_layout_engine("constrained")
+    return fig
+
+
+def fixed_layout(fig: Figure) -> Figure:
+    """Place a :func:`plot_progress` figure's panels with fixed margins instead of the constrained layout.
+
+    The margins are given in inches, so they hold whatever the number of panels; the
+    constrained layout's search over every label is the costliest part of drawing a
+    chart, and the panels of a progress chart always carry the same kinds of labels.
+
+    Parameters
+    ----------
+    fig
+        A figure drawn by :func:`plot_progress`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The same figure, its layout engine removed and its panels placed.
+    """
+    rows = fig.axes[0].get_subplotspec().get_gridspec().nrows if fig.axes else 1
+    height = fig.get_figheight()
+    fig.set_layout_engine(None)
+    fig.subplots_adjust(left=0.075, right=0.985, top=1 - 0.75 / height, bottom=1.05 / height,
+                        hspace=0.55 if rows > 1 else 0.2, wspace=0.22)
     return fig
 
 
@@ -224,7 +249,7 @@ def plot_measure(
 
 def _panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, starts) -> None:
     lo, hi = float(info["min"]), float(info["max"])
-    ax.set_title(_unit_label(info), fontsize=11, loc="left")
+    ax.set_title(_unit_label(info), fontsize=11, loc="left", y=1.0)  # a fixed y skips matplotlib's costly title-overlap search
     for z in info.get("zones", []):
         if len(info["zones"]) <= 2:
             ax.axhspan(z["low"], z["high"], color="#f2c14e", alpha=0.18, lw=0)
@@ -271,7 +296,7 @@ def plot_cohort(
     log: pd.DataFrame,
     *,
     conditions: Mapping[str, Iterable[str]] | pd.DataFrame | None = None,
-    measures: Sequence[str] = ("pain", "odi", "leg_pain", "rmdq"),
+    measures: Sequence[str] | None = None,
     fig: Figure | None = None,
     catalog: Catalog | None = None,
 ) -> Figure:
@@ -285,14 +310,19 @@ def plot_cohort(
         Patient -> condition ids (a mapping, or ``Store.patients()`` with a
         ``conditions`` column); responders are then split by condition.
     measures
-        Measures for the trajectory panels (those present in the log are drawn).
+        Measures for the trajectory panels (those present in the log are drawn); default the
+        catalogue's key measures (``overview = true`` in ``measures.toml``).
 
     Returns
     -------
     matplotlib.figure.Figure
+        Per-side measures (``sided`` in the catalogue, e.g. SLR) count legs, and say so:
+        "SLR: 14 legs of 9 patients".
     """
     cat = catalog or load_catalog()
     reg = cat.records["measures"]
+    if measures is None:
+        measures = [m for m, info in reg.items() if info.get("overview")]
     log = check_log(log)
     fig = _fresh_figure(fig, (12, 7.5))
     present = [m for m in cat.check_ids("measure", list(measures)) if (log["measure"] == m).any()] if not log.empty else []
@@ -311,7 +341,8 @@ def plot_cohort(
     else:
         summary = summary.assign(condition="all patients")
     order = [m for m in reg if m in set(summary["measure"])]
-    share = summary.assign(responder=summary["responder"].astype(float)).groupby(["measure", "condition"], observed=True)["responder"].agg(["mean", "size"]).reset_index()
+    share = (summary.assign(responder=summary["responder"].astype(float)).groupby(["measure", "condition"], observed=True)
+             .agg(mean=("responder", "mean"), size=("responder", "size"), patients=("patient_id", "nunique")).reset_index())
     groups = sorted(share["condition"].unique())
     width = 0.8 / max(len(groups), 1)
     x = np.arange(len(order))
@@ -321,10 +352,19 @@ def plot_cohort(
         sub = share[share["condition"] == cond].set_index("measure").reindex(order)
         bars = ax_bar.bar(x + (i - (len(groups) - 1) / 2) * width, sub["mean"].fillna(0) * 100, width=width * 0.95,
                           color=palette[i % len(palette)], label=names[cond]["name"] if cond in names else cond)
-        for rect, n in zip(bars, sub["size"], strict=True):
-            if not pd.isna(n) and len(groups) <= 4:
-                ax_bar.text(rect.get_x() + rect.get_width() / 2, rect.get_height() + 1, f"n={int(n)}", ha="center", fontsize=7)
-    ax_bar.set_xticks(x, [reg[m].get("short", reg[m]["name"]) for m in order], fontsize=9)
+        for rect, m, n in zip(bars, order, sub["size"], strict=True):
+            if not pd.isna(n) and len(groups) <= 4:  # a per-side measure counts legs, and says so
+                ax_bar.text(rect.get_x() + rect.get_width() / 2, rect.get_height() + 1,
+                            f"{int(n)} legs" if reg[m]["sided"] else f"n={int(n)}", ha="center", fontsize=7)
+    patients = summary.groupby("measure")["patient_id"].nunique()  # each patient once, whatever the condition split
+    ticks = []
+    for m in order:
+        short = reg[m].get("short", reg[m]["name"])
+        if reg[m]["sided"]:
+            n_legs = len(summary.loc[summary["measure"] == m, ["patient_id", "side"]].drop_duplicates())  # each leg once
+            short = f"{short}: {n_legs} legs\nof {patients[m]} patients"
+        ticks.append(short)
+    ax_bar.set_xticks(x, ticks, fontsize=9)
     ax_bar.set_ylim(0, 105)
     ax_bar.set_ylabel("responders (%)")
     ax_bar.set_title("Share of patients whose change reaches the MCID (or the detectable change where no MCID exists)", fontsize=10.5, loc="left")
@@ -354,7 +394,10 @@ def plot_cohort(
             ax.plot(q.index, q[0.5], color="#1f4e79", lw=2, label="median")
             if j == 0:
                 ax.legend(fontsize=7.5, frameon=False)
-        ax.set_title(f"{reg[m].get('short', reg[m]['name'])}: median", fontsize=9.5, loc="left")
+        title = f"{reg[m].get('short', reg[m]['name'])}: median"
+        if reg[m]["sided"]:  # both legs averaged per patient, so this panel counts patients
+            title += " (legs averaged per patient)"
+        ax.set_title(title, fontsize=9.5, loc="left")
         ax.set_xlabel("weeks since first visit", fontsize=8.5)
         ax.set_ylim(reg[m]["min"], reg[m]["max"])
         ax.grid(axis="y", color="#e5e5e5", lw=0.6)

@@ -23,7 +23,9 @@ scores the questionnaires the way their published manuals do:
 
 from __future__ import annotations
 
+import functools
 import math
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,7 @@ __all__ = [
     "StartBackResult",
     "measure_info",
     "odi_band",
+    "questionnaire_form",
     "score_odi",
     "score_rmdq",
     "score_sbi",
@@ -87,6 +90,49 @@ ODI_SECTIONS = (
 SBI_ITEMS = ("Leg pain", "Numbness or tingling in leg, foot or toes", "Weakness in leg or foot", "Back or leg pain while sitting")
 _YES = {"yes", "y", "true", "1", "agree", "ticked", "x"}
 _NO = {"no", "n", "false", "0", "disagree", ""}
+
+
+@functools.lru_cache(maxsize=4)
+def _questionnaire_specs(path: str, _stamp: float) -> dict:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh).get("questionnaire", {})
+
+
+def questionnaire_form(measure: str) -> dict:
+    """How the visit form shows a questionnaire, from ``codes.toml`` (data, not code).
+
+    Parameters
+    ----------
+    measure
+        A questionnaire's measure id: ``odi``, ``rmdq``, ``start_back`` or ``sbi``.
+
+    Returns
+    -------
+    dict
+        ``labels``: the kit's short words for each item (its own paraphrase, never the
+        licensed wording); ``levels``: short words for each answer level (may be empty);
+        ``options``: the answer options of a choice item, by item position; ``note``: what
+        the labels stand on, when the kit's sources give no topic per item (may be empty).
+
+    Examples
+    --------
+    >>> questionnaire_form("odi")["labels"][0]
+    'Pain intensity'
+    """
+    from sciatica_kit.catalog import catalog_dir, unknown_id_error
+
+    file = catalog_dir() / "codes.toml"
+    specs = _questionnaire_specs(str(file), file.stat().st_mtime)
+    if measure not in specs:
+        raise unknown_id_error("questionnaire", measure, specs)
+    spec = specs[measure]
+    items = spec["items"]
+    return {
+        "labels": [it.get("label") or it["text"] for it in items],
+        "levels": list(spec.get("levels", [])),
+        "options": {i: list(it["options"]) for i, it in enumerate(items) if "options" in it},
+        "note": spec.get("labels_note", ""),
+    }
 
 
 def measure_info(measure_id: str, *, catalog: Catalog | None = None) -> dict:

@@ -87,6 +87,27 @@ def _check_log(log: pd.DataFrame, cat: Catalog) -> None:
             raise ValueError(f"Log row {i}: side {row['side']!r} must be 'left', 'right' or ''.")
 
 
+def _codes_with_catalogue(codes: Mapping, cat: Catalog) -> dict:
+    """``codes.toml`` plus a code record for each catalogue measure it does not list (a clinic's own).
+
+    Such a measure goes out under the kit's local code system (its LOINC too when the catalogue
+    gives one), with the catalogue's ``ucum`` unit (``{score}`` when none), and comes back in the
+    same unit.
+    """
+    extra = {}
+    for mid, rec in cat.records["measures"].items():
+        if mid in codes["measure"]:
+            continue
+        ucum = rec.get("ucum") or "{score}"
+        units = {ucum: 1, "": 1}
+        if rec.get("unit"):
+            units[rec["unit"]] = 1
+        extra[mid] = {"ucum": ucum, "units": units, **({"loinc": rec["loinc"]} if rec.get("loinc") else {})}
+    if not extra:
+        return codes  # type: ignore[return-value]
+    return {**codes, "measure": {**codes["measure"], **extra}}
+
+
 def observation(row: Mapping[str, Any], measure: Mapping[str, Any], subject: str, codes: Mapping) -> dict:
     """One log row as an Observation (codes, category, UCUM unit, body site, note)."""
     mid, name = measure["id"], measure["name"]
@@ -144,7 +165,7 @@ def observations_bundle(
     ('97908-8', 32.0)
     """
     cat = catalog or load_catalog()
-    codes = b.load_codes()
+    codes = _codes_with_catalogue(b.load_codes(), cat)
     log = check_log(log, "The log")
     _check_log(log, cat)
     rows = log.to_dict("records")
@@ -410,7 +431,7 @@ def import_observations(
     [{'patient_id': 'P-001', 'measure': 'pain', 'value': 6.0}]
     """
     cat = catalog or load_catalog()
-    codes = b.load_codes()
+    codes = _codes_with_catalogue(b.load_codes(), cat)
     sides = b.side_codes(codes)
     entries = b.entries_of(b.load_json(source))
     problems, notes, skipped, rows, names = b.Problems(), [], [], [], []

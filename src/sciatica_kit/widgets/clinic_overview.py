@@ -15,9 +15,24 @@ from sciatica_kit.widgets.common import (
     section_title,
 )
 
-__all__ = ["ClinicOverview", "patient_table"]
+__all__ = ["ClinicOverview", "key_measures", "patient_table"]
 
-KEY_MEASURES = ("pain", "leg_pain", "odi", "rmdq")
+
+
+def key_measures(catalog) -> list[str]:
+    """The clinic overview's key measures: ``overview = true`` in the catalogue, in its order.
+
+    Parameters
+    ----------
+    catalog
+        The catalogue (:func:`~sciatica_kit.load_catalog`; a clinic's own measures included).
+
+    Returns
+    -------
+    list of str
+        Measure ids, e.g. ``["pain", "leg_pain", "odi", "rmdq"]`` for the packaged catalogue.
+    """
+    return [m for m, info in catalog.records["measures"].items() if info.get("overview")]
 
 
 def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str | None = None, catalog=None) -> pd.DataFrame:
@@ -30,18 +45,19 @@ def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str |
         pts = pts[pts["conditions"].map(lambda c: condition in c)]
     log = log[log["patient_id"].isin(pts["patient_id"])]
     s = summarise(log, catalog=cat) if not log.empty else pd.DataFrame(columns=["patient_id", "measure", "change", "responder"])
-    s = s[s["measure"].isin(KEY_MEASURES)]
+    keys = key_measures(cat)
+    s = s[s["measure"].isin(keys)]
     names = cat.records["conditions"]
     out = pd.DataFrame({
         "patient_id": pts["patient_id"].to_numpy(),
         "conditions": pts["conditions"].map(lambda c: ", ".join(names[x]["name"] for x in c if x in names)).to_numpy(),
         "last_visit": pts["last_visit"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
     })
-    for m in KEY_MEASURES:
+    for m in keys:
         sub = s[s["measure"] == m].set_index("patient_id")
         out[f"{m}_change"] = out["patient_id"].map(sub["change"]) if len(sub) else float("nan")
         out[f"{m}_responder"] = out["patient_id"].map(sub["responder"].map({True: "yes", False: "no"})) if len(sub) else None
-    return out.fillna({f"{m}_responder": "-" for m in KEY_MEASURES})
+    return out.fillna({f"{m}_responder": "-" for m in keys})
 
 
 class ClinicOverview(StoreBacked, w.VBox):
@@ -56,10 +72,10 @@ class ClinicOverview(StoreBacked, w.VBox):
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.condition.observe(lambda _c: self.refresh(), "value")
+        reg = self.catalog.records["measures"]
         self.sort = w.Dropdown(description="Sort by", options=[
             ("Patient id", "patient_id"), ("Last visit (newest first)", "last_visit"),
-            ("Pain change (most improved first)", "pain_change"), ("Leg pain change (most improved first)", "leg_pain_change"),
-            ("ODI change (most improved first)", "odi_change"), ("RMDQ change (most improved first)", "rmdq_change"),
+            *((f"{reg[m].get('short') or reg[m]['name']} change (most improved first)", f"{m}_change") for m in key_measures(self.catalog)),
         ], value="patient_id", layout=w.Layout(width="380px"))
         self.sort.observe(lambda _c: self._show_table(), "value")
         self.progress = w.IntProgress(min=0, max=3, value=0, description="Working", layout=w.Layout(visibility="hidden"))
@@ -87,9 +103,12 @@ class ClinicOverview(StoreBacked, w.VBox):
         if self.data is None or self.data.empty:
             return
         key = self.sort.value
-        data = self.data.sort_values(key, ascending=key != "last_visit", na_position="last", kind="stable")
+        ascending = key != "last_visit"
+        if key.endswith("_change"):  # most improved first: the most negative change where lower is better
+            ascending = self.catalog.records["measures"][key.removesuffix("_change")]["better"] == "lower"
+        data = self.data.sort_values(key, ascending=ascending, na_position="last", kind="stable")
         cols = {"patient_id": "Patient", "conditions": "Conditions", "last_visit": "Last visit"}
-        for m in KEY_MEASURES:
+        for m in key_measures(self.catalog):
             short = self.catalog.records["measures"][m].get("short", m)
             cols[f"{m}_change"] = f"{short} change"
             cols[f"{m}_responder"] = f"{short} responder"
@@ -132,9 +151,6 @@ class ClinicOverview(StoreBacked, w.VBox):
                 pts["conditions"] = [[cond]] * len(pts)
             fig = plot_cohort(subset, conditions=pts, catalog=self.catalog)
             self.chart.value = figure_png(fig, dpi=80)
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
             self.message.show(text, "success")
         except Exception as exc:  # store unreachable or damaged: say so in the app
             self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")

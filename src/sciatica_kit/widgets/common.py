@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import os
@@ -13,7 +14,8 @@ import pandas as pd
 
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
-    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
+    "exports_dir", "figure_png", "figure_svg", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
+    "wait_for_visitor",
 ]
 
 _APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview", ".sk-patient-report")
@@ -158,6 +160,55 @@ def open_app_store():
     return open_demo_store()
 
 
+def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
+    """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
+
+    ``make app PREHEAT=1`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
+    notebook runs in a spare kernel before anyone asks for it.  Called at the top of a
+    notebook, this imports what the apps need and warms what the app will do first, then
+    pauses until someone opens the page; the app itself is built after that, from the store
+    as it is at that moment (never a stale patient list).  Anywhere else (JupyterLab, Voila
+    without preheating, scripts) it returns at once.
+
+    Parameters
+    ----------
+    warm
+        What to do once ahead: ``"chart"`` draws a throw-away progress chart (fonts and text
+        layout), ``"pdf"`` writes a throw-away handout PDF to a temporary folder (WeasyPrint,
+        fontconfig and the exercise pictures).
+    """
+    if os.environ.get("VOILA_PREHEAT", "False") != "True":
+        return
+    with contextlib.suppress(Exception):  # a warm-up problem never stops the app; the app reports real problems
+        _warm_up(warm)
+    from voila.utils import wait_for_request
+
+    wait_for_request()
+
+
+def _warm_up(warm: tuple[str, ...]) -> None:
+    import datetime as dt
+    import tempfile
+
+    import sciatica_kit.progress  # noqa: F401  (imported for its start-up cost)
+    import sciatica_kit.store  # noqa: F401
+    from sciatica_kit.catalog import load_catalog
+
+    if "chart" in warm:
+        from sciatica_kit.charts import plot_progress
+
+        log = pd.DataFrame({"patient_id": ["WARM-UP"] * 2, "date": pd.to_datetime([dt.date(2026, 1, 5), dt.date(2026, 2, 2)]),
+                            "measure": ["slr"] * 2, "side": ["left"] * 2, "value": [40.0, 60.0], "note": [""] * 2})
+        from sciatica_kit.charts import fixed_layout
+
+        figure_svg(fixed_layout(plot_progress(log, "WARM-UP", catalog=load_catalog())))
+    if "pdf" in warm:
+        from sciatica_kit.programme import build_programme
+
+        with tempfile.TemporaryDirectory() as tmp:
+            build_programme(["sciatica"], patient="WARM-UP").to_pdf(Path(tmp) / "warm-up.pdf")
+
+
 def is_demo_store(store) -> bool:
     """True when ``store`` is the demo store (synthetic patients only)."""
     from sciatica_kit.demo import demo_store_path
@@ -266,10 +317,81 @@ def download_link(path: Path, label: str | None = None) -> str:
     )
 
 
-def figure_png(fig, dpi: int = 90) -> bytes:
+_LAYOUTS: dict[tuple, list] = {}  # panel arrangement -> axes positions its constrained layout gave
+
+
+def figure_png(fig, dpi: int = 90, *, reuse_layout: bool = False) -> bytes:
+    """A Figure as on-screen PNG bytes, drawn in one pass (fast zlib level: screen, not archive).
+
+    ``savefig`` lays a constrained-layout figure out in a dry-run draw, then draws again;
+    here the layout runs inside the single draw.  With ``reuse_layout``, a figure whose
+    panels carry the same titles, at the same size, as one drawn before takes that
+    figure's axes positions instead of solving the layout again (the slowest part of the
+    draw; the panels, their labels and so their margins are the same).
+
+    Parameters
+    ----------
+    fig
+        The matplotlib Figure to draw.
+    dpi
+        Dots per inch of the picture.
+    reuse_layout
+        Take the axes positions of an earlier figure with the same panels (see above).
+
+    Returns
+    -------
+    bytes
+        The PNG file's bytes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    key = None
+    if reuse_layout and fig.get_layout_engine() is not None:
+        key = (tuple(fig.get_size_inches()), fig.get_suptitle() != "",
+               tuple((ax.get_visible(), ax.get_title(loc="left"), ax.get_ylabel(), ax.get_legend() is not None) for ax in fig.axes))
+        if key in _LAYOUTS:
+            fig.set_layout_engine("none")
+            for ax, pos in zip(fig.axes, _LAYOUTS[key], strict=True):
+                ax.set_position(pos)
+            key = None
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    canvas = fig.canvas
+    try:
+        fig.set_dpi(dpi)
+        FigureCanvasAgg(fig).print_png(buf, pil_kwargs={"compress_level": 1})
+    finally:
+        fig.set_canvas(canvas)
+    if key is not None:
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = [ax.get_position(original=False).frozen() for ax in fig.axes]
     return buf.getvalue()
+
+
+def figure_svg(fig) -> bytes:
+    """A Figure as SVG bytes with real text (the browser sets the type): no rasterising, no PNG compression.
+
+    Parameters
+    ----------
+    fig
+        The matplotlib Figure to draw.
+
+    Returns
+    -------
+    bytes
+        The SVG document (UTF-8), the same bytes for the same figure (no date, fixed ids).
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    buf = io.StringIO()
+    canvas = fig.canvas
+    try:
+        with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
+            FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
+    finally:
+        fig.set_canvas(canvas)
+    return buf.getvalue().encode("utf-8")
 
 
 def problems_html(table: pd.DataFrame, limit: int = 200) -> str:

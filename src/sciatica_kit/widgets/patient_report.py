@@ -80,10 +80,7 @@ class PatientReport(StoreBacked, w.VBox):
         else:
             summary = summary_html(summary_table(summarise(log, catalog=self.catalog), catalog=self.catalog))
             fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-            chart = figure_png(fig)
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+            chart = figure_png(fig, reuse_layout=True)
         if current is not None:
             programme, disclaimer = current._repr_html_(), ""  # the programme carries the disclaimer
         else:

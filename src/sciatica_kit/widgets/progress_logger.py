@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import ipywidgets as w
@@ -19,9 +20,8 @@ import traitlets as t
 from sciatica_kit.catalog import load_catalog
 from sciatica_kit.log import LogError
 from sciatica_kit.measures import (
-    ODI_SECTIONS,
-    START_BACK_ITEM9,
     odi_band,
+    questionnaire_form,
     score_odi,
     score_rmdq,
     score_start_back,
@@ -33,36 +33,48 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
-    figure_png,
+    figure_svg,
     problems_html,
     section_title,
 )
 
-__all__ = ["ProgressLogger", "VisitModel"]
+__all__ = ["ProgressLogger", "VisitModel", "form_fields"]
 
-RMDQ_ITEMS = tuple(f"Statement {i}" for i in range(1, 25))
-_NUMERIC_FIELDS = (
-    # (measure, side, label, min, max, step); the range is checked again against the catalogue
-    ("pain", "", "Pain (0-10)", 0, 10, 1),
-    ("back_pain", "", "Back pain (0-10)", 0, 10, 1),
-    ("leg_pain", "", "Leg pain (0-10)", 0, 10, 1),
-    ("slr", "left", "SLR left (°)", 0, 90, 5),
-    ("slr", "right", "SLR right (°)", 0, 90, 5),
-    ("fingertip_floor", "", "Fingertip-to-floor (cm)", 0, 100, 0.5),
-    ("adherence", "", "Adherence (%)", 0, 100, 5),
-)
-# The kit's own short words for each answer level (not the instruments' wording).
-ODI_LEVELS = ("no problem", "slight", "moderate", "marked", "severe", "worst / cannot")
-START_BACK_SHORT = (
-    "Pain spread down the leg (last 2 weeks)",
-    "Shoulder or neck pain too (last 2 weeks)",
-    "Walks only short distances because of it",
-    "Dresses more slowly because of it",
-    "Feels being active is not safe",
-    "Worrying thoughts much of the time",
-    "Feels it will never get better",
-    "Not enjoying the usual things",
-)
+SIDES = ("left", "right")  # a sided measure (``sided = true`` in the catalogue) gets one box per side
+
+
+def form_fields(catalog) -> list[dict]:
+    """The visit form's measurement boxes, all from the catalogue (``measures.toml`` and a clinic's own file).
+
+    One box per measure with ``visit_form`` (two for a sided measure, left then right), in the
+    catalogue's order, each with its label, unit, valid range and whole-number rule.
+
+    Parameters
+    ----------
+    catalog
+        The catalogue (:func:`~sciatica_kit.load_catalog`; a clinic's own measures included).
+
+    Returns
+    -------
+    list of dict
+        ``measure``, ``side``, ``label``, ``min``, ``max``, ``integer`` for each box, in order.
+
+    Examples
+    --------
+    >>> from sciatica_kit.catalog import load_catalog
+    >>> [f["label"] for f in form_fields(load_catalog())][:2]
+    ['Pain (0-10)', 'Back pain (0-10)']
+    """
+    out = []
+    for mid, info in catalog.records["measures"].items():
+        if not info.get("visit_form", True):
+            continue
+        short = info.get("short") or info["name"]
+        for side in (SIDES if info["sided"] else ("",)):
+            unit = f" ({info['unit']})" if info.get("unit") else ""
+            out.append({"measure": mid, "side": side, "label": f"{short}{' ' + side if side else ''}{unit}",
+                        "min": float(info["min"]), "max": float(info["max"]), "integer": bool(info.get("integer", False))})
+    return out
 
 
 def parse_measurement(text: str, label: str, low: float, high: float, *, integer: bool = False) -> float | None:
@@ -157,6 +169,8 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.history_message = Message()
         self._status_lines = (self.patient_message, self.message, self.import_message, self.history_message)
         self.form_patient = ""
+        self._opening = False  # True while the constructor opens the first patient
+        self._charts: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()  # pid -> (data fingerprint, SVG)
         self._reverting = False
         self.banner = self._demo_banner()
 
@@ -171,34 +185,35 @@ class ProgressLogger(StoreBacked, w.VBox):
 
         # ---- visit form --------------------------------------------------------
         self.date = w.DatePicker(description="Visit date", value=dt.date.today())
-        measures = self.catalog.records["measures"]
         self.fields = {}
         self.measure_inputs = {}
         rows = []
-        for measure, side, label, lo, hi, _step in _NUMERIC_FIELDS:
-            info = measures.get(measure, {})
-            lo, hi = float(info.get("min", lo)), float(info.get("max", hi))
-            key = (measure, side)
+        for f in form_fields(self.catalog):  # measures, order, ranges, units and sides: all catalogue data
+            key, label, lo, hi = (f["measure"], f["side"]), f["label"], f["min"], f["max"]
             box = w.Text(value="", placeholder="not recorded", description=label, style={"description_width": "170px"},
                          layout=w.Layout(width="300px"))
-            self.fields[key] = (label, lo, hi, bool(info.get("integer", False)))
+            self.fields[key] = (label, lo, hi, f["integer"])
             self.measure_inputs[key] = box
-            rows.append(w.HBox([box, w.HTML(f'<span style="color:#555;font-size:88%">{lo:g} to {hi:g}; empty = not recorded</span>')]))
+            whole = "whole numbers " if f["integer"] else ""
+            rows.append(w.HBox([box, w.HTML(f'<span style="color:#555;font-size:88%">{whole}{lo:g} to {hi:g}; empty = not recorded</span>')]))
         self.note = w.Textarea(placeholder="Notes (kept with this visit; never printed in messages)", layout=w.Layout(width="540px", height="60px"))
 
         # ---- questionnaires ------------------------------------------------------
+        # item labels and answer words are data (codes.toml [questionnaire.*]): the kit's own words
+        odi, rmdq, sb = questionnaire_form("odi"), questionnaire_form("rmdq"), questionnaire_form("start_back")
+        levels = odi["levels"]
         self.odi_items = [
-            w.Dropdown(options=[("- not answered", None)] + [(f"{i} - {ODI_LEVELS[i]}", i) for i in range(6)], index=0,
-                       description=f"{i + 1}. {name}", style={"description_width": "130px"}, layout=w.Layout(width="320px"))
-            for i, name in enumerate(ODI_SECTIONS)
+            w.Dropdown(options=[("- not answered", None)] + [(f"{i} - {levels[i]}" if i < len(levels) else str(i), i) for i in range(6)],
+                       index=0, description=f"{i + 1}. {name}", style={"description_width": "130px"}, layout=w.Layout(width="320px"))
+            for i, name in enumerate(odi["labels"])
         ]
         self.odi_score = w.HTML()
-        self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="140px")) for label in RMDQ_ITEMS]
+        self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="230px")) for label in rmdq["labels"]]
         self.rmdq_score = w.HTML()
         self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, layout=w.Layout(width="auto"))
-                                 for i, text in enumerate(START_BACK_SHORT)]
-        self.start_back_item9 = w.Dropdown(options=[("- not answered", None)] + [(x, x) for x in START_BACK_ITEM9], index=0,
-                                           description="9. How bothersome", style={"description_width": "130px"})
+                                 for i, text in enumerate(sb["labels"][:8])]
+        self.start_back_item9 = w.Dropdown(options=[("- not answered", None)] + [(x, x) for x in sb["options"][8]], index=0,
+                                           description=f"9. {sb['labels'][8]}", style={"description_width": "130px"})
         self.start_back_score = w.HTML()
         self.use_odi = w.Checkbox(description="Include Oswestry in this visit", indent=False)
         self.use_rmdq = w.Checkbox(description="Include Roland-Morris in this visit", indent=False)
@@ -212,8 +227,9 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.questionnaires = w.Accordion(children=[
             w.VBox([self.use_odi, w.HTML("Each section: 0 = no problem ... 5 = worst / cannot do it."),
                     w.GridBox(self.odi_items, layout=w.Layout(grid_template_columns="repeat(2, 330px)")), self.odi_score]),
-            w.VBox([self.use_rmdq, w.HTML("Tick each statement of the patient's form that applies today."),
-                    w.GridBox(self.rmdq_items, layout=w.Layout(grid_template_columns="repeat(4, 150px)")), self.rmdq_score]),
+            w.VBox([self.use_rmdq, w.HTML("Tick each statement of the patient's form that applies today. "
+                                          + html.escape(rmdq["note"])),
+                    w.GridBox(self.rmdq_items, layout=w.Layout(grid_template_columns="repeat(4, 240px)")), self.rmdq_score]),
             w.VBox([self.use_start_back, w.HTML("Tick the statements the patient agrees with."), *self.start_back_items,
                     self.start_back_item9, self.start_back_score]),
         ])
@@ -248,7 +264,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.correct_button.on_click(self._on_correct)
 
         # ---- chart and summary -------------------------------------------------------
-        self.chart = w.Image(format="png", layout=w.Layout(max_width="1000px", width="100%"))
+        self.chart = w.Image(format="svg+xml", layout=w.Layout(max_width="1000px", width="100%"))
         self.summary = w.HTML()
 
         super().__init__([
@@ -279,12 +295,16 @@ class ProgressLogger(StoreBacked, w.VBox):
             self.history_message,
         ], layout=w.Layout(max_width="1100px"))
         self.add_class("sk-progress-logger")
-        if patient_id is not None and patient_id in self.patient.options:
-            self.patient.value = patient_id
-        elif self.patient.options:
-            self.patient.value = self.patient.options[0]
-        else:
-            self._open_patient(None)
+        self._opening = True
+        try:
+            if patient_id is not None and patient_id in self.patient.options:
+                self.patient.value = patient_id
+            elif self.patient.options:
+                self.patient.value = self.patient.options[0]
+            else:
+                self._open_patient(None)
+        finally:
+            self._opening = False
 
     # ------------------------------------------------------------------ helpers
     def _update_scores(self, touch: str | None = None) -> None:
@@ -396,6 +416,8 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
         self.save_button.disabled = not pid
         if log is not None:
+            if self._opening and _later(lambda: self._draw_chart(log) if self.form_patient == pid else None):
+                return  # the app shows at once; its first chart follows as soon as the kernel is free
             self._draw_chart(log)
 
     # ------------------------------------------------------------------ actions
@@ -713,7 +735,7 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     def _draw_chart(self, log: pd.DataFrame) -> None:
         """The progress chart for the form's patient (the slowest part: drawn last)."""
-        from sciatica_kit.charts import plot_progress
+        from sciatica_kit.charts import fixed_layout, plot_progress
 
         pid = self.form_patient
         try:
@@ -721,13 +743,44 @@ class ProgressLogger(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
             return
-        fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-        png = figure_png(fig)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        key = _chart_key(log, programmes)
+        cached = self._charts.get(pid)
+        if cached is not None and cached[0] == key:  # nothing changed since it was drawn: the same picture
+            png = cached[1]
+            self._charts.move_to_end(pid)
+        else:
+            fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
+            png = figure_svg(fig)  # SVG with fixed margins: about half the work of a laid-out PNG
+            self._charts[pid] = (key, png)
+            while len(self._charts) > CHART_CACHE:
+                self._charts.popitem(last=False)
         if pid == self.form_patient:
             self.chart.value = png
+
+
+def _later(callback) -> bool:
+    """Run ``callback`` once the running cell has finished (True), or return False outside a kernel's loop."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # a script or a test: no event loop, the caller draws now
+        return False
+    loop.call_soon(callback)
+    return True
+
+
+CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
+
+
+def _chart_key(log: pd.DataFrame, programmes) -> bytes:
+    """A fingerprint of everything the chart shows: the patient's rows and programme dates."""
+    import hashlib
+
+    digest = hashlib.sha1(pd.util.hash_pandas_object(log, index=False).to_numpy().tobytes())
+    if isinstance(programmes, pd.DataFrame) and not programmes.empty and "created" in programmes:
+        digest.update(pd.util.hash_pandas_object(programmes["created"], index=False).to_numpy().tobytes())
+    return digest.digest()
 
 
 # ---------------------------------------------------------------------------------- store adapters
