@@ -134,6 +134,8 @@ def plot_progress(
         Dates a programme started or changed: ``Store.programmes(patient_id)`` or a list of dates.
     fig
         A Figure to draw on (cleared first); a new one is made when None.
+    catalog : Catalog, optional
+        The catalogue of measures (default: the kit's).
 
     Returns
     -------
@@ -213,6 +215,8 @@ def plot_measure(
     summary
         The patient's :func:`~sciatica_kit.progress.summarise` result, when the caller has it already
         (its baselines are drawn); computed from ``log`` when None.
+    catalog : Catalog, optional
+        The catalogue of measures (default: the kit's).
 
     Returns
     -------
@@ -312,6 +316,10 @@ def plot_cohort(
     measures
         Measures for the trajectory panels (those present in the log are drawn); default the
         catalogue's key measures (``overview = true`` in ``measures.toml``).
+    fig : matplotlib.figure.Figure, optional
+        A Figure to draw on (cleared first); a new one is made when None.
+    catalog : Catalog, optional
+        The catalogue of measures (default: the kit's).
 
     Returns
     -------

@@ -36,7 +36,24 @@ def key_measures(catalog) -> list[str]:
 
 
 def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str | None = None, catalog=None) -> pd.DataFrame:
-    """One row per patient: conditions, visits, and latest change / responder for the key measures."""
+    """One row per patient: conditions, visits, and latest change / responder for the key measures.
+
+    Parameters
+    ----------
+    log : pandas.DataFrame
+        The clinic's tidy log.
+    patients : pandas.DataFrame
+        ``Store.patients()``.
+    condition : str, optional
+        Only patients whose latest programme treats this condition.
+    catalog : Catalog, optional
+        The catalogue of measures (default: the kit's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient.
+    """
     from sciatica_kit.progress import summarise
 
     cat = catalog or load_catalog()

@@ -92,7 +92,20 @@ class StoreBacked:
 
 
 def clinic_error(exc: BaseException, what: str) -> str:
-    """An error in clinic words: what failed and what to do, never a traceback or a Python type."""
+    """An error in clinic words: what failed and what to do, never a traceback or a Python type.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What went wrong.
+    what : str
+        What failed, in clinic words ("The visit was not saved").
+
+    Returns
+    -------
+    str
+        The message.
+    """
     from sciatica_kit.store import StoreError
 
     if isinstance(exc, StoreError):
@@ -112,6 +125,11 @@ def exports_dir() -> Path:
 
     ``$SCIATICA_KIT_EXPORTS``, else the settings file's ``[exports] folder``, else
     ``sciatica-kit/exports`` in the user's data folder (``$XDG_DATA_HOME`` respected).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (created, owner-only).
     """
     env = os.environ.get("SCIATICA_KIT_EXPORTS")
     if env:
@@ -124,7 +142,22 @@ def exports_dir() -> Path:
 
 
 def unique_path(folder: Path, stem: str, suffix: str) -> Path:
-    """``folder/stem+suffix``, or ``stem-2``, ``stem-3`` ... when that name is taken (never overwrite)."""
+    """``folder/stem+suffix``, or ``stem-2``, ``stem-3`` ... when that name is taken (never overwrite).
+
+    Parameters
+    ----------
+    folder : path-like
+        The exports folder.
+    stem : str
+        The file name without suffix.
+    suffix : str
+        ``.csv``, ``.pdf`` ...
+
+    Returns
+    -------
+    pathlib.Path
+        A path that does not exist yet.
+    """
     folder = Path(folder)
     path = folder / f"{stem}{suffix}"
     n = 2
@@ -210,7 +243,17 @@ def _warm_up(warm: tuple[str, ...]) -> None:
 
 
 def is_demo_store(store) -> bool:
-    """True when ``store`` is the demo store (synthetic patients only)."""
+    """True when ``store`` is the demo store (synthetic patients only).
+
+    Parameters
+    ----------
+    store : Store
+        An open store.
+
+    Returns
+    -------
+    bool
+    """
     from sciatica_kit.demo import demo_store_path
 
     path = getattr(store, "path", None)
@@ -231,6 +274,20 @@ DEMO_BANNER = (
 
 
 def section_title(text: str, hint: str = "") -> w.HTML:
+    """A section heading for an app, with an optional grey hint below it.
+
+    Parameters
+    ----------
+    text : str
+        The heading.
+    hint : str, optional
+        One line saying what the section is for.
+
+    Returns
+    -------
+    ipywidgets.HTML
+        The heading (both texts escaped).
+    """
     sub = f'<div style="color:#555;font-size:90%">{html.escape(hint)}</div>' if hint else ""
     return w.HTML(f'<h3 style="margin:10px 0 2px">{html.escape(text)}</h3>{sub}')
 
@@ -245,6 +302,17 @@ class Message(w.HTML):
         self.text = ""
 
     def show(self, text: str, kind: str = "info", *, raw_html: bool = False) -> None:
+        """Show a message in this status line, replacing the one before.
+
+        Parameters
+        ----------
+        text : str
+            The message, in clinic words.
+        kind : str, optional
+            ``info``, ``success``, ``warning`` or ``error`` (sets the colours).
+        raw_html : bool, optional
+            ``text`` is HTML the kit built and escaped itself; otherwise it is escaped here.
+        """
         fg, bg = _COLOURS[kind]
         body = text if raw_html else html.escape(text).replace("\n", "<br>")
         self.value = (
@@ -255,6 +323,7 @@ class Message(w.HTML):
         self.text = text
 
     def clear(self) -> None:
+        """Remove the message."""
         self.value = ""
         self.kind = ""
         self.text = ""
@@ -280,6 +349,19 @@ class Confirm(w.VBox):
         return self.layout.display != "none"
 
     def ask(self, text: str, yes: str, no: str, on_yes, on_no=None) -> None:
+        """Ask a question beside the button pressed, with two answers.
+
+        Parameters
+        ----------
+        text : str
+            The question (escaped).
+        yes, no : str
+            The two buttons' labels.
+        on_yes : callable
+            Called with no argument when the first button is pressed.
+        on_no : callable, optional
+            Called when the second one is pressed.
+        """
         self.question.value = f'<div class="sk-question" style="color:#7a4f01">{html.escape(text).replace(chr(10), "<br>")}</div>'
         self.yes_button.description = yes
         self.no_button.description = no
@@ -287,6 +369,7 @@ class Confirm(w.VBox):
         self.layout.display = "flex"
 
     def dismiss(self) -> None:
+        """Hide the question without answering it."""
         self.layout.display = "none"
         self.question.value = ""
         self._on_yes = self._on_no = None
@@ -299,7 +382,20 @@ class Confirm(w.VBox):
 
 
 def download_link(path: Path, label: str | None = None) -> str:
-    """An HTML link that offers the file for download (works in JupyterLab and Voila)."""
+    """An HTML link that offers the file for download (works in JupyterLab and Voila).
+
+    Parameters
+    ----------
+    path : path-like
+        The file written.
+    label : str, optional
+        The link's text (default: the file's name).
+
+    Returns
+    -------
+    str
+        An HTML link holding the file.
+    """
     data = Path(path).read_bytes()
     mime = {
         ".csv": "text/csv",
@@ -395,7 +491,20 @@ def figure_svg(fig) -> bytes:
 
 
 def problems_html(table: pd.DataFrame, limit: int = 200) -> str:
-    """Every validation problem as a readable table (row, column, problem, fix)."""
+    """Every validation problem as a readable table (row, column, problem, fix).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The problems (``LogError.table``).
+    limit : int, optional
+        Rows shown at most; the count of the rest is said.
+
+    Returns
+    -------
+    str
+        An HTML table, every text escaped.
+    """
     rows = []
     for r in table.head(limit).itertuples(index=False):
         row = "" if pd.isna(r.row) else str(int(r.row))

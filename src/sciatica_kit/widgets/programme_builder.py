@@ -67,7 +67,13 @@ class ProgrammeModel(t.HasTraits):
         return screen(self.red_flags, catalog=self.catalog) if self.red_flags else None
 
     def build(self) -> Programme | None:
-        """Build from the current choices; on bad input set ``error`` and keep the last programme."""
+        """Build from the current choices; on bad input set ``error`` and keep the last programme.
+
+        Returns
+        -------
+        Programme or None
+            The programme, or None when the choices are not valid (see ``error``).
+        """
         self.error = ""
         if not self.red_flags and not self.conditions:
             self.error = "Tick at least one condition (or a red flag) before building."
@@ -83,7 +89,24 @@ class ProgrammeModel(t.HasTraits):
         return self.programme
 
     def edit(self, action: str, exercise_id: str, reason: str = "", **dose) -> Programme | None:
-        """Apply a clinician edit (``add``, ``remove`` or ``dose``) to the current programme."""
+        """Apply a clinician edit (``add``, ``remove`` or ``dose``) to the current programme.
+
+        Parameters
+        ----------
+        action : str
+            ``add``, ``remove`` or ``dose``.
+        exercise_id : str
+            The exercise.
+        reason : str, optional
+            The clinician's reason, stored with the edit (required to force an excluded exercise in).
+        **dose
+            The dose fields to set (``sets=3``, ``reps=None`` ...).
+
+        Returns
+        -------
+        Programme or None
+            The edited programme, or None when the edit was refused (see ``error``).
+        """
         self.error = ""
         if self.programme is None:
             self.error = "Build a programme first."
@@ -443,6 +466,13 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
 
         The patient id is read from the Patient box now (not when the programme was built).
         Without an id the clinician is asked for one, unless "No name on the handout" is ticked.
+
+        Parameters
+        ----------
+        kind : str
+            ``csv``, ``excel``, ``pdf``, ``html`` or ``fhir``.
+        confirmed : bool, optional
+            The clinician chose to print with rows still without a dose (asked before a handout).
         """
         self._clear_messages()
         self.export_confirm.dismiss()

@@ -119,7 +119,13 @@ class VisitModel(t.HasTraits):
     note = t.Unicode("")
 
     def scores(self) -> dict[str, float]:
-        """Questionnaire scores; raises ValueError with the scorer's message when a form is incomplete."""
+        """Questionnaire scores; raises ValueError with the scorer's message when a form is incomplete.
+
+        Returns
+        -------
+        dict of str to float
+            Measure id to score, for each questionnaire filled in.
+        """
         out = {}
         if self.odi:
             out["odi"] = round(score_odi(self.odi), 1)
@@ -130,6 +136,18 @@ class VisitModel(t.HasTraits):
         return out
 
     def rows(self) -> pd.DataFrame:
+        """The form as tidy log rows for its patient and date (questionnaires scored).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per value entered, with the visit's note.
+
+        Raises
+        ------
+        ValueError
+            No patient, no date, a date in the future, or an incomplete questionnaire.
+        """
         pid = self.patient_id.strip()
         if not pid:
             raise ValueError("Choose or create a patient first.")
@@ -341,7 +359,13 @@ class ProgressLogger(StoreBacked, w.VBox):
             self.start_back_score.value = f"<b>STarT Back: {r.total} / 9</b>, psychosocial {r.psychosocial} / 5: <b>{r.risk} risk</b>"
 
     def unsaved_entries(self) -> list[str]:
-        """What the form holds that is not saved yet, in words (empty when the form is clear)."""
+        """What the form holds that is not saved yet, in words (empty when the form is clear).
+
+        Returns
+        -------
+        list of str
+            One line per field or questionnaire holding an entry.
+        """
         out = []
         for key, box in self.measure_inputs.items():
             if box.value.strip():
@@ -485,7 +509,13 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.patient_message.show(f"Unsaved entries for {old} were discarded. The form is now for {new}.", "info")
 
     def save_visit(self) -> bool:
-        """Save the form as one visit for the form's patient; returns True when saved."""
+        """Save the form as one visit for the form's patient; returns True when saved.
+
+        Returns
+        -------
+        bool
+            True when saved.
+        """
         self._clear_messages()
         pid = self.form_patient
         if not pid or pid != self.patient.value:
@@ -521,7 +551,13 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     # ---- undo: say exactly what goes, ask first ------------------------------------
     def undo_preview(self) -> pd.DataFrame:
-        """The rows Undo would remove for the form's patient (with who entered them and when)."""
+        """The rows Undo would remove for the form's patient (with who entered them and when).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows, empty when there is nothing to undo.
+        """
         return _undo_preview(self.store, self.form_patient)
 
     def _on_undo(self, _button=None) -> None:
@@ -567,7 +603,20 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     # ---- import ---------------------------------------------------------------------
     def import_file(self, name: str, content: bytes) -> bool:
-        """Validate and import an uploaded log; every problem is shown, nothing half-saved."""
+        """Validate and import an uploaded log; every problem is shown, nothing half-saved.
+
+        Parameters
+        ----------
+        name : str
+            The uploaded file's name (its suffix picks the reader).
+        content : bytes
+            The file's content.
+
+        Returns
+        -------
+        bool
+            True when imported.
+        """
         self._clear_messages()
         self.problems.value = ""
         self.progress.layout.visibility = "visible"
@@ -625,7 +674,13 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.correct_value_now()
 
     def correct_value_now(self) -> bool:
-        """Replace one stored value of the form's patient; the old one stays in the history."""
+        """Replace one stored value of the form's patient; the old one stays in the history.
+
+        Returns
+        -------
+        bool
+            True when the value was corrected.
+        """
         self._clear_messages()
         pid, key = self.form_patient, self.correct_entry.value
         if not pid or key is None:
