@@ -21,6 +21,7 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 from sciatica_kit.progress import summarise
@@ -111,6 +112,7 @@ def _programme_dates(programmes) -> list[pd.Timestamp]:
     return sorted({pd.Timestamp(d) for d in programmes})
 
 
+@shared_docs
 def plot_progress(
     log: pd.DataFrame,
     patient_id: str,
@@ -134,8 +136,7 @@ def plot_progress(
         Dates a programme started or changed: ``Store.programmes(patient_id)`` or a list of dates.
     fig
         A Figure to draw on (cleared first); a new one is made when None.
-    catalog : Catalog, optional
-        The catalogue of measures (default: the kit's).
+    {catalog}
 
     Returns
     -------
@@ -188,6 +189,7 @@ def plot_progress(
     return fig
 
 
+@shared_docs
 def plot_measure(
     log: pd.DataFrame,
     patient_id: str,
@@ -215,8 +217,7 @@ def plot_measure(
     summary
         The patient's :func:`~sciatica_kit.progress.summarise` result, when the caller has it already
         (its baselines are drawn); computed from ``log`` when None.
-    catalog : Catalog, optional
-        The catalogue of measures (default: the kit's).
+    {catalog}
 
     Returns
     -------
@@ -296,6 +297,7 @@ def _panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, starts) ->
         ax.legend(fontsize=8, frameon=False, loc="best")
 
 
+@shared_docs
 def plot_cohort(
     log: pd.DataFrame,
     *,
@@ -318,8 +320,7 @@ def plot_cohort(
         catalogue's key measures (``overview = true`` in ``measures.toml``).
     fig : matplotlib.figure.Figure, optional
         A Figure to draw on (cleared first); a new one is made when None.
-    catalog : Catalog, optional
-        The catalogue of measures (default: the kit's).
+    {catalog}
 
     Returns
     -------

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.files import private_path
 from sciatica_kit.screening import referral_rows
 from sciatica_kit.wording import load_wording
@@ -575,6 +576,7 @@ def write_pdf(prog: Programme, path, **kw) -> Path:
     return html_to_pdf(text, path, title=title)
 
 
+@shared_docs
 def contact_sheet(path, *, catalog=None, paper: str = "A4") -> Path:
     """Every exercise picture with its id and name, for review, as a PDF contact sheet.
 
@@ -582,8 +584,7 @@ def contact_sheet(path, *, catalog=None, paper: str = "A4") -> Path:
     ----------
     path : str or path-like
         The PDF to write.
-    catalog : Catalog, optional
-        The catalogue whose pictures are drawn (default: the kit's).
+    {catalog}
     paper : str, optional
         ``A4`` or ``Letter``.
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog
 
 __all__ = [
@@ -135,6 +136,7 @@ def questionnaire_form(measure: str) -> dict:
     }
 
 
+@shared_docs
 def measure_info(measure_id: str, *, catalog: Catalog | None = None) -> dict:
     """The registry entry for one measure (raises a ValueError listing valid ids).
 
@@ -142,8 +144,7 @@ def measure_info(measure_id: str, *, catalog: Catalog | None = None) -> dict:
     ----------
     measure_id : str
         A measure id (``pain``, ``odi`` ...).
-    catalog : Catalog, optional
-        The catalogue (default: the kit's).
+    {catalog}
 
     Returns
     -------
@@ -237,6 +238,7 @@ def score_odi(answers: Iterable[int | None], *, max_missing: int | None = None) 
     return sum(answered) / (5 * len(answered)) * 100
 
 
+@shared_docs
 def odi_band(score: float, *, catalog: Catalog | None = None) -> str:
     """The Fairbank band for an ODI score ("minimal" ... "bed-bound").
 
@@ -244,8 +246,7 @@ def odi_band(score: float, *, catalog: Catalog | None = None) -> str:
     ----------
     score : float
         An ODI score, 0-100.
-    catalog : Catalog, optional
-        The catalogue holding the bands (default: the kit's).
+    {catalog}
 
     Returns
     -------

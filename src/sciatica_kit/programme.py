@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import (
     DOSE_FIELDS,
     PHASE_IDS,
@@ -331,6 +332,7 @@ class ProgrammeRequest:
         }
 
     @classmethod
+    @shared_docs
     def from_record(cls, record: Mapping[str, Any], catalog: Catalog | None = None) -> ProgrammeRequest:
         """The request held in a saved record (:meth:`Programme.to_dict`, any snapshot version).
 
@@ -338,8 +340,7 @@ class ProgrammeRequest:
         ----------
         record
             The saved record.
-        catalog
-            The catalogue to build with later (None: the packaged one).
+        {catalog}
 
         Returns
         -------
@@ -604,13 +605,13 @@ class Programme:
             raise ValueError(f"created must be a date, not {details['created']!r:.40}")
         return replace(self, request=replace(self.request, **details))
 
+    @shared_docs
     def rebuild(self, *, catalog: Catalog | None = None) -> Programme:
         """Rebuild from the same request under today's catalogue (explicit; see :func:`diff_programmes`).
 
         Parameters
         ----------
-        catalog
-            The catalogue to rebuild under (None: the packaged one).
+        {catalog}
 
         Returns
         -------
@@ -758,6 +759,7 @@ class Programme:
         }
 
     @classmethod
+    @shared_docs
     def from_dict(cls, record: Mapping[str, Any], *, catalog: Catalog | None = None) -> Programme:
         """The programme as issued, from :meth:`to_dict`.
 
@@ -769,8 +771,7 @@ class Programme:
         ----------
         record
             A record from :meth:`to_dict` (any snapshot version).
-        catalog
-            The catalogue for a later :meth:`rebuild` (None: the packaged one).
+        {catalog}
 
         Returns
         -------
@@ -947,6 +948,7 @@ def max_exercises_setting() -> int:
     return value
 
 
+@shared_docs
 def build_programme(
     conditions: Iterable[str] | str,
     *,
@@ -1009,8 +1011,7 @@ def build_programme(
         Printed on exports.
     created
         The programme's date (default: today).
-    catalog
-        The catalogue to use (default: :func:`load_catalog`).
+    {catalog}
 
     Returns
     -------

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 
@@ -34,6 +35,7 @@ SUMMARY_COLUMNS = (
 )
 
 
+@shared_docs
 def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFrame:
     """One row per patient x measure x side with change against MCID / MDC.
 
@@ -41,8 +43,7 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     ----------
     log
         A tidy log (``patient_id, date, measure, side, value[, note]``).
-    catalog : Catalog, optional
-        The catalogue whose measures give the thresholds (default: the kit's).
+    {catalog}
 
     Returns
     -------
@@ -127,6 +128,7 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
     return out[list(SUMMARY_COLUMNS)]
 
 
+@shared_docs
 def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFrame:
     """The summary as a clinician reads it: measure names, the threshold used, responder in words.
 
@@ -136,8 +138,7 @@ def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> p
     ----------
     summary
         The result of :func:`summarise`.
-    catalog
-        For the measures' names (default: the kit's catalogue).
+    {catalog}
 
     Returns
     -------

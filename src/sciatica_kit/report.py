@@ -26,6 +26,8 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from sciatica_kit._docs import shared_docs
+
 __all__ = ["patient_report_html", "run_report", "run_reports"]
 
 
@@ -58,6 +60,7 @@ def _svg(fig) -> str:
     return base64.b64encode(buf.getvalue().encode("utf-8")).decode("ascii")
 
 
+@shared_docs
 def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     """One patient's progress report as a standalone HTML page.
 
@@ -67,8 +70,7 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
         A :class:`~sciatica_kit.store.Store` holding the patient.
     patient_id
         The patient.
-    catalog
-        The catalogue (default: the kit's).
+    {catalog}
 
     Returns
     -------

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog
 
 __all__ = ["SCREEN_NOT_RECORDED", "SCREEN_STATUSES", "FlagAction", "Referral", "Screen", "record_screen", "referral_rows", "screen"]
@@ -188,6 +189,7 @@ def referral_rows(referral: Referral, *, red_flag_names: Iterable[str] | None = 
     return rows
 
 
+@shared_docs
 def screen(red_flags: Iterable[str], *, catalog: Catalog | None = None) -> Referral | None:
     """Turn ticked red flags into a referral, or None when nothing is ticked.
 
@@ -195,8 +197,7 @@ def screen(red_flags: Iterable[str], *, catalog: Catalog | None = None) -> Refer
     ----------
     red_flags
         Red-flag ids (see ``load_catalog().red_flags``), in any order.
-    catalog
-        Catalogue to use (default: the packaged one).
+    {catalog}
 
     Returns
     -------
@@ -299,13 +300,13 @@ class Screen:
     def not_asked(self) -> tuple[str, ...]:
         return tuple(k for k, v in self.status.items() if v == "not asked")
 
+    @shared_docs
     def summary(self, catalog: Catalog | None = None) -> str:
         """One line for a clinician's export: who, when, what was present and not asked.
 
         Parameters
         ----------
-        catalog : Catalog, optional
-            The catalogue naming the flags (default: the kit's).
+        {catalog}
 
         Returns
         -------
@@ -340,6 +341,7 @@ class Screen:
                    screened_at=dt.datetime.fromisoformat(str(record["screened_at"])), notes=str(record.get("notes", "")))
 
 
+@shared_docs
 def record_screen(
     present: Iterable[str] = (),
     *,
@@ -365,8 +367,7 @@ def record_screen(
         When (default: now).
     notes : str, optional
         The clinician's notes on the screen (kept with it, never printed for the patient).
-    catalog : Catalog, optional
-        The catalogue (default: the kit's).
+    {catalog}
 
     Returns
     -------

@@ -49,6 +49,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog
 from sciatica_kit.files import OWNER_ONLY
 from sciatica_kit.log import LOG_COLUMNS, conform_log, empty_log, validate_log
@@ -817,6 +818,7 @@ class Store:
         return int(added), int(corrected), int(unchanged)
 
     @_guarded
+    @shared_docs
     def add_patient(self, patient_id: str, *, user: str | None = None) -> None:
         """Register a patient with no entries yet (ids only: no names or other identifiers).
 
@@ -826,8 +828,7 @@ class Store:
         ----------
         patient_id : str
             The patient.
-        user : str, optional
-            Who does it, recorded with the change (default: the store's user).
+        {user}
 
         Raises
         ------
@@ -866,6 +867,7 @@ class Store:
         return scope if patient_id is None else sa.and_(scope, entries.c.patient_id == patient_id)
 
     @_guarded
+    @shared_docs
     def undo_preview(self, batch_id: int | None = None, *, patient_id: str | None = None, user: str | None = None) -> pd.DataFrame:
         """The rows :meth:`undo` would remove, with who entered them and when.
 
@@ -878,8 +880,7 @@ class Store:
             The batch (default: the caller's own last batch).
         patient_id : str, optional
             Only this patient's rows.
-        user : str, optional
-            Who does it, recorded with the change (default: the store's user).
+        {user}
 
         Returns
         -------
@@ -1005,6 +1006,7 @@ class Store:
         return int(removed)
 
     @_guarded
+    @shared_docs
     def undo_last(self, patient_id: str | None = None, *, user: str | None = None) -> int | None:
         """Undo the caller's last batch (for ``patient_id``: only that patient's rows of it).
 
@@ -1014,8 +1016,7 @@ class Store:
         ----------
         patient_id : str, optional
             Only this patient's rows of the batch.
-        user : str, optional
-            Who does it, recorded with the change (default: the store's user).
+        {user}
 
         Returns
         -------
@@ -1026,6 +1027,7 @@ class Store:
 
     # ------------------------------------------------------------------ programmes
     @_guarded
+    @shared_docs
     def save_programme(self, patient_id: str, programme: Programme, *, user: str | None = None) -> int:
         """Save a programme with the patient as its next version (1, 2, ...); returns the version.
 
@@ -1038,8 +1040,7 @@ class Store:
             The patient.
         programme : Programme
             The programme to save (its snapshot: inputs, table and remarks).
-        user : str, optional
-            Who does it, recorded with the change (default: the store's user).
+        {user}
 
         Returns
         -------

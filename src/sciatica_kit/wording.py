@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import CatalogError, catalog_dir
 
 if TYPE_CHECKING:
@@ -61,13 +62,13 @@ def _folder(catalog: Catalog | None) -> Path:
     return catalog_dir()
 
 
+@shared_docs
 def load_wording(catalog: Catalog | None = None) -> Wording:
     """The wording of the catalogue in use (default: the packaged catalogue).
 
     Parameters
     ----------
-    catalog
-        A loaded catalogue; its folder's ``wording.toml`` is used when it has one.
+    {catalog}
 
     Returns
     -------

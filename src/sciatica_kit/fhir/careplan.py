@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import DOSE_FIELDS, Catalog, load_catalog
 from sciatica_kit.fhir import _base as b
 
@@ -362,6 +363,7 @@ def _local(cc: Mapping | None, system: str) -> str | None:
     return None
 
 
+@shared_docs
 def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
     """Read a CarePlan bundle back into a :class:`~sciatica_kit.programme.Programme`.
 
@@ -375,8 +377,7 @@ def read_careplan(source: Any, *, catalog: Catalog | None = None) -> Programme:
     ----------
     source : dict, str or path-like
         A CarePlan bundle, its JSON text, or a file.
-    catalog : Catalog, optional
-        The catalogue to rebuild the programme under (default: the kit's).
+    {catalog}
 
     Returns
     -------

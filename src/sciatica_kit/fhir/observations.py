@@ -45,6 +45,7 @@ from typing import Any
 
 import pandas as pd
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog, unknown_id_error
 from sciatica_kit.fhir import _base as b
 from sciatica_kit.fhir.questionnaires import response_rows
@@ -133,6 +134,7 @@ def observation(row: Mapping[str, Any], measure: Mapping[str, Any], subject: str
     return obs
 
 
+@shared_docs
 def observations_bundle(
     log: pd.DataFrame, *, patient_id: str | None = None, catalog: Catalog | None = None
 ) -> dict:
@@ -145,8 +147,7 @@ def observations_bundle(
         time of day is sent with that time and the computer's UTC offset.
     patient_id
         Use this identifier for every row instead of the log's ``patient_id``.
-    catalog
-        The catalogue with the measures (default: :func:`load_catalog`).
+    {catalog}
 
     Returns
     -------
@@ -386,6 +387,7 @@ def _side(res: Mapping, sides: Mapping[str, str]) -> str:
     return found[0] if found else ""
 
 
+@shared_docs
 def import_observations(
     source: Any,
     *,
@@ -402,8 +404,7 @@ def import_observations(
         resource, NDJSON lines, as a dict, JSON text or a file path.
     patient_id
         The clinic's id for a patient the resources refer to but do not include.
-    catalog
-        The catalogue with the measures (default: :func:`load_catalog`).
+    {catalog}
     today
         Dates after this are refused (default: today), as in a file import.
 
@@ -545,6 +546,7 @@ def _validated_log(rows: list[dict], names: list[str], cat: Catalog, today) -> p
     return conform_log(log)
 
 
+@shared_docs
 def read_observations(
     bundle: dict | str | Path, *, catalog: Catalog | None = None, patient_id: str | None = None, today=None
 ) -> pd.DataFrame:
@@ -554,8 +556,7 @@ def read_observations(
     ----------
     bundle : dict, str or path-like
         A Bundle, its JSON text, or a file.
-    catalog : Catalog, optional
-        The catalogue of measures (default: the kit's).
+    {catalog}
     patient_id : str, optional
         The patient when the resources do not name one.
     today : date, optional

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as w
 import pandas as pd
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import load_catalog
 from sciatica_kit.widgets.common import (
     APP_STYLE,
@@ -19,13 +20,13 @@ __all__ = ["ClinicOverview", "key_measures", "patient_table"]
 
 
 
+@shared_docs
 def key_measures(catalog) -> list[str]:
     """The clinic overview's key measures: ``overview = true`` in the catalogue, in its order.
 
     Parameters
     ----------
-    catalog
-        The catalogue (:func:`~sciatica_kit.load_catalog`; a clinic's own measures included).
+    {catalog}
 
     Returns
     -------
@@ -35,6 +36,7 @@ def key_measures(catalog) -> list[str]:
     return [m for m, info in catalog.records["measures"].items() if info.get("overview")]
 
 
+@shared_docs
 def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str | None = None, catalog=None) -> pd.DataFrame:
     """One row per patient: conditions, visits, and latest change / responder for the key measures.
 
@@ -46,8 +48,7 @@ def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str |
         ``Store.patients()``.
     condition : str, optional
         Only patients whose latest programme treats this condition.
-    catalog : Catalog, optional
-        The catalogue of measures (default: the kit's).
+    {catalog}
 
     Returns
     -------

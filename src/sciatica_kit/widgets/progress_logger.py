@@ -17,6 +17,7 @@ import ipywidgets as w
 import pandas as pd
 import traitlets as t
 
+from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import load_catalog
 from sciatica_kit.log import LogError
 from sciatica_kit.measures import (
@@ -43,6 +44,7 @@ __all__ = ["ProgressLogger", "VisitModel", "form_fields"]
 SIDES = ("left", "right")  # a sided measure (``sided = true`` in the catalogue) gets one box per side
 
 
+@shared_docs
 def form_fields(catalog) -> list[dict]:
     """The visit form's measurement boxes, all from the catalogue (``measures.toml`` and a clinic's own file).
 
@@ -51,8 +53,7 @@ def form_fields(catalog) -> list[dict]:
 
     Parameters
     ----------
-    catalog
-        The catalogue (:func:`~sciatica_kit.load_catalog`; a clinic's own measures included).
+    {catalog}
 
     Returns
     -------
