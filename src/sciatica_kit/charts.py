@@ -26,7 +26,7 @@ from sciatica_kit.catalog import Catalog, load_catalog
 from sciatica_kit.log import check_log
 from sciatica_kit.progress import summarise
 
-__all__ = ["DENSE_ENTRIES", "ChartFigure", "fixed_layout", "plot_cohort", "plot_measure", "plot_progress"]
+__all__ = ["DENSE_ENTRIES", "ChartFigure", "figure_svg", "fixed_layout", "plot_cohort", "plot_measure", "plot_progress"]
 
 
 class ChartFigure(Figure):
@@ -93,6 +93,34 @@ def fixed_layout(fig: Figure) -> Figure:
     fig.subplots_adjust(left=0.075, right=0.985, top=1 - 0.75 / height, bottom=1.05 / height,
                         hspace=0.55 if rows > 1 else 0.2, wspace=0.22)
     return fig
+
+
+def figure_svg(fig) -> bytes:
+    """A Figure as SVG bytes with real text (the browser sets the type): no rasterising, no PNG compression.
+
+    Parameters
+    ----------
+    fig
+        The matplotlib Figure to draw.
+
+    Returns
+    -------
+    bytes
+        The SVG document (UTF-8), the same bytes for the same figure (no date, fixed ids).
+    """
+    import io
+
+    import matplotlib as mpl
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    buf = io.StringIO()
+    canvas = fig.canvas
+    try:
+        with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
+            FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
+    finally:
+        fig.set_canvas(canvas)
+    return buf.getvalue().encode("utf-8")
 
 
 def _unit_label(info: dict) -> str:

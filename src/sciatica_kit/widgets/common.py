@@ -14,7 +14,7 @@ import pandas as pd
 
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
-    "exports_dir", "figure_png", "figure_svg", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
+    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
     "wait_for_visitor",
 ]
 
@@ -228,12 +228,10 @@ def _warm_up(warm: tuple[str, ...]) -> None:
     from sciatica_kit.catalog import load_catalog
 
     if "chart" in warm:
-        from sciatica_kit.charts import plot_progress
+        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
 
         log = pd.DataFrame({"patient_id": ["WARM-UP"] * 2, "date": pd.to_datetime([dt.date(2026, 1, 5), dt.date(2026, 2, 2)]),
                             "measure": ["slr"] * 2, "side": ["left"] * 2, "value": [40.0, 60.0], "note": [""] * 2})
-        from sciatica_kit.charts import fixed_layout
-
         figure_svg(fixed_layout(plot_progress(log, "WARM-UP", catalog=load_catalog())))
     if "pdf" in warm:
         from sciatica_kit.programme import build_programme
@@ -462,32 +460,6 @@ def figure_png(fig, dpi: int = 90, *, reuse_layout: bool = False) -> bytes:
             _LAYOUTS.clear()
         _LAYOUTS[key] = [ax.get_position(original=False).frozen() for ax in fig.axes]
     return buf.getvalue()
-
-
-def figure_svg(fig) -> bytes:
-    """A Figure as SVG bytes with real text (the browser sets the type): no rasterising, no PNG compression.
-
-    Parameters
-    ----------
-    fig
-        The matplotlib Figure to draw.
-
-    Returns
-    -------
-    bytes
-        The SVG document (UTF-8), the same bytes for the same figure (no date, fixed ids).
-    """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    buf = io.StringIO()
-    canvas = fig.canvas
-    try:
-        with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
-            FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
-    finally:
-        fig.set_canvas(canvas)
-    return buf.getvalue().encode("utf-8")
 
 
 def problems_html(table: pd.DataFrame, limit: int = 200) -> str:

@@ -34,7 +34,6 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
-    figure_svg,
     problems_html,
     section_title,
 )
@@ -764,7 +763,7 @@ class ProgressLogger(StoreBacked, w.VBox):
             self.history_table.value = ""
             self.correct_entry.options = []
             return None
-        from sciatica_kit.progress import summarise
+        from sciatica_kit.progress import summarise, summary_html, summary_table
 
         try:
             log = self.store.read(pid)
@@ -775,23 +774,14 @@ class ProgressLogger(StoreBacked, w.VBox):
         if log.empty:
             self.summary.value = f"<i>No entries yet for {html.escape(pid)}.</i>"
             return log
-        s = summarise(log, catalog=self.catalog)
-        names = {m: r.get("short", r["name"]) for m, r in self.catalog.records["measures"].items()}
-        mcid = s["mcid"].fillna("not published").astype(str)
-        responder = s["responder"].map({True: "yes", False: "no"}).fillna("-").astype(str)
-        responder = responder.where(mcid != "not published", "- (no MCID)")  # never "yes" beside "not published"
-        view = pd.DataFrame({
-            "Measure": [names[m] + (f" ({sd} leg)" if sd else "") for m, sd in zip(s["measure"], s["side"], strict=True)],
-            "Baseline": s["baseline"], "Latest": s["latest"], "Change": s["change"],
-            "MCID": mcid, "Responder": responder,
-        })
+        table = summary_table(summarise(log, catalog=self.catalog), catalog=self.catalog)
         self.summary.value = (f"<div><b>{html.escape(pid)}</b></div>"
-                              + view.style.hide(axis="index").format({"Baseline": "{:g}", "Latest": "{:g}", "Change": "{:+g}"}).to_html())
+                              + summary_html(table, columns=("Measure", "Side", "Baseline", "Latest", "Change", "Threshold", "Responder")))
         return log
 
     def _draw_chart(self, log: pd.DataFrame) -> None:
         """The progress chart for the form's patient (the slowest part: drawn last)."""
-        from sciatica_kit.charts import fixed_layout, plot_progress
+        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
 
         pid = self.form_patient
         try:
