@@ -469,6 +469,23 @@ def test_history_shows_who_entered_what_and_corrects_a_value(store):
     assert stored == [5.0]
     hist = store.history("DEMO-001")
     assert (hist["action"] == "corrected").any()
+    changes = app.history_table.value.split('class="sk-changes"', 1)[1]  # the app shows the change too
+    assert " -&gt; 5</td><td>corrected</td><td>demo</td>" in changes
+
+
+def test_the_visit_history_names_who_entered_and_who_corrected_a_value(tmp_path):
+    path = tmp_path / "clinic.sqlite"
+    sk.Store(path, user="a.khan").add(pd.DataFrame({
+        "patient_id": ["P-0042"], "date": pd.to_datetime(["2026-03-02"]), "measure": ["pain"], "side": [""],
+        "value": [7.0], "note": [""]}), source="visit form")
+    app = ProgressLogger(store=sk.Store(path, user="b.lee"), patient_id="P-0042")
+    assert 'class="sk-changes"' not in app.history_table.value  # nothing changed yet
+    app.correct_entry.value = next(v for label, v in app.correct_entry.options if " Pain = 7" in label)
+    app.correct_value.value = "6"
+    app.correct_reason.value = "misread the scale"
+    assert app.correct_value_now()
+    changes = app.history_table.value.split('class="sk-changes"', 1)[1]
+    assert "<td>7 -&gt; 6</td><td>corrected</td><td>a.khan</td><td>b.lee</td>" in changes
 
 
 # --------------------------------------------------------------------------- clinic overview

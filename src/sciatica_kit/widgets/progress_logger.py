@@ -737,13 +737,34 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.history_table.value = (
             '<div style="max-height:260px;overflow:auto"><table class="sk-history" style="font-size:92%">'
             "<thead><tr><th>Date</th><th>Values</th><th>Notes</th><th>Entered by</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table></div>"
+            + "".join(rows) + "</tbody></table></div>" + self._changes_html(pid, names)
         )
         self.correct_entry.options = [
             (f"{d:%d %b %Y} {names.get(m, m)}{f' {s}' if s else ''} = {v:g}", (d.date().isoformat(), m, s, n or ""))
             for d, m, s, v, n in zip(entries["date"], entries["measure"], entries["side"], entries["value"], entries["note"], strict=True)
         ]
         self.correct_entry.value = None
+
+    def _changes_html(self, pid: str, names: dict[str, str]) -> str:
+        """Values corrected or undone for the patient: the old value, who had entered it, who changed it."""
+        try:
+            changes = self.store.history(pid)
+        except Exception:
+            return "<p><i>The corrections could not be read.</i></p>"
+        if changes.empty:
+            return ""
+        rows = []
+        for c in changes.sort_values("changed_at", ascending=False).itertuples(index=False):
+            what = f"{names.get(c.measure, c.measure)}{f' {c.side}' if c.side else ''}"
+            new = "removed" if pd.isna(c.new_value) else f"{c.new_value:g}"
+            old = "-" if pd.isna(c.old_value) else f"{c.old_value:g}"
+            cells = (f"{pd.Timestamp(c.date):%d %b %Y}", what, f"{old} -> {new}", c.action, c.old_entered_by or "",
+                     c.changed_by, f"{pd.Timestamp(c.changed_at):%d %b %Y %H:%M}")
+            rows.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
+        return ('<div style="max-height:160px;overflow:auto;margin-top:6px"><b>Changed values</b>'
+                '<table class="sk-changes" style="font-size:92%"><thead><tr><th>Visit</th><th>Measure</th><th>Value</th>'
+                "<th>Change</th><th>Entered by</th><th>Changed by</th><th>When</th></tr></thead><tbody>"
+                + "".join(rows) + "</tbody></table></div>")
 
     def refresh(self) -> None:
         """Redraw the summary, history and chart for the form's patient."""
