@@ -57,10 +57,16 @@ def test_reports_for_every_patient_from_the_command_line(store_path, tmp_path):
 
 def test_run_reports_accepts_a_single_id(store_path, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr("sciatica_kit.report.run_report", lambda p, out, store=None: calls.append(p) or out)
+    monkeypatch.setattr("sciatica_kit.report._write_report", lambda store, p, out: calls.append(p) or out)
     run_reports("DEMO-001", tmp_path, store_location=str(store_path))
     run_reports("all", tmp_path, store_location=str(store_path), workers=1)
     assert calls == ["DEMO-001", "DEMO-001", "DEMO-002", "DEMO-003"]
+
+
+def test_run_reports_refuses_an_unknown_patient_before_drawing_any(store_path, tmp_path):
+    with pytest.raises(ValueError, match="Unknown patient 'DEMO-999'"):
+        run_reports(["DEMO-001", "DEMO-999"], tmp_path / "out", store_location=str(store_path), workers=1)
+    assert not (tmp_path / "out").exists()
 
 
 def test_typed_text_is_escaped_and_the_template_ships_in_the_package(tmp_path):

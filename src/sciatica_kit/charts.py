@@ -148,6 +148,7 @@ def plot_progress(
     *,
     programmes: pd.DataFrame | Iterable | None = None,
     fig: Figure | None = None,
+    summary: pd.DataFrame | None = None,
     catalog: Catalog | None = None,
 ) -> Figure:
     """Chart one patient's progress, one panel per measure.
@@ -164,6 +165,9 @@ def plot_progress(
         Dates a programme started or changed: ``Store.programmes(patient_id)`` or a list of dates.
     fig
         A Figure to draw on (cleared first); a new one is made when None.
+    summary : pandas.DataFrame, optional
+        :func:`~sciatica_kit.progress.summarise` of the log, when the caller has it already
+        (its baselines are drawn); computed from ``log`` when None.
     {catalog}
 
     Returns
@@ -204,7 +208,7 @@ def plot_progress(
         return fig
     first, last = data["date"].min(), data["date"].max()
     pad = max((last - first) * 0.04, pd.Timedelta(days=3))
-    summary = summarise(data, catalog=cat)
+    summary = summarise(data, catalog=cat) if summary is None else summary[summary["patient_id"] == patient_id]
     for ax, m in zip(axes, measures, strict=False):
         plot_measure(data, patient_id, m, ax=ax, programmes=programmes, summary=summary, catalog=cat)
         ax.set_xlim(first - pad, last + pad)  # every panel on the same time axis

@@ -26,6 +26,7 @@ from pathlib import Path
 from string import Template
 
 from sciatica_kit._docs import shared_docs
+from sciatica_kit.files import private_path
 
 __all__ = ["patient_report_html", "run_report", "run_reports"]
 
@@ -79,8 +80,9 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
     if n_visits:
         visits += f", {log['date'].min():%d %b %Y} to {log['date'].max():%d %b %Y}"
     if len(log):
-        summary = summary_html(summary_table(summarise(log, catalog=cat), catalog=cat))
-        fig = plot_progress(log, patient_id, programmes=store.programmes(patient_id), catalog=cat)
+        summarised = summarise(log, catalog=cat)
+        summary = summary_html(summary_table(summarised, catalog=cat))
+        fig = plot_progress(log, patient_id, programmes=store.programmes(patient_id), summary=summarised, catalog=cat)
         chart = f'<img class="chart" alt="Progress chart for {html.escape(patient_id)}" src="data:image/svg+xml;base64,{_svg(fig)}">'
         fig.clear()
     else:
@@ -119,21 +121,30 @@ def run_report(patient_id: str, out_dir: str | Path, *, store_location: str | No
     ValueError
         When the patient is not in the store.
     """
-    from sciatica_kit.files import private_path
     from sciatica_kit.store import Store
 
     own = store is None
     store = Store(store_location) if own else store
     try:
-        known = set(store.patients()["patient_id"])
+        _check_patients(store, [patient_id])
+        return _write_report(store, patient_id, out_dir)
+    finally:
+        if own:
+            store.close()
+
+
+def _check_patients(store, patients: Sequence[str]) -> None:
+    """Refuse, before anything is drawn, a patient the store does not hold (with the closest id)."""
+    known = set(store.patients()["patient_id"])
+    for patient_id in patients:
         if patient_id not in known:
             from sciatica_kit.catalog import unknown_id_error
 
             raise unknown_id_error("patient", patient_id, known)
-        page = patient_report_html(store, patient_id)
-    finally:
-        if own:
-            store.close()
+
+
+def _write_report(store, patient_id: str, out_dir: str | Path) -> Path:
+    page = patient_report_html(store, patient_id)
     target = Path(out_dir) / f"report-{_stem(patient_id)}.html"
     with private_path(target) as tmp_file:
         tmp_file.write_text(page, encoding="utf-8")
@@ -151,7 +162,7 @@ def _worker_start(store_location: str | None) -> None:
 
 
 def _worker_report(patient_id: str, out_dir: str) -> Path:
-    return run_report(patient_id, out_dir, store=_WORKER_STORE)
+    return _write_report(_WORKER_STORE, patient_id, out_dir)  # run_reports checked the ids once
 
 
 def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_location: str | None = None,
@@ -185,10 +196,13 @@ def run_reports(patients: Sequence[str] | str, out_dir: str | Path, *, store_loc
     if patients == "all" or isinstance(patients, str):
         with Store(store_location) as store:
             patients = list(store.patients()["patient_id"]) if patients == "all" else [patients]
+    patients = list(patients)
+    with Store(store_location) as store:
+        _check_patients(store, patients)
     workers = min(workers or os.cpu_count() or 1, len(patients))
     if workers <= 1:
         with Store(store_location) as store:
-            return _collect((run_report(p, out_dir, store=store) for p in patients), len(patients), progress)
+            return _collect((_write_report(store, p, out_dir) for p in patients), len(patients), progress)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no connection shared across processes
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(store_location,)) as pool:
         return _collect(pool.map(_worker_report, patients, itertools.repeat(str(out_dir)), chunksize=4), len(patients), progress)
