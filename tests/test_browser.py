@@ -637,6 +637,9 @@ def test_each_message_appears_beside_its_button_inside_the_window(page, server, 
         expect(message).to_be_visible(timeout=ACTION_TIMEOUT_MS)
         expect(app.locator(".sk-message")).to_have_count(1)
         _in_viewport(page, message)
+    app.get_by_label("Pain (0-10)", exact=True).fill("4")  # an entry of this clinician's own to undo
+    _button(app, "Save visit for DEMO-001").click()
+    expect(app.locator(".sk-message", has_text="Visit saved for DEMO-001")).to_be_visible(timeout=ACTION_TIMEOUT_MS)
     _button(app, "Undo last entry...").click()  # asks first, beside the button
     question = app.locator(".sk-confirm .sk-question")
     expect(question).to_contain_text("Undo removes the last entry for DEMO-001", timeout=ACTION_TIMEOUT_MS)

@@ -129,7 +129,7 @@ def summarise(log: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFr
 
 
 @shared_docs
-def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> pd.DataFrame:
+def summary_table(summary: pd.DataFrame, *, short_names: bool = False, catalog: Catalog | None = None) -> pd.DataFrame:
     """The summary as a clinician reads it: measure names, the threshold used, responder in words.
 
     One renderer for every place that shows a summary (reports, apps, exports).
@@ -138,6 +138,9 @@ def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> p
     ----------
     summary
         The result of :func:`summarise`.
+    short_names : bool, optional
+        The measures' short names (``short`` in ``measures.toml``, e.g. "ODI") for a compact view
+        beside a form that already spells them out; default the full names.
     {catalog}
 
     Returns
@@ -156,7 +159,7 @@ def summary_table(summary: pd.DataFrame, *, catalog: Catalog | None = None) -> p
     [{'Measure': 'Pain (NPRS)', 'Threshold': 'MCID 2 points or 30% and smallest detectable change 2', 'Responder': 'yes'}]
     """
     cat = catalog or load_catalog()
-    names = {m: r["name"] for m, r in cat.records["measures"].items()}
+    names = {m: (r.get("short") or r["name"]) if short_names else r["name"] for m, r in cat.records["measures"].items()}
 
     def threshold(row) -> str:
         if row["basis"] == "MCID and MDC":

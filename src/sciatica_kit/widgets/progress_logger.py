@@ -795,7 +795,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         if log.empty:
             self.summary.value = f"<i>No entries yet for {html.escape(pid)}.</i>"
             return log
-        table = summary_table(summarise(log, catalog=self.catalog), catalog=self.catalog)
+        table = summary_table(summarise(log, catalog=self.catalog), short_names=True, catalog=self.catalog)
         self.summary.value = (f"<div><b>{html.escape(pid)}</b></div>"
                               + summary_html(table, columns=("Measure", "Side", "Baseline", "Latest", "Change", "Threshold", "Responder")))
         return log
