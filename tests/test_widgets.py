@@ -583,6 +583,21 @@ def test_adding_back_an_exercise_kept_out_for_size_names_the_one_it_displaces(mo
 # --------------------------------------------------------------------------- speed without stale pictures
 
 
+def test_the_chart_is_drawn_when_another_library_holds_a_running_loop(store):
+    """Playwright's sync API (the browser tests) leaves an event loop marked running in the main
+    thread; outside a Jupyter kernel the logger must still draw its chart at once, not wait for it."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    asyncio._set_running_loop(loop)  # what a greenlet-driven library does (Playwright's sync API)
+    try:
+        app = ProgressLogger(store=store, patient_id="DEMO-001")
+        assert bytes(app.chart.value).startswith(b"<?xml")
+    finally:
+        asyncio._set_running_loop(None)
+        loop.close()
+
+
 def test_switching_back_reuses_the_chart_until_the_patients_entries_change(store, monkeypatch):
     import sciatica_kit.charts as charts
 

@@ -826,12 +826,22 @@ class ProgressLogger(StoreBacked, w.VBox):
 
 
 def _later(callback) -> bool:
-    """Run ``callback`` once the running cell has finished (True), or return False outside a kernel's loop."""
-    import asyncio
+    """Run ``callback`` once the running cell has finished (True), or return False outside a kernel's loop.
 
+    Only a Jupyter kernel's own loop is used: another running loop in the process (a script's,
+    or a browser driver's in a test session) may never come back to the callback, and the
+    chart would then never be drawn.
+    """
+    import asyncio
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "kernel", None) is None:  # a script or a test: the caller draws now
+        return False
     try:
         loop = asyncio.get_running_loop()
-    except RuntimeError:  # a script or a test: no event loop, the caller draws now
+    except RuntimeError:
         return False
     loop.call_soon(callback)
     return True
