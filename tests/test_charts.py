@@ -86,7 +86,7 @@ def test_one_visible_panel_per_measure_in_clinical_order():
         "Oswestry Disability Index (%)",
         "Straight leg raise (°)",
     ]
-    assert len(fig.axes) == 4  # a 2 x 2 grid with the spare panel hidden
+    assert len(fig.axes) == 3  # a 2 x 2 grid: no spare panel is built
     assert fig.get_suptitle() == "Progress: P1"
 
 
@@ -375,3 +375,17 @@ def test_plot_measure_draws_one_measure_on_the_callers_axes():
         sk.plot_measure(log, pid, "pian")
     with pytest.raises(sk.LogError, match="dates are text"):
         sk.plot_measure(log.assign(date=log["date"].astype(str)), pid, "pain")
+
+
+def test_panels_build_ticks_only_for_what_they_show():
+    """Matplotlib builds a tick for every location a locator gives, drawn or not; the progress
+    panels ask only for ticks inside their view (the costliest part of a clinic's reports)."""
+    fig = sk.plot_progress(VISITS, "P1")
+    sk.charts.figure_svg(sk.charts.fixed_layout(fig))
+    for ax in visible_axes(fig):
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            locs = axis.get_majorticklocs()
+            assert len(locs) >= 3 and all(lo <= t <= hi for t in locs)
+            assert len(axis.majorTicks) == len(locs)  # no tick built beyond those shown
+    assert [t.get_text() for t in visible_axes(fig)[0].get_yticklabels()] == ["0", "2", "4", "6", "8", "10"]

@@ -317,6 +317,34 @@ def test_the_store_uses_the_kits_one_patient_id_rule(store):
     assert store.programmes().empty
 
 
+def test_the_revision_changes_with_every_write_and_only_then(store, location):
+    """Store.revision() is what the clinic overview re-reads on: every kind of write moves it,
+    reading does not, and a colleague's write through another connection moves it too."""
+    seen = [store.revision()]
+
+    def moved():
+        now = store.revision()
+        assert now != seen[-1], "a write left the revision as it was"
+        seen.append(now)
+
+    store.add_patient("P009")
+    moved()
+    first = store.add(FIRST)
+    moved()
+    store.read(), store.patients(), store.history()
+    assert store.revision() == seen[-1]
+    store.add(tidy([["P001", "2026-01-05", "pain", "", 6.0, "corrected"]]))  # a correction
+    moved()
+    store.save_programme("P001", sk.build_programme(["sciatica"]))
+    moved()
+    store.undo(first.batch_id)
+    moved()
+    with sk.Store(location, user="physio2") as colleague:
+        colleague.add(tidy([["P002", "2026-02-01", "pain", "", 3.0, ""]]))
+    moved()
+    assert len(set(seen)) == len(seen)
+
+
 # --------------------------------------------------------------------------- programmes
 
 

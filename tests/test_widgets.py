@@ -494,12 +494,30 @@ def test_the_visit_history_names_who_entered_and_who_corrected_a_value(tmp_path)
 def test_overview_table_and_condition_filter(store):
     app = ClinicOverview(store=store)
     assert len(app.data) == 8
-    assert bytes(app.chart.value).startswith(b"\x89PNG")
+    assert b"<svg" in bytes(app.chart.value)[:400]
     assert "DEMO-001" in app.table.value
     app.condition.value = "spinal_stenosis"
     assert set(app.data["patient_id"]) == {"DEMO-002"}
     assert "Lumbar spinal stenosis" in app.message.text
     assert app.progress.layout.visibility == "hidden"
+
+
+def test_overview_filter_reads_the_store_again_only_after_it_has_changed(store, tmp_path, monkeypatch):
+    app = ClinicOverview(store=store)
+    reads = []
+    real_read = store.read
+    monkeypatch.setattr(store, "read", lambda *a, **k: reads.append(a) or real_read(*a, **k))
+    app.condition.value = "spinal_stenosis"
+    app.condition.value = ""
+    assert reads == [] and len(app.data) == 8  # filtering the same store twice: nothing read again
+    with sk.Store(tmp_path / "kit.sqlite", user="colleague") as colleague:  # a colleague saves a new patient
+        colleague.add(pd.DataFrame({"patient_id": ["DEMO-099"] * 2, "date": pd.to_datetime(["2026-03-02", "2026-03-30"]),
+                                    "measure": ["pain"] * 2, "side": [""] * 2, "value": [8.0, 3.0], "note": [""] * 2}))
+    app.condition.value = "spinal_stenosis"
+    assert len(reads) == 1 and set(app.data["patient_id"]) == {"DEMO-002"}
+    app.condition.value = ""
+    assert len(reads) == 1 and "DEMO-099" in set(app.data["patient_id"]) and len(app.data) == 9
+    assert "9 patients (all conditions)." in app.message.text
 
 
 def test_overview_on_an_empty_store(tmp_path):

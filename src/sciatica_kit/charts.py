@@ -20,6 +20,8 @@ import pandas as pd
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator, Locator
+from matplotlib.transforms import ScaledTranslation
 
 from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog
@@ -61,6 +63,43 @@ SIDE_STYLE = {
 }
 
 
+class _InView(Locator):
+    """Another locator's ticks, less those outside the axis' view.
+
+    Matplotlib builds a tick (two marks, two labels, a grid line) for every location a locator
+    returns, including the one or two just outside the view it never draws; building ticks is
+    the largest part of drawing a progress chart, so the kit's panels ask only for what shows.
+    """
+
+    def __init__(self, inner: Locator):
+        self.inner = inner
+        self._last: tuple[tuple[float, ...], list[float]] | None = None
+
+    def set_axis(self, axis):
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+        self._last = None
+
+    def __call__(self):
+        # One drawing asks three times for the same view (ticks, label placement, bounding box);
+        # the ticks depend only on the view and the panel's size, so the last answer is kept for them.
+        view = (*sorted(self.axis.get_view_interval()), *self.axis.axes.bbox.size)
+        if self._last is None or self._last[0] != view:
+            lo, hi = view[:2]
+            span = (hi - lo) * 1e-9
+            self._last = (view, [t for t in self.inner() if lo - span <= t <= hi + span])
+        return list(self._last[1])
+
+    def tick_values(self, vmin, vmax):
+        return self.inner.tick_values(vmin, vmax)
+
+    def nonsingular(self, v0, v1):
+        return self.inner.nonsingular(v0, v1)
+
+    def view_limits(self, vmin, vmax):
+        return self.inner.view_limits(vmin, vmax)
+
+
 def _fresh_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
     """The caller's figure, cleared, or a new ChartFigure; constrained layout either way."""
     if fig is None:
@@ -71,7 +110,7 @@ def _fresh_figure(fig: Figure | None, figsize: tuple[float, float]) -> Figure:
 
 
 def fixed_layout(fig: Figure) -> Figure:
-    """Place a :func:`plot_progress` figure's panels with fixed margins instead of the constrained layout.
+    """Place a :func:`plot_progress` or :func:`plot_cohort` figure's panels with fixed margins instead of the constrained layout.
 
     The margins are given in inches, so they hold whatever the number of panels; the
     constrained layout's search over every label is the costliest part of drawing a
@@ -87,11 +126,14 @@ def fixed_layout(fig: Figure) -> Figure:
     matplotlib.figure.Figure
         The same figure, its layout engine removed and its panels placed.
     """
-    rows = fig.axes[0].get_subplotspec().get_gridspec().nrows if fig.axes else 1
-    height = fig.get_figheight()
+    margins = getattr(fig, "sk_fixed_margins", None)  # a chart other than plot_progress says where its panels go
+    if margins is None:
+        rows = fig.axes[0].get_subplotspec().get_gridspec().nrows if fig.axes else 1
+        height = fig.get_figheight()
+        margins = {"left": 0.075, "right": 0.985, "top": 1 - 0.75 / height, "bottom": 1.05 / height,
+                   "hspace": 0.55 if rows > 1 else 0.2, "wspace": 0.22}
     fig.set_layout_engine(None)
-    fig.subplots_adjust(left=0.075, right=0.985, top=1 - 0.75 / height, bottom=1.05 / height,
-                        hspace=0.55 if rows > 1 else 0.2, wspace=0.22)
+    fig.subplots_adjust(**margins)
     return fig
 
 
@@ -196,12 +238,10 @@ def plot_progress(
     ncols = 1 if n == 1 else 2
     nrows = int(np.ceil(n / ncols))
     fig = _fresh_figure(fig, (11 if ncols == 2 else 7, 2.9 * nrows + 0.9))
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[len(measures):]:
-        ax.set_visible(False)
+    grid = fig.add_gridspec(nrows, ncols)
+    axes = [fig.add_subplot(grid[i // ncols, i % ncols]) for i in range(n)]  # no spare panel to build and hide
     if data.empty or not measures:
         ax = axes[0]
-        ax.set_visible(True)
         ax.text(0.5, 0.5, f"No entries yet for {patient_id}", ha="center", va="center", fontsize=12, transform=ax.transAxes)
         ax.set_axis_off()
         fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
@@ -209,8 +249,15 @@ def plot_progress(
     first, last = data["date"].min(), data["date"].max()
     pad = max((last - first) * 0.04, pd.Timedelta(days=3))
     summary = summarise(data, catalog=cat) if summary is None else summary[summary["patient_id"] == patient_id]
+    summary = summary.set_index(["measure", "side"])
+    dates = _programme_dates(programmes)
+    by_measure = dict(tuple(data.groupby("measure", sort=False)))  # the patient's rows split once, not once per panel
     for ax, m in zip(axes, measures, strict=False):
-        plot_measure(data, patient_id, m, ax=ax, programmes=programmes, summary=summary, catalog=cat)
+        rows = by_measure.get(m)
+        if rows is None:
+            _no_entries(ax, reg[m], patient_id)
+        else:
+            _measure_panel(ax, rows, reg[m], summary, dates)
         ax.set_xlim(first - pad, last + pad)  # every panel on the same time axis
     fig.suptitle(f"Progress: {patient_id}", fontsize=14, fontweight="bold")
     fig.supxlabel(
@@ -271,17 +318,24 @@ def plot_measure(
     if ax is None:
         ax = _fresh_figure(None, (7, 3.2)).subplots()
     if rows.empty:
-        ax.text(0.5, 0.5, f"No {cat.records['measures'][measure]['name']} entries for {patient_id}", ha="center", va="center",
-                transform=ax.transAxes)
-        ax.set_axis_off()
+        _no_entries(ax, cat.records["measures"][measure], patient_id)
         return ax
     summary = summarise(rows, catalog=cat) if summary is None else summary[summary["patient_id"] == patient_id]
-    summary = summary.set_index(["measure", "side"])
+    _measure_panel(ax, rows, cat.records["measures"][measure], summary.set_index(["measure", "side"]), _programme_dates(programmes))
+    return ax
+
+
+def _no_entries(ax, info: dict, patient_id: str) -> None:
+    ax.text(0.5, 0.5, f"No {info['name']} entries for {patient_id}", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def _measure_panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, programme_dates) -> None:
+    """One measure's panel from its rows, the patient's summary indexed by (measure, side), and programme dates."""
     first, last = rows["date"].min(), rows["date"].max()
     pad = max((last - first) * 0.04, pd.Timedelta(days=3))
-    starts = [d for d in _programme_dates(programmes) if first - pad <= d <= last + pad]
-    _panel(ax, rows, cat.records["measures"][measure], summary, starts)
-    return ax
+    starts = [d for d in programme_dates if first - pad <= d <= last + pad]
+    _panel(ax, rows, info, summary, starts)
 
 
 def _panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, starts) -> None:
@@ -319,10 +373,15 @@ def _panel(ax, rows: pd.DataFrame, info: dict, summary: pd.DataFrame, starts) ->
     margin = (hi - lo) * 0.04
     ax.set_ylim(lo - margin, hi + margin)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_locator(_InView(locator))
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.set_major_locator(_InView(AutoLocator()))
     better = "lower is better" if info["better"] == "lower" else "higher is better"
     ax.set_ylabel(f"{info['unit']}  ({better})", fontsize=8.5)
+    # Labels at a fixed distance from the axes (the tick labels are at most four characters), so
+    # drawing need not measure every tick label of the figure to place them.
+    ax.yaxis.set_label_coords(0, 0.5, ax.transAxes + ScaledTranslation(-0.42, 0, ax.figure.dpi_scale_trans))
+    ax.xaxis.set_label_coords(0.5, 0, ax.transAxes + ScaledTranslation(0, -0.3, ax.figure.dpi_scale_trans))
     ax.grid(axis="y", color="#e5e5e5", lw=0.6)
     ax.spines[["top", "right"]].set_visible(False)
     if any(SIDE_STYLE[s]["label"] for s in sides) or len(rows) > DENSE_ENTRIES:
@@ -336,6 +395,7 @@ def plot_cohort(
     conditions: Mapping[str, Iterable[str]] | pd.DataFrame | None = None,
     measures: Sequence[str] | None = None,
     fig: Figure | None = None,
+    summary: pd.DataFrame | None = None,
     catalog: Catalog | None = None,
 ) -> Figure:
     """Clinic overview: share of responders per measure (and condition), median trajectories.
@@ -352,6 +412,9 @@ def plot_cohort(
         catalogue's key measures (``overview = true`` in ``measures.toml``).
     fig : matplotlib.figure.Figure, optional
         A Figure to draw on (cleared first); a new one is made when None.
+    summary : pandas.DataFrame, optional
+        :func:`~sciatica_kit.progress.summarise` of the clinic's log, when the caller has it
+        already (rows of patients not in ``log`` are left out); computed from ``log`` when None.
     {catalog}
 
     Returns
@@ -366,6 +429,8 @@ def plot_cohort(
         measures = [m for m, info in reg.items() if info.get("overview")]
     log = check_log(log)
     fig = _fresh_figure(fig, (12, 7.5))
+    # for fixed_layout: room on the right for the conditions' legend, below for two-line tick labels
+    fig.sk_fixed_margins = {"left": 0.055, "right": 0.77, "top": 1 - 0.7 / 7.5, "bottom": 0.5 / 7.5, "hspace": 0.36, "wspace": 0.3}
     present = [m for m in cat.check_ids("measure", list(measures)) if (log["measure"] == m).any()] if not log.empty else []
     grid = fig.add_gridspec(2, max(len(present), 1))
     ax_bar = fig.add_subplot(grid[0, :])
@@ -374,7 +439,10 @@ def plot_cohort(
         ax_bar.set_axis_off()
         fig.suptitle("Clinic overview", fontsize=14, fontweight="bold")
         return fig
-    summary = summarise(log, catalog=cat)
+    if summary is None:
+        summary = summarise(log, catalog=cat)
+    else:
+        summary = summary[summary["patient_id"].isin(log["patient_id"].unique())]
     summary = summary[summary["responder"].notna()]
     cond_map = _condition_map(conditions)
     if cond_map:

@@ -84,7 +84,6 @@ def patient_report_html(store, patient_id: str, *, catalog=None) -> str:
         summary = summary_html(summary_table(summarised, catalog=cat))
         fig = plot_progress(log, patient_id, programmes=store.programmes(patient_id), summary=summarised, catalog=cat)
         chart = f'<img class="chart" alt="Progress chart for {html.escape(patient_id)}" src="data:image/svg+xml;base64,{_svg(fig)}">'
-        fig.clear()
     else:
         summary = chart = "<p>No entries yet.</p>"
     current = store.latest_programme(patient_id)

@@ -1360,6 +1360,26 @@ class Store:
         return write_log(self.read(patient_id), path, wide=wide)
 
     @_guarded
+    def revision(self) -> tuple[int, int, int]:
+        """A stamp that changes whenever entries, programmes or patients change, for caches of what was read.
+
+        Every write of entries (an import, a visit, a correction, an undo) is a new batch, every
+        programme saved a new row, and patients are only ever added; one small query answers.
+
+        Returns
+        -------
+        tuple of int
+            The newest batch id, the newest programme id and the number of patients.
+        """
+        newest = sa.select(
+            sa.select(sa.func.coalesce(sa.func.max(batches.c.batch_id), 0)).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.max(programmes.c.id), 0)).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(patients).scalar_subquery(),
+        )
+        with self._reading() as conn:
+            return tuple(int(v) for v in conn.execute(newest).one())
+
+    @_guarded
     def counts(self) -> dict[str, int]:
         """Rows per table: patients, entries, batches, history, programmes.
 

@@ -12,7 +12,6 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
-    figure_png,
     section_title,
 )
 
@@ -37,7 +36,8 @@ def key_measures(catalog) -> list[str]:
 
 
 @shared_docs
-def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str | None = None, catalog=None) -> pd.DataFrame:
+def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str | None = None, summary: pd.DataFrame | None = None,
+                  catalog=None) -> pd.DataFrame:
     """One row per patient: conditions, visits, and latest change / responder for the key measures.
 
     Parameters
@@ -48,6 +48,8 @@ def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str |
         ``Store.patients()``.
     condition : str, optional
         Only patients whose latest programme treats this condition.
+    summary : pandas.DataFrame, optional
+        :func:`~sciatica_kit.progress.summarise` of ``log``, when the caller has it already.
     {catalog}
 
     Returns
@@ -61,8 +63,11 @@ def patient_table(log: pd.DataFrame, patients: pd.DataFrame, *, condition: str |
     pts = patients.copy()
     if condition:
         pts = pts[pts["conditions"].map(lambda c: condition in c)]
-    log = log[log["patient_id"].isin(pts["patient_id"])]
-    s = summarise(log, catalog=cat) if not log.empty else pd.DataFrame(columns=["patient_id", "measure", "change", "responder"])
+    if summary is not None:  # each patient is summarised on their own, so the clinic's summary can be filtered
+        s = summary[summary["patient_id"].isin(pts["patient_id"])]
+    else:
+        log = log[log["patient_id"].isin(pts["patient_id"])]
+        s = summarise(log, catalog=cat) if not log.empty else pd.DataFrame(columns=["patient_id", "measure", "change", "responder"])
     keys = key_measures(cat)
     s = s[s["measure"].isin(keys)]
     names = cat.records["conditions"]
@@ -101,8 +106,9 @@ class ClinicOverview(StoreBacked, w.VBox):
         self._status_lines = (self.message,)
         self.banner = self._demo_banner()
         self.table = w.HTML()
-        self.chart = w.Image(format="png", layout=w.Layout(max_width="1100px", width="100%"))
+        self.chart = w.Image(format="svg+xml", layout=w.Layout(max_width="1100px", width="100%"))
         self.data: pd.DataFrame | None = None
+        self._read: tuple | None = None  # (store revision, patients, log, summary) as last read
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             self.banner,
@@ -137,18 +143,27 @@ class ClinicOverview(StoreBacked, w.VBox):
             + "</div>"
         )
 
+    def _clinic(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+        """The store's patients, log and summary: read again only when the store has changed since."""
+        from sciatica_kit.progress import summarise
+
+        revision = self.store.revision()  # one small query: a colleague's save or undo changes it
+        if self._read is None or self._read[0] != revision:
+            patients, log = self.store.patients(), self.store.read()
+            self._read = (revision, patients, log, summarise(log, catalog=self.catalog) if not log.empty else None)
+        return self._read[1:]
+
     def refresh(self) -> None:
-        """Re-read the store and redraw the table and the charts."""
-        from sciatica_kit.charts import plot_cohort
+        """Redraw the table and the charts from the store (read again when it has changed)."""
+        from sciatica_kit.charts import figure_svg, fixed_layout, plot_cohort
 
         self._clear_messages()
         self.progress.layout.visibility = "visible"
         try:
             self.progress.value = 1
-            patients = self.store.patients()
-            log = self.store.read()
+            patients, log, summary = self._clinic()
             cond = self.condition.value or None
-            self.data = patient_table(log, patients, condition=cond, catalog=self.catalog)
+            self.data = patient_table(log, patients, condition=cond, summary=summary, catalog=self.catalog)
             self.progress.value = 2
             if self.data.empty:
                 self.table.value = "<i>No patients match.</i>"
@@ -167,8 +182,8 @@ class ClinicOverview(StoreBacked, w.VBox):
             pts = patients[patients["patient_id"].isin(self.data["patient_id"])].copy()
             if cond:  # the chart splits by the chosen condition only
                 pts["conditions"] = [[cond]] * len(pts)
-            fig = plot_cohort(subset, conditions=pts, catalog=self.catalog)
-            self.chart.value = figure_png(fig, dpi=80)
+            fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=self.catalog)
+            self.chart.value = figure_svg(fixed_layout(fig))  # fixed margins, no rasterising: a third of the PNG's work
             self.message.show(text, "success")
         except Exception as exc:  # store unreachable or damaged: say so in the app
             self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")
