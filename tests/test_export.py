@@ -615,5 +615,7 @@ def test_every_export_showing_the_clinicians_changes_gives_each_reason(tmp_path)
     assert "Dose changed: Walking (days_per_week 7 -&gt; 5; reason: builds up slowly after surgery)" in fragment
     frame = pd.read_csv(prog.to_csv(tmp_path / "p.csv"), encoding="utf-8-sig").set_index("Exercise id")
     assert "reason: builds up slowly after surgery" in frame.loc["walking", "Why it is there"]
-    careplan = json.dumps(prog.to_fhir())
+    from sciatica_kit.fhir import careplan_bundle
+
+    careplan = json.dumps(careplan_bundle(prog))
     assert "builds up slowly after surgery" in careplan

@@ -313,7 +313,7 @@ def test_export_rejects_unknown_measure_in_log(log):
 
 def test_careplan_bundle_validates_and_mirrors_the_table():
     prog = sk.build_programme(["sciatica", "piriformis_syndrome"], patient="P-001")
-    bundle = prog.to_fhir(clinic="Back Clinic")
+    bundle = careplan_bundle(prog, clinic="Back Clinic")
     Bundle.model_validate(json.loads(json.dumps(bundle)))
     (patient,) = _resources(bundle, "Patient")
     assert patient["identifier"][0] == {"system": PATIENT_ID_SYSTEM, "value": "P-001"}

@@ -191,7 +191,8 @@ out = Path(sys.argv[2])
 import sciatica_kit as sk
 prog = sk.build_programme(["herniated_disc"], patient="DEMO-001")
 prog.to_csv(out / "p.csv"); prog.to_excel(out / "p.xlsx"); prog.to_html(out / "p.html"); prog.to_pdf(out / "p.pdf")
-bundle = prog.to_fhir()
+import sciatica_kit.fhir
+bundle = sciatica_kit.fhir.careplan_bundle(prog)
 log = sk.demo_log(3)
 sk.write_log(log, out / "log.csv")
 back = sk.read_log(out / "log.csv")

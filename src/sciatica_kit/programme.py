@@ -629,7 +629,9 @@ class Programme:
     rebuild_under_current_catalogue = rebuild
 
     # ---- export -----------------------------------------------------------------
-    # Thin façades over the writers (which import this module, never the reverse at import time).
+    # Thin façades over the spreadsheet and handout writers, which import this module only for type
+    # hints: the calls go one way.  FHIR has no façade here, because sciatica_kit.fhir reads care plans
+    # back into Programmes: sciatica_kit.fhir.careplan_bundle(prog) writes one.
     def to_frame(self) -> pd.DataFrame:
         """The table with list-like text joined for spreadsheets.
 
@@ -713,23 +715,6 @@ class Programme:
         from sciatica_kit.handout import write_pdf
 
         return write_pdf(self, path, **kw)
-
-    def to_fhir(self, **kw) -> dict:
-        """A FHIR R4 CarePlan bundle (see :func:`sciatica_kit.fhir.careplan_bundle`).
-
-        Parameters
-        ----------
-        **kw
-            Passed to :func:`sciatica_kit.fhir.careplan_bundle` (e.g. ``patient_id``).
-
-        Returns
-        -------
-        dict
-            The Bundle.
-        """
-        from sciatica_kit.fhir import careplan_bundle
-
-        return careplan_bundle(self, **kw)
 
     def to_dict(self) -> dict:
         """A JSON-able snapshot of the programme as issued (see :meth:`from_dict`).
