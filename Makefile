@@ -131,14 +131,17 @@ HUB_PORT ?= 8000
 hub: hub-tools postgres
 	HUB_PORT=$(HUB_PORT) $(PY) deploy/hub/localhub.py
 
-test-unit: hub-tools  # tests/test_hub.py runs a hub
-
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks deploy
 
-test-unit: install-test browser postgres
+# The tests that start no server of their own run on every core (pytest-xdist, at most 4 workers,
+# each with its own private PostgreSQL); the browser and hub tests, which start Voila, JupyterLab,
+# a hub and Chromium, then run one at a time so their clicks are not timed against a busy machine.
+TEST_WORKERS ?= auto
+test-unit: install-test browser postgres hub-tools
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(PY) -m pytest tests -m "not soak"
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak and not browser and not hub" -n $(TEST_WORKERS) --maxprocesses 4
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak and (browser or hub)"
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
 
 test-notebooks: install-test
@@ -160,7 +163,8 @@ $(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
 
 test-min: $(VENV_MIN)/.installed
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not slow and not soak" -p no:cacheprovider -q
+	$(TEST_ENV) $(VENV_MIN)/bin/python -m pytest tests -m "not browser and not hub and not slow and not soak" -p no:cacheprovider -q \
+		-n $(TEST_WORKERS) --maxprocesses 4
 
 test: lint test-unit test-notebooks test-min
 

@@ -79,11 +79,35 @@ def catalog():
     return sk.load_catalog()
 
 
+class _FiguresFromWorkers:
+    """With pytest-xdist the tests run in worker processes: each hands its figures to the controller."""
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node, error):
+        from helpers_reliability import FIGURES
+
+        for name, n in getattr(node, "workeroutput", {}).get("reliability_figures", {}).items():
+            FIGURES[name] += n
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_FiguresFromWorkers(), "sciatica-kit-figures")
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its figures travel to the controller
+        from helpers_reliability import FIGURES
+
+        workeroutput["reliability_figures"] = dict(FIGURES)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The reliability figures (hostile inputs tried, logs stored whole or rejected) after the run, whatever ran last."""
     from helpers_reliability import FIGURES
 
-    if FIGURES:
+    if FIGURES and getattr(terminalreporter.config, "workeroutput", None) is None:
         terminalreporter.write_sep("-", "reliability figures")
         for name, n in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{name}: {n}")

@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 STATE = REPO / ".state"
 sys.path.insert(0, str(REPO / "deploy" / "hub"))
 
+pytestmark = pytest.mark.hub  # make test runs these one at a time, after the tests that run on every core
+
 CLINICIAN_A, CLINICIAN_B = "a.khan", "b.lee"
 LOAD_CLINICIANS = tuple(f"load.{i:02d}" for i in range(10))
 PATIENT = "HUB-001"

@@ -649,3 +649,61 @@ def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     wait_for_visitor()
     assert waited == [True]
+
+
+class _FakeKernelShell:
+    kernel = object()  # what run_later and the warm-up look for: an IPython shell inside a Jupyter kernel
+
+
+def test_in_a_kernel_the_overview_draws_only_the_last_filters_chart(store, monkeypatch):
+    """The table and count come at once; the cohort chart follows a moment later, and a filter
+    changed meanwhile drops the chart nobody would have seen."""
+    import asyncio
+
+    import IPython
+
+    import sciatica_kit.charts as charts
+
+    drawn = []
+    real = charts.plot_cohort
+    monkeypatch.setattr(charts, "plot_cohort", lambda log, **kw: drawn.append(log["patient_id"].nunique()) or real(log, **kw))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _FakeKernelShell())
+
+    async def clinician():
+        app = ClinicOverview(store=store)
+        assert drawn == [] and len(app.data) == 8  # the table is there before any chart
+        app.condition.value = "spinal_stenosis"
+        app.condition.value = "herniated_disc"
+        assert "patients (Herniated" in app.message.text and bytes(app.chart.value) == b""
+        await asyncio.sleep(0.6)
+        return app
+
+    app = asyncio.run(clinician())
+    assert drawn == [len(app.data)]  # only the herniated-disc chart was drawn
+    assert b"<svg" in bytes(app.chart.value)[:400] and "Drawing" not in app.message.text
+
+
+def test_in_a_kernel_the_builder_warms_the_first_handout_in_the_background(tmp_path, monkeypatch):
+    import IPython
+    from pypdf import PdfReader
+
+    import sciatica_kit.widgets.common as common
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _FakeKernelShell())
+    monkeypatch.setattr(common, "_WARMED", set())
+    started = []
+    real = common.warm_up_in_background
+    monkeypatch.setattr(common, "warm_up_in_background", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    import sciatica_kit.widgets.programme_builder as builder_module
+
+    monkeypatch.setattr(builder_module, "warm_up_in_background", common.warm_up_in_background)
+    ProgrammeBuilder()
+    (thread,) = started
+    assert thread is not None and thread.daemon
+    # a handout asked for while the warm-up runs waits for it (one layout at a time) and comes out whole
+    prog = sk.build_programme(["sciatica"], patient="P-0042")
+    out = prog.to_pdf(tmp_path / "handout.pdf")
+    thread.join(timeout=120)
+    assert not thread.is_alive() and "pdf" in common._WARMED
+    assert "P-0042" in PdfReader(out).pages[0].extract_text()
+    assert common.warm_up_in_background(("pdf",)) is None  # once per process

@@ -27,6 +27,7 @@ import datetime as dt
 import html
 import math
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -545,11 +546,15 @@ def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> P
     """
     weasyprint = _weasyprint()
     path = Path(path)
-    document = weasyprint.HTML(string=text, base_url=None).render(cache=_images(weasyprint))
-    document.metadata.title = title
-    with private_path(path) as tmp:
-        document.write_pdf(str(tmp), pdf_tags=True)
+    with _PDF_LOCK:  # one layout at a time: an app's warm-up may be laying one out in its thread
+        document = weasyprint.HTML(string=text, base_url=None).render(cache=_images(weasyprint))
+        document.metadata.title = title
+        with private_path(path) as tmp:
+            document.write_pdf(str(tmp), pdf_tags=True)
     return path
+
+
+_PDF_LOCK = threading.Lock()
 
 
 def write_pdf(prog: Programme, path, **kw) -> Path:

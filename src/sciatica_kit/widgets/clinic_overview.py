@@ -12,10 +12,13 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
+    run_later,
     section_title,
 )
 
 __all__ = ["ClinicOverview", "key_measures", "patient_table"]
+
+CHART_DELAY_S = 0.25  # the cohort chart follows the table after this pause, unless another filter comes first
 
 
 
@@ -109,6 +112,7 @@ class ClinicOverview(StoreBacked, w.VBox):
         self.chart = w.Image(format="svg+xml", layout=w.Layout(max_width="1100px", width="100%"))
         self.data: pd.DataFrame | None = None
         self._read: tuple | None = None  # (store revision, patients, log, summary) as last read
+        self._pending_chart = None  # the cohort chart waiting to be drawn (a newer filter drops it)
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             self.banner,
@@ -154,9 +158,14 @@ class ClinicOverview(StoreBacked, w.VBox):
         return self._read[1:]
 
     def refresh(self) -> None:
-        """Redraw the table and the charts from the store (read again when it has changed)."""
-        from sciatica_kit.charts import figure_svg, fixed_layout, plot_cohort
+        """Redraw the table and the charts from the store (read again when it has changed).
 
+        The table and the count come first; inside a kernel the cohort chart follows a moment
+        later, so a clinician stepping through conditions never waits for charts skipped over.
+        """
+        if self._pending_chart is not None:
+            self._pending_chart.cancel()
+            self._pending_chart = None
         self._clear_messages()
         self.progress.layout.visibility = "visible"
         try:
@@ -182,11 +191,27 @@ class ClinicOverview(StoreBacked, w.VBox):
             pts = patients[patients["patient_id"].isin(self.data["patient_id"])].copy()
             if cond:  # the chart splits by the chosen condition only
                 pts["conditions"] = [[cond]] * len(pts)
-            fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=self.catalog)
-            self.chart.value = figure_svg(fixed_layout(fig))  # fixed margins, no rasterising: a third of the PNG's work
-            self.message.show(text, "success")
         except Exception as exc:  # store unreachable or damaged: say so in the app
             self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")
+            return
         finally:
             self.progress.value = 0
             self.progress.layout.visibility = "hidden"
+
+        def draw() -> None:
+            self._pending_chart = None
+            self._draw_chart(subset, pts, summary, text)
+
+        self._pending_chart = run_later(draw, CHART_DELAY_S)
+        if self._pending_chart is None:  # a script or a test: draw now
+            draw()
+
+    def _draw_chart(self, subset: pd.DataFrame, pts: pd.DataFrame, summary, text: str) -> None:
+        from sciatica_kit.charts import figure_svg, fixed_layout, plot_cohort
+
+        try:
+            fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=self.catalog)
+            self.chart.value = figure_svg(fixed_layout(fig))  # fixed margins, no rasterising: a third of the PNG's work
+            self.message.show(text, "success")
+        except Exception as exc:
+            self.message.show(clinic_error(exc, "The cohort chart could not be drawn"), "error")

@@ -7,6 +7,7 @@ import contextlib
 import html
 import io
 import os
+import threading
 from pathlib import Path
 
 import ipywidgets as w
@@ -14,8 +15,8 @@ import pandas as pd
 
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
-    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "section_title", "unique_path",
-    "wait_for_visitor",
+    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title",
+    "unique_path", "wait_for_visitor", "warm_up_in_background",
 ]
 
 _APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview", ".sk-patient-report")
@@ -193,6 +194,39 @@ def open_app_store():
     return open_demo_store()
 
 
+def run_later(callback, delay: float = 0.0):
+    """Run ``callback`` on the Jupyter kernel's loop once the running cell or click has finished.
+
+    Only a Jupyter kernel's own loop is used: another running loop in the process (a script's,
+    or a browser driver's in a test session) may never come back to the callback, so there
+    the caller does the work at once.
+
+    Parameters
+    ----------
+    callback : callable
+        Called with no arguments.
+    delay : float, optional
+        Seconds to wait first (a later click may cancel the call meanwhile).
+
+    Returns
+    -------
+    asyncio.Handle or None
+        A handle whose ``cancel()`` drops the call; None outside a kernel's loop (nothing scheduled).
+    """
+    import asyncio
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "kernel", None) is None:  # a script or a test
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
+
+
 def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
     """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
 
@@ -214,9 +248,49 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
         return
     with contextlib.suppress(Exception):  # a warm-up problem never stops the app; the app reports real problems
         _warm_up(warm)
+    _WARMED.update(warm)
     from voila.utils import wait_for_request
 
     wait_for_request()
+
+
+_WARMED: set[str] = set()
+
+
+def warm_up_in_background(warm: tuple[str, ...] = ("pdf",)) -> threading.Thread | None:
+    """Start the first handout's slow start-up in a background thread, inside a Jupyter kernel only.
+
+    The first PDF of a session pays for importing WeasyPrint, loading fonts and reading the
+    pictures (about twice a warm handout's time); a builder just opened does that while the
+    clinician screens and ticks conditions.  WeasyPrint lays out one document at a time (a
+    lock in :mod:`sciatica_kit.handout`), so a handout asked for meanwhile simply waits for it.
+
+    Parameters
+    ----------
+    warm
+        What to warm (see :func:`wait_for_visitor`); each once per process.
+
+    Returns
+    -------
+    threading.Thread or None
+        The thread started; None outside a kernel, or when all of ``warm`` is warm already.
+    """
+    import sys
+
+    todo = tuple(x for x in warm if x not in _WARMED)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if not todo or shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    _WARMED.update(todo)
+
+    def work() -> None:
+        with contextlib.suppress(Exception):  # a real handout reports any problem in words
+            _warm_up(todo)
+
+    thread = threading.Thread(target=work, name="sciatica-kit-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _warm_up(warm: tuple[str, ...]) -> None:

@@ -38,6 +38,7 @@ from sciatica_kit.widgets.common import (
     exports_dir,
     section_title,
     unique_path,
+    warm_up_in_background,
 )
 
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
@@ -271,6 +272,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
             self.result_box,
         ], layout=w.Layout(max_width="1100px"))
         self.add_class("sk-programme-builder")
+        warm_up_in_background(("pdf",))  # in a kernel: the first handout's start-up while the clinician screens
 
     # ------------------------------------------------------------------ helpers
     def _on_patient_typed(self, _change=None) -> None:

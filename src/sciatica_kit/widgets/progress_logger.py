@@ -35,6 +35,7 @@ from sciatica_kit.widgets.common import (
     StoreBacked,
     clinic_error,
     problems_html,
+    run_later,
     section_title,
 )
 
@@ -440,7 +441,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
         self.save_button.disabled = not pid
         if log is not None:
-            if self._opening and _later(lambda: self._draw_chart(log) if self.form_patient == pid else None):
+            if self._opening and run_later(lambda: self._draw_chart(log) if self.form_patient == pid else None):
                 return  # the app shows at once; its first chart follows as soon as the kernel is free
             self._draw_chart(log)
 
@@ -823,28 +824,6 @@ class ProgressLogger(StoreBacked, w.VBox):
                 self._charts.popitem(last=False)
         if pid == self.form_patient:
             self.chart.value = png
-
-
-def _later(callback) -> bool:
-    """Run ``callback`` once the running cell has finished (True), or return False outside a kernel's loop.
-
-    Only a Jupyter kernel's own loop is used: another running loop in the process (a script's,
-    or a browser driver's in a test session) may never come back to the callback, and the
-    chart would then never be drawn.
-    """
-    import asyncio
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None or getattr(shell, "kernel", None) is None:  # a script or a test: the caller draws now
-        return False
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    loop.call_soon(callback)
-    return True
 
 
 CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
