@@ -533,7 +533,12 @@ def test_clinic_overview_lists_and_filters_patients(page, server, open_app):
     expect(rows).to_have_count(len(expected_filtered))
     assert sorted(t.strip() for t in rows.locator("td:first-child").all_inner_texts()) == expected_filtered
     _shot(page, server, "10-overview-filtered")
-    _shot(page, server, "11-overview-filtered-chart", app.locator("img"), block="end")
+    # the cohort chart follows the table (drawn a moment later in the kernel), then the status line says it is done
+    chart = app.locator("img")
+    expect(_message(app)).not_to_contain_text("Drawing the charts", timeout=ACTION_TIMEOUT_MS)
+    expect(chart).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 600", arg=chart.element_handle())
+    _shot(page, server, "11-overview-filtered-chart", chart, block="end")
 
 
 # --------------------------------------------------------------------------- 5. issue 12: the right patient, messages in view

@@ -14,6 +14,7 @@ from sciatica_kit.widgets.common import (
     clinic_error,
     run_later,
     section_title,
+    set_picture,
 )
 
 __all__ = ["ClinicOverview", "key_measures", "patient_table"]
@@ -176,10 +177,10 @@ class ClinicOverview(StoreBacked, w.VBox):
             self.progress.value = 2
             if self.data.empty:
                 self.table.value = "<i>No patients match.</i>"
-                self.chart.value = b""
+                set_picture(self.chart, b"")
                 self.message.show("No patients with this condition yet.", "info")
                 return
-            self.chart.value = b""  # the old chart never sits under the new table
+            set_picture(self.chart, b"")  # the old chart never sits under the new table
             self._show_table()
             subset = log[log["patient_id"].isin(self.data["patient_id"])]
             label = self.condition.label if cond else "all conditions"
@@ -211,7 +212,7 @@ class ClinicOverview(StoreBacked, w.VBox):
 
         try:
             fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=self.catalog)
-            self.chart.value = figure_svg(fixed_layout(fig))  # fixed margins, no rasterising: a third of the PNG's work
+            set_picture(self.chart, figure_svg(fixed_layout(fig)))  # fixed margins, no rasterising: a third of the PNG's work
             self.message.show(text, "success")
         except Exception as exc:
             self.message.show(clinic_error(exc, "The cohort chart could not be drawn"), "error")

@@ -15,7 +15,7 @@ import pandas as pd
 
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
-    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title",
+    "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title", "set_picture",
     "unique_path", "wait_for_visitor", "warm_up_in_background",
 ]
 
@@ -192,6 +192,23 @@ def open_app_store():
     from sciatica_kit.demo import open_demo_store
 
     return open_demo_store()
+
+
+def set_picture(image: w.Image, data: bytes) -> None:
+    """Show ``data`` in an Image widget, or hide the widget while there is nothing to show.
+
+    An empty Image shows the browser's broken-picture sign; a chart being drawn is said in the
+    app's status line instead.
+
+    Parameters
+    ----------
+    image : ipywidgets.Image
+        The picture's widget.
+    data : bytes
+        The picture (PNG or SVG bytes); empty to hide it.
+    """
+    image.value = data
+    image.layout.display = None if data else "none"
 
 
 def run_later(callback, delay: float = 0.0):

@@ -37,6 +37,7 @@ from sciatica_kit.widgets.common import (
     problems_html,
     run_later,
     section_title,
+    set_picture,
 )
 
 __all__ = ["ProgressLogger", "VisitModel", "form_fields"]
@@ -779,7 +780,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         Returns the patient's log, or None when there is no patient or the store cannot be read.
         """
         pid = self.form_patient
-        self.chart.value = b""  # never another patient's chart, even for a moment
+        set_picture(self.chart, b"")  # never another patient's chart, even for a moment
         if not pid:
             self.summary.value = "<i>Choose or add a patient.</i>"
             self.history_table.value = ""
@@ -823,7 +824,7 @@ class ProgressLogger(StoreBacked, w.VBox):
             while len(self._charts) > CHART_CACHE:
                 self._charts.popitem(last=False)
         if pid == self.form_patient:
-            self.chart.value = png
+            set_picture(self.chart, png)
 
 
 CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
