@@ -76,13 +76,15 @@ lab: demo
 
 # The apps open the demo store (synthetic patients, with a banner) unless a clinic store is
 # configured ($$SCIATICA_KIT_STORE or [store] location in the settings file).
-# Preheated kernels (PREHEAT=1): each app notebook (builder, logger, overview) runs its imports and
-# a warm-up in a spare kernel before anyone opens it, then waits (sciatica_kit.widgets.wait_for_visitor);
-# the app itself is built when the page is opened. Off by default: on a small machine (2 cores) the
-# spare kernels filling at start and refilling after each visit slow the first page and the clicks
-# more than they save (make bench: benchmarks/browser.py --preheat measures it). For a larger server.
-PREHEAT ?= 0
-VOILA_PREHEAT := --preheat_kernel=True --pool_size=1 --VoilaKernelManager.preheat_denylist=00_home \
+# Preheated kernels (PREHEAT=1, the default): the home page and each app notebook (builder, logger,
+# overview) run their imports and a warm-up in a spare kernel before anyone opens them, then wait
+# (sciatica_kit.widgets.wait_for_visitor); the page itself is built when it is opened, from the store
+# as it is then.  A spare kernel is refilled a minute after its page is opened (fill_delay), not at
+# once, so the refill does not compete with the clinician's first clicks.  On this two-core machine
+# the logger's first page took 2.8 s preheated against 6.2 s without (benchmarks/browser.py).
+# PREHEAT=0 starts every page in a new kernel (less memory: four fewer Python processes).
+PREHEAT ?= 1
+VOILA_PREHEAT := --preheat_kernel=True --pool_size=1 --VoilaKernelManager.fill_delay=60 \
 	--VoilaKernelManager.preheat_denylist=04_patient_report --VoilaKernelManager.preheat_denylist=reports
 app: demo
 	@echo "Sciatica Kit: open http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb"

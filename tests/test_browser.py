@@ -811,14 +811,14 @@ def preheated_voila_server(tmp_path_factory):
 
 @pytest.mark.browser
 def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, preheated_voila_server):
-    """`make app PREHEAT=1` runs the app notebooks ahead in spare kernels; a patient added after that still appears."""
+    """`make app` runs the app notebooks ahead in spare kernels; a patient added after that still appears."""
     from playwright.sync_api import expect
 
     import sciatica_kit as sk
 
     server = preheated_voila_server
-    assert "--preheat_kernel=True" in _make_app_voila_args("PREHEAT=1")
-    assert not any("preheat" in a for a in _make_app_voila_args())  # off by default (see the Makefile)
+    assert "--preheat_kernel=True" in _make_app_voila_args()  # on by default (see the Makefile)
+    assert not any("preheat" in a for a in _make_app_voila_args("PREHEAT=0"))
     deadline = time.monotonic() + START_TIMEOUT_S
     while f"Kernel pool of {NB_LOGGER} is filled" not in server.log_tail(100_000):
         assert time.monotonic() < deadline, f"the logger's kernel was never preheated:\n{server.log_tail()}"

@@ -49,8 +49,9 @@ The kit supports your clinical judgement; it does not replace it.
     code("""
 from IPython.display import HTML, display
 
-from sciatica_kit.widgets.common import DEMO_BANNER, is_demo_store, open_app_store
+from sciatica_kit.widgets.common import DEMO_BANNER, is_demo_store, open_app_store, wait_for_visitor
 
+wait_for_visitor(warm=())  # Voila with preheated kernels (make app): start-up done ahead, the store looked at when opened
 display(HTML(DEMO_BANNER if is_demo_store(open_app_store()) else ""))
 """),
 ])
@@ -68,7 +69,7 @@ replace it.
     code("""
 from sciatica_kit.widgets import ProgrammeBuilder, wait_for_visitor
 
-wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
+wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),
@@ -95,7 +96,7 @@ the file button; a file with problems is listed row by row and nothing is saved.
     code("""
 from sciatica_kit.widgets import ProgressLogger, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
+wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
 logger = ProgressLogger(patient_id="DEMO-001")
 logger
 """),
@@ -112,7 +113,7 @@ difference, and the cohort's median trajectory. Filter by condition.
     code("""
 from sciatica_kit.widgets import ClinicOverview, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
+wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
 overview = ClinicOverview()
 overview
 """),
@@ -128,7 +129,7 @@ current programme. Print it from the browser (Ctrl+P).
     code("""
 from sciatica_kit.widgets import PatientReport, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app PREHEAT=1): start-up done ahead, app built when opened
+wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
 report = PatientReport(patient_id="DEMO-001")
 report
 """),

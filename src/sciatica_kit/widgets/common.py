@@ -247,7 +247,7 @@ def run_later(callback, delay: float = 0.0):
 def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
     """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
 
-    ``make app PREHEAT=1`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
+    ``make app`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
     notebook runs in a spare kernel before anyone asks for it.  Called at the top of a
     notebook, this imports what the apps need and warms what the app will do first, then
     pauses until someone opens the page; the app itself is built after that, from the store
@@ -259,7 +259,7 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
     warm
         What to do once ahead: ``"chart"`` draws a throw-away progress chart (fonts and text
         layout), ``"pdf"`` writes a throw-away handout PDF to a temporary folder (WeasyPrint,
-        fontconfig and the exercise pictures).
+        fontconfig and the exercise pictures); empty for imports only (the home page).
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "True":
         return
