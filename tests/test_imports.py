@@ -187,3 +187,19 @@ def test_the_package_has_no_import_cycle_even_counting_deferred_imports():
     for module, targets in modules.items():
         components.setdefault(_component(module), set()).update(_component(t) for t in targets if _component(t) != _component(module))
     assert _cycle(components) is None, _cycle(components)
+
+
+def test_a_built_programme_has_the_shape_the_writers_read():
+    """The writers name sciatica_kit.programme_view.ProgrammeView, not Programme (no circle with its façades):
+    a built programme, blocked or not, must keep that shape, and the writers must still take it."""
+    import sciatica_kit as sk
+    from sciatica_kit.programme_view import ProgrammeView
+
+    for prog in (sk.build_programme(["sciatica"], patient="P-1"), sk.build_programme(["sciatica"], red_flags=["cauda_equina"])):
+        assert isinstance(prog, ProgrammeView)
+        for name in ProgrammeView.__protocol_attrs__ if hasattr(ProgrammeView, "__protocol_attrs__") else dir(ProgrammeView):
+            if not name.startswith("_"):
+                getattr(prog, name)  # every attribute the writers read answers
+    assert _imports("sciatica_kit.programme_view") == []  # the shape imports nothing of the kit when run
+    for writer in ("sciatica_kit.export", "sciatica_kit.handout"):
+        assert "sciatica_kit.programme" not in {t for t, *_ in _imports(writer)}

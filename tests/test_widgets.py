@@ -163,15 +163,20 @@ def test_exports_write_files_and_offer_downloads(store, tmp_path):
     assert csv_path.parent == tmp_path / "exports"
     again = app.export("csv")  # the same day again: a new readable name, the first file is kept
     assert again.name == csv_path.name.replace(".csv", "-2.csv") and csv_path.exists()
-    assert app.downloads.value.count('class="sk-download"') == 2
+    links = [c.value for c in app.downloads.children[1:]]
+    assert len(links) == 2 and all(x.count('class="sk-download"') == 1 for x in links)
+    assert again.name in links[0] and csv_path.name in links[1]  # newest first
     assert len(pd.read_csv(csv_path, encoding="utf-8-sig")) == len(app.model.programme.table)
-    assert 'download="' in app.downloads.value and "base64," in app.downloads.value
+    assert all('download="' in x and "base64," in x for x in links)
     xlsx = app.export("excel")
     assert load_workbook(xlsx).sheetnames[0] == "Programme"
     pdf = app.export("pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
     fhir = app.export("fhir")
     assert json.loads(fhir.read_text())["resourceType"] == "Bundle"
+    earlier = app.downloads.children[1:]
+    app.export("csv")  # a new file adds its own link; the earlier links stay the same widgets, not sent again
+    assert app.downloads.children[2:] == earlier and len(earlier) == 5
 
 
 def test_a_handout_with_rows_without_a_dose_asks_first_and_offers_to_set_them(store, monkeypatch):

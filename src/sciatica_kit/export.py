@@ -38,7 +38,7 @@ from sciatica_kit.screening import SCREEN_NOT_RECORDED, referral_rows
 from sciatica_kit.wording import load_wording
 
 if TYPE_CHECKING:
-    from sciatica_kit.programme import Programme
+    from sciatica_kit.programme_view import ProgrammeView
 
 __all__ = [
     "PAPER_SIZES",
@@ -75,16 +75,16 @@ EXPORT_COLUMNS = {
 # --------------------------------------------------------------------------- clinician remarks
 
 
-def _screen_text(prog: Programme) -> str:
+def _screen_text(prog: ProgrammeView) -> str:
     """The recorded red-flag screen in one line for clinician exports, or "Red-flag screen not recorded"."""
     return prog.screen_status
 
 
-def _catalog(prog: Programme):
+def _catalog(prog: ProgrammeView):
     return prog.catalog or load_catalog()
 
 
-def override_lines(prog: Programme) -> list[tuple[str, str]]:
+def override_lines(prog: ProgrammeView) -> list[tuple[str, str]]:
     """The clinician's changes in clinic words: ``(what, why)`` per change, with each reason.
 
     A dose edit reads ``"Dose changed: Walking"``, ``"days_per_week 7 -> 5; reason: builds up slowly"``.
@@ -110,7 +110,7 @@ def override_lines(prog: Programme) -> list[tuple[str, str]]:
     return out
 
 
-def programme_frame(prog: Programme) -> pd.DataFrame:
+def programme_frame(prog: ProgrammeView) -> pd.DataFrame:
     """The programme table with readable headers, ready for a spreadsheet.
 
     A row without a dose has an empty "Dose in words" (and empty number cells).
@@ -133,7 +133,7 @@ def programme_frame(prog: Programme) -> pd.DataFrame:
     return table[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
 
 
-def referral_frame(prog: Programme) -> pd.DataFrame:
+def referral_frame(prog: ProgrammeView) -> pd.DataFrame:
     """A blocked programme's referral note as rows of (Item, Value): who, how urgently, why, the flags.
 
     The CSV of a blocked programme and the first sheet of its workbook are this frame.
@@ -158,7 +158,7 @@ def referral_frame(prog: Programme) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Item", "Value"])
 
 
-def _details(prog: Programme) -> list[tuple[str, Any]]:
+def _details(prog: ProgrammeView) -> list[tuple[str, Any]]:
     cat = _catalog(prog)
     words = load_wording(prog.catalog)
     names = cat.records
@@ -185,7 +185,7 @@ def _details(prog: Programme) -> list[tuple[str, Any]]:
 # --------------------------------------------------------------------------- CSV / Excel
 
 
-def write_csv(prog: Programme, path) -> Path:
+def write_csv(prog: ProgrammeView, path) -> Path:
     """Write the programme as CSV that opens cleanly in Excel (UTF-8 with BOM).
 
     A blocked programme writes its referral note (:func:`referral_frame`) instead.
@@ -236,7 +236,7 @@ def _fit_rows(ws) -> None:
         ws.row_dimensions[row[0].row].height = min(409, 15 * lines + 3)
 
 
-def write_excel(prog: Programme, path) -> Path:
+def write_excel(prog: ProgrammeView, path) -> Path:
     """Write a formatted workbook that prints well.
 
     Sheets: the programme (or, for a blocked programme, the referral note), what was
@@ -311,7 +311,7 @@ def _e(text: Any) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def programme_html_fragment(prog: Programme) -> str:
+def programme_html_fragment(prog: ProgrammeView) -> str:
     """Rich notebook display: the table plus remarks (referral, kept out, cautions).
 
     Parameters

@@ -40,7 +40,7 @@ from sciatica_kit.screening import referral_rows
 from sciatica_kit.wording import load_wording
 
 if TYPE_CHECKING:
-    from sciatica_kit.programme import Programme
+    from sciatica_kit.programme_view import ProgrammeView
 
 __all__ = [
     "CLINIC_FIELDS",
@@ -108,7 +108,7 @@ def _date(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def clinic_profile(prog: Programme | None = None, clinic: Mapping[str, Any] | str | None = None, *,
+def clinic_profile(prog: ProgrammeView | None = None, clinic: Mapping[str, Any] | str | None = None, *,
                    settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The clinic details printed on a handout.
 
@@ -282,7 +282,7 @@ def _styles(*, paper: str, patient: str, large_print: bool, compact: bool) -> st
     }
 
 
-def _header(prog: Programme, profile: Mapping[str, Any], title: str) -> list[str]:
+def _header(prog: ProgrammeView, profile: Mapping[str, Any], title: str) -> list[str]:
     clinic_lines = [profile.get("name"), profile.get("address"), profile.get("phone"), profile.get("email")]
     clinic_html = "<br>".join(f'<span dir="auto">{_e(v)}</span>' for v in clinic_lines if v)
     logo = _logo_uri(profile.get("logo"))
@@ -379,7 +379,7 @@ def _exercise(n: int, row: Mapping[str, Any], rec: Mapping[str, Any], cat, pictu
     return out
 
 
-def _referral_note(prog: Programme) -> list[str]:
+def _referral_note(prog: ProgrammeView) -> list[str]:
     """The clinician's referral note for a blocked programme: who, how urgently, why, the flags."""
     rows = referral_rows(prog.referral, red_flag_names=prog.red_flag_names, screen_status=prog.screen_status)
     out = [
@@ -393,7 +393,7 @@ def _referral_note(prog: Programme) -> list[str]:
     return out
 
 
-def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, large_print: bool = False,
+def handout_html(prog: ProgrammeView, *, paper: str = "A4", pictures: bool = True, large_print: bool = False,
                  compact: bool = True, clinic: Mapping[str, Any] | str | None = None,
                  settings: Mapping[str, Any] | None = None) -> str:
     """The handout as one self-contained HTML document (the single layout source).
@@ -466,7 +466,7 @@ def handout_html(prog: Programme, *, paper: str = "A4", pictures: bool = True, l
 # --------------------------------------------------------------------------- writers
 
 
-def write_html(prog: Programme, path=None, **kw) -> str | Path:
+def write_html(prog: ProgrammeView, path=None, **kw) -> str | Path:
     """The printable HTML handout; returns the text when ``path`` is None (see :func:`handout_html`).
 
     Parameters
@@ -557,7 +557,7 @@ def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> P
 _PDF_LOCK = threading.Lock()
 
 
-def write_pdf(prog: Programme, path, **kw) -> Path:
+def write_pdf(prog: ProgrammeView, path, **kw) -> Path:
     """The PDF handout: the same layout as :func:`write_html`, laid out by WeasyPrint.
 
     Keyword arguments are those of :func:`handout_html`.

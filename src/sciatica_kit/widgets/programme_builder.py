@@ -240,7 +240,9 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.save_button = w.Button(description="Save to patient", button_style="success", icon="save")
         self.save_button.on_click(self._on_save)
         self.export_confirm = Confirm()
-        self.downloads = w.HTML()
+        # one widget per file made, newest first: a new export sends its own link only, never the earlier files again
+        self.downloads = w.VBox([w.HTML("<b>Files made since this page opened</b> (newest first):")], layout=w.Layout(display="none"))
+        self.downloads.add_class("sk-downloads")
         self.last_export = None
         self.exports: list = []  # every file written since the app opened, newest first
         self.result_box = w.VBox([
@@ -526,11 +528,9 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         path = Path(path)
         self.last_export = path
         self.exports.insert(0, path)
-        self.downloads.value = (
-            '<div class="sk-downloads"><b>Files made since this page opened</b> (newest first):<ul style="margin:2px 0">'
-            + "".join(f"<li>{download_link(p)}</li>" for p in self.exports if p.exists())
-            + "</ul></div>"
-        )
+        title, *earlier = self.downloads.children
+        self.downloads.children = (title, w.HTML(f'<ul style="margin:0"><li>{download_link(path)}</li></ul>'), *earlier)
+        self.downloads.layout.display = None
         who = f"for {pid}" if pid else "with no name on it"
         self.export_message.show(f"Saved {path.name} ({label} {who}).", "success")
         return path
