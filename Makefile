@@ -156,10 +156,12 @@ test-notebooks: install-test
 # The lowest versions pyproject.toml declares (constraints/minimum.txt), in a venv of their own:
 # the unit tests (not the browser ones) must pass there too.
 VENV_MIN ?= .venv-min
-$(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
+$(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt $(VENV)/.installed
 	@test -x $(VENV_MIN)/bin/python || $(PYTHON) -m venv $(VENV_MIN)
-	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[lab,test]"
+	@if [ "$(USE_UV)" = "1" ] && [ -x $(UV) ] \
+		&& $(UV) pip install --quiet --python $(VENV_MIN)/bin/python -c constraints/minimum.txt -e ".[lab,test]"; then :; \
+	else $(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip \
+		&& $(VENV_MIN)/bin/python -m pip install --quiet -c constraints/minimum.txt -e ".[lab,test]"; fi
 	$(VENV_MIN)/bin/python tools/check_versions.py constraints/minimum.txt
 	@touch $@
 

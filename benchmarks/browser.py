@@ -5,7 +5,7 @@
 Starts Voila on a copy of the notebooks with a fresh demo store, then measures
 what a clinician waits for:
 
-- first app page ready: from the server's port opening to the first app on screen;
+- first pages: the home page `make app` opens (browser cache empty), then the logger clicked there;
 - each click to its visible result (switch patient, save a visit, build a
   programme, filter the overview), median and p95 over ``--repeats`` clicks;
 - the handout PDF for the built programme (click to "Saved").
@@ -107,12 +107,19 @@ def main(argv: list[str] | None = None) -> int:
                 page.set_default_timeout(60_000)
 
                 time.sleep(settle)
+                when = f"preheated, {settle:g} s after the server is up" if preheated else "new kernel"
+                # as `make app`: the browser opens the home page first, and the clinician clicks an app there
                 t0 = time.perf_counter()
-                page.goto(url + "02_log_and_chart_progress.ipynb")
+                page.goto(url + "00_home.ipynb")
+                expect(page.get_by_role("link", name="Log a visit and chart progress", exact=True)).to_be_visible(timeout=60_000)
+                expect(page.locator(".sk-demo-banner")).to_be_visible(timeout=60_000)
+                results.append(_stats(f"first page: home ({when}, browser cache empty)", [time.perf_counter() - t0], TARGETS["first_page"]))
+                t0 = time.perf_counter()
+                page.get_by_role("link", name="Log a visit and chart progress", exact=True).click()
                 app = page.locator(".sk-progress-logger")
                 expect(app.get_by_role("button", name="Save visit for DEMO-001")).to_be_visible(timeout=60_000)
-                when = f"preheated, opened {settle:g} s after the server is up" if preheated else "new kernel, server up"
-                results.append(_stats(f"first app page ready (logger, {when})", [time.perf_counter() - t0], TARGETS["first_page"]))
+                results.append(_stats(f"first app page: logger, clicked on the home page ({when})", [time.perf_counter() - t0],
+                                      TARGETS["first_page"]))
 
                 patient = app.get_by_label("Patient", exact=True)
                 switch, chart = [], []

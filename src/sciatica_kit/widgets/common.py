@@ -14,7 +14,7 @@ import ipywidgets as w
 import pandas as pd
 
 __all__ = [
-    "APP_STYLE", "DEMO_BANNER", "Confirm", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
+    "APP_STYLE", "DEMO_BANNER", "Confirm", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title", "set_picture",
     "unique_path", "wait_for_visitor", "warm_up_in_background",
 ]
@@ -192,6 +192,42 @@ def open_app_store():
     from sciatica_kit.demo import open_demo_store
 
     return open_demo_store()
+
+
+class Look:
+    """One Layout and one style shared by many widgets of a kind (the rows of a form, a list of ticks).
+
+    Every ipywidgets widget brings a Layout model and most a style model of their own, each
+    created in the kernel and sent to the browser before the page shows; an app of a few dozen
+    repeated rows then sends hundreds of identical models.  ipywidgets lets widgets share
+    them, so each kind of repeated widget carries one of each.  Never change a shared
+    layout for one widget (hide it, resize it): that changes them all.
+
+    Parameters
+    ----------
+    kind : type
+        The widget class that uses this look (``ipywidgets.Checkbox`` ...); its style class
+        comes from it (boxes have none).
+    style : dict, optional
+        The style's settings (``{"description_width": "170px"}``).
+    **layout
+        The layout's settings (``width="300px"``).
+    """
+
+    def __init__(self, kind: type, style: dict | None = None, **layout):
+        self.layout = w.Layout(**layout)
+        trait = kind.class_traits().get("style")
+        self.style = trait.klass(**(style or {})) if trait is not None else None
+
+    def __call__(self) -> dict:
+        """Keyword arguments for a widget: ``w.Checkbox(description=..., **look())``.
+
+        Returns
+        -------
+        dict
+            ``layout`` (and ``style`` when the look has one).
+        """
+        return {"layout": self.layout} if self.style is None else {"layout": self.layout, "style": self.style}
 
 
 def set_picture(image: w.Image, data: bytes) -> None:

@@ -31,6 +31,7 @@ from sciatica_kit.screening import referral_rows, screen
 from sciatica_kit.widgets.common import (
     APP_STYLE,
     Confirm,
+    Look,
     Message,
     StoreBacked,
     clinic_error,
@@ -158,25 +159,29 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         self.patient.observe(self._on_patient_typed, "value")
 
         # ---- step 1: red flags ---------------------------------------------
+        tick, hint, row = Look(w.Checkbox, width="auto"), Look(w.HTML), Look(w.VBox)  # shared by every tick row
         self.red_flag_boxes = {
-            rid: w.Checkbox(description=r["name"], indent=False, layout=w.Layout(width="auto"))
+            rid: w.Checkbox(description=r["name"], indent=False, **tick())
             for rid, r in rec["red_flags"].items()
         }
         flag_rows = []
         for rid, box in self.red_flag_boxes.items():
             signs = "; ".join(rec["red_flags"][rid]["signs"])
-            flag_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{html.escape(signs)}</div>')]))
+            flag_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{html.escape(signs)}</div>',
+                                                 **hint())], **row()))
             box.observe(self._on_red_flags, "value")
         self.referral = w.HTML()
 
         # ---- step 2: conditions, phase, findings -----------------------------
         self.condition_boxes = {
-            cid: w.Checkbox(description=c["name"], indent=False, layout=w.Layout(width="auto"))
+            cid: w.Checkbox(description=c["name"], indent=False, **tick())
             for cid, c in rec["conditions"].items()
         }
         cond_rows = []
         for cid, box in self.condition_boxes.items():
-            cond_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{html.escape(rec["conditions"][cid]["description"])}</div>')]))
+            description = html.escape(rec["conditions"][cid]["description"])
+            cond_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{description}</div>',
+                                                 **hint())], **row()))
             box.observe(self._on_conditions, "value")
         self.phase = w.ToggleButtons(
             options=[(rec["phases"][p]["name"].split(" (")[0], p) for p in PHASE_IDS],
@@ -184,7 +189,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         )
         t.link((self.phase, "value"), (self.model, "phase"))
         self.finding_boxes = {
-            fid: w.Checkbox(description=f["name"], indent=False, layout=w.Layout(width="auto"))
+            fid: w.Checkbox(description=f["name"], indent=False, **tick())
             for fid, f in rec["findings"].items()
         }
         for box in self.finding_boxes.values():
@@ -197,11 +202,8 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         # ---- edits -------------------------------------------------------------
         self.edit_exercise = w.Dropdown(description="Exercise", options=[], layout=w.Layout(width="420px"))
         self.edit_exercise.observe(self._on_pick_exercise, "value")
-        self.dose_inputs = {
-            name: w.Text(description=DOSE_LABELS[name], placeholder="not set", style={"description_width": "95px"},
-                         layout=w.Layout(width="200px"))
-            for name in DOSE_FIELDS
-        }
+        dose_look = Look(w.Text, {"description_width": "95px"}, width="200px")
+        self.dose_inputs = {name: w.Text(description=DOSE_LABELS[name], placeholder="not set", **dose_look()) for name in DOSE_FIELDS}
         self.apply_dose_button = w.Button(description="Apply dose", icon="pencil")
         self.apply_dose_button.on_click(self._on_apply_dose)
         self.edit_reason = w.Text(description="Reason", placeholder="why (needed to remove, force in or change a dose)",

@@ -31,6 +31,7 @@ from sciatica_kit.patient_id import check_patient_id, patient_id_rule
 from sciatica_kit.widgets.common import (
     APP_STYLE,
     Confirm,
+    Look,
     Message,
     StoreBacked,
     clinic_error,
@@ -208,29 +209,32 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.fields = {}
         self.measure_inputs = {}
         rows = []
+        field_look, hint_look, row_look = Look(w.Text, {"description_width": "170px"}, width="300px"), Look(w.HTML), Look(w.HBox)
         for f in form_fields(self.catalog):  # measures, order, ranges, units and sides: all catalogue data
             key, label, lo, hi = (f["measure"], f["side"]), f["label"], f["min"], f["max"]
-            box = w.Text(value="", placeholder="not recorded", description=label, style={"description_width": "170px"},
-                         layout=w.Layout(width="300px"))
+            box = w.Text(value="", placeholder="not recorded", description=label, **field_look())
             self.fields[key] = (label, lo, hi, f["integer"])
             self.measure_inputs[key] = box
             whole = "whole numbers " if f["integer"] else ""
-            rows.append(w.HBox([box, w.HTML(f'<span style="color:#555;font-size:88%">{whole}{lo:g} to {hi:g}; empty = not recorded</span>')]))
+            hint = w.HTML(f'<span style="color:#555;font-size:88%">{whole}{lo:g} to {hi:g}; empty = not recorded</span>', **hint_look())
+            rows.append(w.HBox([box, hint], **row_look()))
         self.note = w.Textarea(placeholder="Notes (kept with this visit; never printed in messages)", layout=w.Layout(width="540px", height="60px"))
 
         # ---- questionnaires ------------------------------------------------------
         # item labels and answer words are data (codes.toml [questionnaire.*]): the kit's own words
         odi, rmdq, sb = questionnaire_form("odi"), questionnaire_form("rmdq"), questionnaire_form("start_back")
         levels = odi["levels"]
+        odi_look = Look(w.Dropdown, {"description_width": "130px"}, width="320px")
         self.odi_items = [
             w.Dropdown(options=[("- not answered", None)] + [(f"{i} - {levels[i]}" if i < len(levels) else str(i), i) for i in range(6)],
-                       index=0, description=f"{i + 1}. {name}", style={"description_width": "130px"}, layout=w.Layout(width="320px"))
+                       index=0, description=f"{i + 1}. {name}", **odi_look())
             for i, name in enumerate(odi["labels"])
         ]
         self.odi_score = w.HTML()
-        self.rmdq_items = [w.Checkbox(description=label, indent=False, layout=w.Layout(width="230px")) for label in rmdq["labels"]]
+        rmdq_look, sb_look = Look(w.Checkbox, width="230px"), Look(w.Checkbox, width="auto")
+        self.rmdq_items = [w.Checkbox(description=label, indent=False, **rmdq_look()) for label in rmdq["labels"]]
         self.rmdq_score = w.HTML()
-        self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, layout=w.Layout(width="auto"))
+        self.start_back_items = [w.Checkbox(description=f"{i + 1}. {text}", indent=False, **sb_look())
                                  for i, text in enumerate(sb["labels"][:8])]
         self.start_back_item9 = w.Dropdown(options=[("- not answered", None)] + [(x, x) for x in sb["options"][8]], index=0,
                                            description=f"9. {sb['labels'][8]}", style={"description_width": "130px"})
