@@ -118,7 +118,7 @@ postgres:
 # JupyterHub (the [hub] extra) and configurable-http-proxy from npm into deploy/hub/node_modules
 # (not globally); Node.js through apt when we are root. The hub tests fail with this command when missing.
 $(VENV)/.installed-hub: $(VENV)/.installed pyproject.toml deploy/hub/package.json
-	$(PY) -m pip install --quiet -e ".[hub]"
+	@$(call pip_install,-e ".[hub]")
 	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get -o DPkg::Lock::Timeout=120 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq nodejs npm >/dev/null; \
 	fi
