@@ -247,6 +247,15 @@ def set_picture(image: w.Image, data: bytes) -> None:
     image.layout.display = None if data else "none"
 
 
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Voila); False in a script or a test process."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 def run_later(callback, delay: float = 0.0):
     """Run ``callback`` on the Jupyter kernel's loop once the running cell or click has finished.
 
@@ -267,11 +276,8 @@ def run_later(callback, delay: float = 0.0):
         A handle whose ``cancel()`` drops the call; None outside a kernel's loop (nothing scheduled).
     """
     import asyncio
-    import sys
 
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None or getattr(shell, "kernel", None) is None:  # a script or a test
+    if not _in_kernel():  # a script or a test
         return None
     try:
         loop = asyncio.get_running_loop()
@@ -328,12 +334,8 @@ def warm_up_in_background(warm: tuple[str, ...] = ("pdf",)) -> threading.Thread 
     threading.Thread or None
         The thread started; None outside a kernel, or when all of ``warm`` is warm already.
     """
-    import sys
-
     todo = tuple(x for x in warm if x not in _WARMED)
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if not todo or shell is None or getattr(shell, "kernel", None) is None:
+    if not todo or not _in_kernel():
         return None
     _WARMED.update(todo)
 

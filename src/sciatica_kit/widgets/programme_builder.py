@@ -160,15 +160,19 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
 
         # ---- step 1: red flags ---------------------------------------------
         tick, hint, row = Look(w.Checkbox, width="auto"), Look(w.HTML), Look(w.VBox)  # shared by every tick row
+
+        def tick_row(box: w.Checkbox, text: str) -> w.VBox:
+            """A tick box with its explanation in small print under it."""
+            return w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{html.escape(text)}</div>',
+                                       **hint())], **row())
+
         self.red_flag_boxes = {
             rid: w.Checkbox(description=r["name"], indent=False, **tick())
             for rid, r in rec["red_flags"].items()
         }
         flag_rows = []
         for rid, box in self.red_flag_boxes.items():
-            signs = "; ".join(rec["red_flags"][rid]["signs"])
-            flag_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{html.escape(signs)}</div>',
-                                                 **hint())], **row()))
+            flag_rows.append(tick_row(box, "; ".join(rec["red_flags"][rid]["signs"])))
             box.observe(self._on_red_flags, "value")
         self.referral = w.HTML()
 
@@ -179,9 +183,7 @@ class ProgrammeBuilder(StoreBacked, w.VBox):
         }
         cond_rows = []
         for cid, box in self.condition_boxes.items():
-            description = html.escape(rec["conditions"][cid]["description"])
-            cond_rows.append(w.VBox([box, w.HTML(f'<div style="margin:-6px 0 4px 24px;color:#555;font-size:88%">{description}</div>',
-                                                 **hint())], **row()))
+            cond_rows.append(tick_row(box, rec["conditions"][cid]["description"]))
             box.observe(self._on_conditions, "value")
         self.phase = w.ToggleButtons(
             options=[(rec["phases"][p]["name"].split(" (")[0], p) for p in PHASE_IDS],
