@@ -81,16 +81,23 @@ lab: demo
 # (sciatica_kit.widgets.wait_for_visitor); the page itself is built when it is opened, from the store
 # as it is then.  A spare kernel is refilled a minute after its page is opened (fill_delay), not at
 # once, so the refill does not compete with the clinician's first clicks.  On this two-core machine
-# the logger's first page took 2.8 s preheated against 6.2 s without (benchmarks/browser.py).
+# the logger's first page took 1.7 s preheated against 5.4 s without (benchmarks/browser.py).
 # PREHEAT=0 starts every page in a new kernel (less memory: four fewer Python processes).
 PREHEAT ?= 1
 VOILA_PREHEAT := --preheat_kernel=True --pool_size=1 --VoilaKernelManager.fill_delay=60 \
 	--VoilaKernelManager.preheat_denylist=04_patient_report --VoilaKernelManager.preheat_denylist=reports
+# A closed or reloaded page leaves its kernel running (Voila 0.5 sends the shutdown without the
+# cookie it needs: voila-dashboards/voila#1458), about 200 MB each.  A kernel that no page has
+# been connected to for an hour, and that is not busy, is stopped.  An open page is never touched,
+# nor a preheated kernel waiting for its visitor (busy); an hour leaves a laptop's lunch break alone.
+CULL_AFTER_S ?= 3600
+CULL_EVERY_S ?= 60
+VOILA_CULL := --MappingKernelManager.cull_idle_timeout=$(CULL_AFTER_S) --MappingKernelManager.cull_interval=$(CULL_EVERY_S)
 app: demo
 	@echo "Sciatica Kit: open http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb"
 	@( for i in $$(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null && break; sleep 0.5; done; \
 	   $(PY) -m webbrowser -t "http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb" >/dev/null 2>&1 || true ) &
-	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
+	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
 
 # Chromium for the browser tests: installed through apt when we are root; otherwise
 # the browser tests fail with a message saying what to install (never skipped).

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,7 +236,7 @@ def _stop(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def voila_server(tmp_path_factory):
-    server = _start("voila", tmp_path_factory.mktemp("voila"))
+    server = _start("voila", tmp_path_factory.mktemp("voila"), extra=_make_app_voila_args("PREHEAT=0"))
     yield server
     _stop(server)
 
@@ -249,7 +250,7 @@ def lab_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clinic_voila_server(tmp_path_factory):
-    server = _start("voila", tmp_path_factory.mktemp("clinic-voila"), clinic=True)
+    server = _start("voila", tmp_path_factory.mktemp("clinic-voila"), clinic=True, extra=_make_app_voila_args("PREHEAT=0"))
     yield server
     _stop(server)
 
@@ -260,6 +261,23 @@ def server(request) -> Server:
 
 
 # --------------------------------------------------------------------------- opening an app
+
+
+def _open_voila(page, server: Server, notebook: str, css_class: str):
+    """Open ``notebook`` in Voila and wait for its app; on failure, say why (screenshot, server log)."""
+    page.goto(server.url(notebook))
+    app = page.locator(f".{css_class}")
+    try:
+        app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    except Exception as exc:
+        raise _not_opened(page, server, notebook, css_class, exc) from exc
+    return app
+
+
+def _not_opened(page, server: Server, notebook: str, css_class: str, exc: Exception) -> AssertionError:
+    shot = _shot(page, server, f"FAILED-open-{Path(notebook).stem}")
+    return AssertionError(f"{css_class} did not appear in {server.kind} ({exc}); screenshot {shot}; "
+                          f"server log:\n{server.log_tail(120)}")
 
 
 @pytest.fixture
@@ -281,9 +299,7 @@ def open_app(page, server):
                 _lab_run_all(page, server)
             app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
         except Exception as exc:
-            shot = _shot(page, server, f"FAILED-open-{Path(notebook).stem}")
-            raise AssertionError(f"{css_class} did not appear in {server.kind} ({exc}); screenshot {shot}; "
-                                 f"server log:\n{server.log_tail()}") from exc
+            raise _not_opened(page, server, notebook, css_class, exc) from exc
         return app
 
     yield _open
@@ -738,9 +754,7 @@ def test_demo_store_shows_its_banner(page, voila_server, tmp_path):
     from playwright.sync_api import expect
 
     page.set_viewport_size(VOILA_VIEWPORT)
-    page.goto(voila_server.url(NB_OVERVIEW))
-    app = page.locator(".sk-clinic-overview")
-    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    app = _open_voila(page, voila_server, NB_OVERVIEW, "sk-clinic-overview")
     expect(app.locator(".sk-demo-banner")).to_contain_text("Demo store: synthetic patients")
 
 
@@ -751,18 +765,14 @@ def test_app_on_a_clinic_store_shows_no_demo_patient(page, clinic_voila_server):
     server = clinic_voila_server
     page.set_viewport_size(VOILA_VIEWPORT)
     page.set_default_timeout(ACTION_TIMEOUT_MS)
-    page.goto(server.url(NB_LOGGER))
-    app = page.locator(".sk-progress-logger")
-    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    app = _open_voila(page, server, NB_LOGGER, "sk-progress-logger")
     options = app.get_by_label("Patient", exact=True).locator("option")
     expect(options).to_have_count(1)
     assert options.all_inner_texts() == ["P-0001"]
     expect(app.locator(".sk-demo-banner")).to_have_count(0)
     _shot(page, server, "17-clinic-store-logger")
 
-    page.goto(server.url(NB_OVERVIEW))
-    app = page.locator(".sk-clinic-overview")
-    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    app = _open_voila(page, server, NB_OVERVIEW, "sk-clinic-overview")
     expect(app.locator("table tbody tr")).to_have_count(1)
     expect(app).not_to_contain_text("DEMO-")
     expect(app.locator(".sk-demo-banner")).to_have_count(0)
@@ -802,9 +812,14 @@ def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
     _shot(page, voila_server, "20-patient-report")
 
 
+CULL_S = 3
+
+
 @pytest.fixture(scope="module")
 def preheated_voila_server(tmp_path_factory):
-    server = _start("voila", tmp_path_factory.mktemp("preheated-voila"), extra=_make_app_voila_args("PREHEAT=1"))
+    # `make app` as it is, but kernels left without a page are stopped after CULL_S instead of an hour
+    args = _make_app_voila_args("PREHEAT=1", f"CULL_AFTER_S={CULL_S}", "CULL_EVERY_S=1")
+    server = _start("voila", tmp_path_factory.mktemp("preheated-voila"), extra=args)
     yield server
     _stop(server)
 
@@ -828,10 +843,42 @@ def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, p
         store.add_patient("P-0777")
     page.set_viewport_size(VOILA_VIEWPORT)
     page.set_default_timeout(ACTION_TIMEOUT_MS)
-    page.goto(server.url(NB_LOGGER))
-    app = page.locator(".sk-progress-logger")
-    app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
+    app = _open_voila(page, server, NB_LOGGER, "sk-progress-logger")
     expect(app.get_by_role("button", name="Save visit for DEMO-001")).to_be_visible()
     expect(app.get_by_label("Patient", exact=True).locator("option", has_text="P-0777")).to_have_count(1)
     page.wait_for_function("img => img.naturalWidth > 0 && img.complete", arg=app.locator("img").element_handle(),
                            timeout=APP_TIMEOUT_MS)  # the first chart follows the page
+
+
+@pytest.mark.browser
+def test_a_closed_pages_kernel_is_stopped_and_an_open_pages_kernel_kept(page, preheated_voila_server):
+    """Voila 0.5 cannot stop a closed page's kernel itself (voila#1458); `make app` culls kernels
+    no page is connected to.  An open page, however long untouched, keeps its kernel, and the
+    preheated kernels waiting for their visitor are kept too (the test above opens one)."""
+    from playwright.sync_api import expect
+
+    server = preheated_voila_server
+    assert "--MappingKernelManager.cull_idle_timeout=3600" in _make_app_voila_args()  # `make app`: an hour
+    page.set_viewport_size(VOILA_VIEWPORT)
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    app = _open_voila(page, server, NB_OVERVIEW, "sk-clinic-overview")
+    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    assert server.api("GET", f"/api/kernels/{kernel_id}")["id"] == kernel_id
+
+    time.sleep(3 * CULL_S)  # the page sits open and untouched, longer than the cull time
+    cond_name = FILTER_CONDITION[1]
+    app.get_by_label("Condition", exact=True).select_option(label=cond_name)
+    expect(_message(app)).to_contain_text(f"patients ({cond_name}).", timeout=ACTION_TIMEOUT_MS)  # its kernel answers
+    assert server.api("GET", f"/api/kernels/{kernel_id}")["id"] == kernel_id
+
+    page.close()
+    deadline = time.monotonic() + 20 * CULL_S
+    while True:
+        try:
+            server.api("GET", f"/api/kernels/{kernel_id}")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+            break
+        assert time.monotonic() < deadline, f"the closed page's kernel was never stopped:\n{server.log_tail()}"
+        time.sleep(0.5)
+    assert "Culling 'idle' kernel" in server.log_tail(100_000)

@@ -184,6 +184,29 @@ def test_many_processes_creating_the_same_new_store_at_once(tmp_path):
 
 
 
+def test_opening_a_store_never_waits_for_a_colleagues_write_lock(tmp_path, monkeypatch):
+    """An app page opens while someone else is importing: only creating or upgrading the
+    schema takes the write lock, not opening a store that is already up to date."""
+    import sciatica_kit.store as store_module
+    from sciatica_kit.demo import seed_demo_store
+
+    path = tmp_path / "kit.sqlite"
+    seed_demo_store(Store(path), n_patients=2).close()
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)  # an open that waited would fail fast
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with Store(path) as store:
+            assert list(store.patients()["patient_id"]) == ["DEMO-001", "DEMO-002"]
+            with pytest.raises(store_module.StoreError):  # a save still waits for the lock, then says so
+                store.add_patient("P-0003")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with Store(path) as store:  # and nothing was half-written
+        assert list(store.patients()["patient_id"]) == ["DEMO-001", "DEMO-002"]
+
+
 def test_reading_never_waits_for_a_colleagues_write_lock(tmp_path, monkeypatch):
     """A chart must open while someone else is importing: reads take no write lock."""
     import sciatica_kit.store as store_module

@@ -85,6 +85,9 @@ c.Spawner.environment = {"SCIATICA_KIT_STORE": _setting("SCIATICA_KIT_STORE")}
 c.Spawner.notebook_dir = _setting("SCIATICA_KIT_NOTEBOOKS", str(HERE.parent.parent / "notebooks"))
 c.Spawner.default_url = "/voila/render/00_home.ipynb"  # JupyterLab: the same address with /lab
 c.Spawner.start_timeout = 120
+# A closed app page leaves its kernel running (voila#1458): stop kernels that no page has been
+# connected to for an hour and that are not busy (as `make app` does). Open pages are never touched.
+c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=3600", "--MappingKernelManager.cull_interval=60"]
 c.Spawner.http_timeout = 120
 
 # --- secrets the hub makes itself stay outside the repository, owner-only

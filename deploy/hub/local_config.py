@@ -18,7 +18,7 @@ c.SharedPasswordAuthenticator.admin_password = os.environ["SCIATICA_HUB_DEMO_ADM
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = os.environ["SCIATICA_HUB_STATE"] + "/homes/{username}"
 if os.geteuid() == 0:  # a container run as root: let each clinician's server start anyway
-    c.Spawner.args = ["--ServerApp.allow_root=True"]
+    c.Spawner.args = [*c.Spawner.args, "--ServerApp.allow_root=True"]
 
 c.JupyterHub.bind_url = os.environ.get("SCIATICA_HUB_BIND_URL", "http://127.0.0.1:8000")
 c.JupyterHub.hub_bind_url = os.environ.get("SCIATICA_HUB_INTERNAL_URL", "http://127.0.0.1:8081")

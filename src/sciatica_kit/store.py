@@ -531,6 +531,9 @@ class Store:
         """Create the schema in an empty database, or check and upgrade an existing one."""
         from sciatica_kit.migrations import HEAD, current_revision, run_upgrade, stamp
 
+        if self.is_sqlite and self._schema_is_current():
+            self._owner_only_files()
+            return
         if self.path is not None:
             self._backup_before_upgrade_sqlite()
         with self.engine.begin() as conn:
@@ -562,6 +565,22 @@ class Store:
             else:
                 raise StoreError(f"{_cap(self.where)} was written by a newer version of Sciatica Kit "
                                  f"(schema {version}); upgrade the kit (pip install -U sciatica-kit).")
+        self._owner_only_files()
+
+    def _schema_is_current(self) -> bool:
+        """SQLite: the store is already at the newest schema, seen without taking the write lock.
+
+        Opening a store then never waits behind a colleague's import (SQLite has one write
+        lock for the whole file); creating or upgrading still takes it, below.
+        """
+        from sciatica_kit.migrations import HEAD, current_revision
+
+        with self._reading() as conn:
+            if "meta" not in self._tables(conn):
+                return False
+            return current_revision(conn) == HEAD
+
+    def _owner_only_files(self) -> None:
         if self.path is not None:
             for suffix in ("", "-wal", "-shm"):
                 p = Path(str(self.path) + suffix)
