@@ -688,6 +688,79 @@ def test_in_a_kernel_the_overview_draws_only_the_last_filters_chart(store, monke
     assert b"<svg" in bytes(app.chart.value)[:400] and "Drawing" not in app.message.text
 
 
+class _Later:
+    """run_later's stand-in: callbacks wait in a queue until the test runs them, one at a time."""
+
+    def __init__(self):
+        self.queue = []
+
+    def __call__(self, callback, delay=0.0):
+        handle = type("Handle", (), {"cancelled": False, "callback": staticmethod(callback)})()
+        handle.cancel = lambda: setattr(handle, "cancelled", True)
+        self.queue.append(handle)
+        return handle
+
+    def run_next(self) -> bool:
+        while self.queue:
+            handle = self.queue.pop(0)
+            if not handle.cancelled:
+                handle.callback()
+                return True
+        return False
+
+
+def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step(store, monkeypatch):
+    """Switching patient shows a chart drawn while the clinician was reading, unless the rows
+    changed since; every step draws at most one chart, and a click cancels the next step."""
+    import sciatica_kit.charts as charts
+    import sciatica_kit.widgets.progress_logger as logger_module
+
+    later = _Later()
+    monkeypatch.setattr(logger_module, "run_later", later)
+    monkeypatch.setattr(logger_module, "AHEAD_IDLE_S", 0.0)
+    drawn, work = [], []  # patients whose chart was laid out; what each step did
+    real_plot, real_svg = charts.plot_progress, charts.figure_svg
+    monkeypatch.setattr(charts, "plot_progress",
+                        lambda log, pid, **kw: drawn.append(pid) or work.append("layout") or real_plot(log, pid, **kw))
+    monkeypatch.setattr(charts, "figure_svg", lambda fig: work.append("svg") or real_svg(fig))
+
+    app = ProgressLogger(store=store)
+    ids = list(app.patient.options)
+    assert drawn == [] and later.run_next() and drawn == [ids[0]]  # the first chart follows the page
+    steps = []
+    while True:  # the app sits idle
+        work.clear()
+        if not later.run_next():
+            break
+        steps.append(tuple(work))
+    # each step lays one chart out, or draws the one laid out before: a click never waits for both
+    assert steps[:-1] == [("layout",), ("svg",)] * ((len(steps) - 1) // 2) and steps[-1] == ()
+    expected_ahead = ids[1:1 + logger_module.CHARTS_AHEAD]
+    assert drawn == [ids[0], *expected_ahead]
+
+    app.patient.value = ids[1]  # drawn ahead: shown without drawing
+    assert drawn == [ids[0], *expected_ahead]
+    assert bytes(app.chart.value) == app._charts[ids[1]][1] and b"<svg" in bytes(app.chart.value)[:400]
+    pending = [h for h in later.queue if not h.cancelled]
+    assert len(pending) == 1  # drawing ahead starts again once the clinician stops
+    app.patient.value = ids[3]  # a click meanwhile cancels that step
+    assert pending[0].cancelled and drawn == [ids[0], *expected_ahead]
+
+    before = bytes(app._charts[ids[2]][1])
+    when = pd.Timestamp(dt.date.today())
+    store.add(pd.DataFrame({"patient_id": [ids[2]], "date": [when], "measure": ["pain"], "side": [""],
+                            "value": [1.0], "note": [""]}), source="a colleague")
+    app.patient.value = ids[2]  # a colleague's new entry since: drawn again, never the old picture
+    assert drawn[-1] == ids[2] and bytes(app.chart.value) != before
+
+    monkeypatch.setattr(logger_module, "AHEAD_IDLE_S", 60.0)  # the clinician is still busy
+    app._charts.clear()
+    n = len(drawn)
+    app._touched()
+    assert later.run_next() and len(drawn) == n  # nothing drawn before the app has sat idle
+    assert [h for h in later.queue if not h.cancelled]  # it looks again later
+
+
 def test_in_a_kernel_the_builder_warms_the_first_handout_in_the_background(tmp_path, monkeypatch):
     import IPython
     from pypdf import PdfReader

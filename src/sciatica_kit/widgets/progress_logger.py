@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import tempfile
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -192,6 +193,11 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.form_patient = ""
         self._opening = False  # True while the constructor opens the first patient
         self._charts: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()  # pid -> (data fingerprint, SVG)
+        self._last_touch = time.monotonic()  # the clinician's last action (charts are drawn ahead only when idle)
+        self._ahead = None  # the pending step of drawing charts ahead (an asyncio handle)
+        self._ahead_done: set[str] = set()  # patients whose chart is current for the store's revision below
+        self._ahead_revision = None
+        self._ahead_figure = None  # (pid, fingerprint, Figure) laid out in one step, drawn as SVG in the next
         self._reverting = False
         self.banner = self._demo_banner()
 
@@ -331,6 +337,17 @@ class ProgressLogger(StoreBacked, w.VBox):
             self._opening = False
 
     # ------------------------------------------------------------------ helpers
+    def _clear_messages(self) -> None:
+        super()._clear_messages()
+        self._touched()  # every action starts here
+
+    def _touched(self) -> None:
+        """The clinician acted: stop drawing charts ahead, and start again once the app is idle."""
+        self._last_touch = time.monotonic()
+        if self._ahead is not None:
+            self._ahead.cancel()
+        self._ahead = run_later(self._draw_ahead, AHEAD_IDLE_S)
+
     def _update_scores(self, touch: str | None = None) -> None:
         if self._reverting:
             return
@@ -447,8 +464,10 @@ class ProgressLogger(StoreBacked, w.VBox):
         self.save_button.disabled = not pid
         if log is not None:
             if self._opening and run_later(lambda: self._draw_chart(log) if self.form_patient == pid else None):
+                self._touched()  # the patients after this one are drawn ahead once the app sits idle
                 return  # the app shows at once; its first chart follows as soon as the kernel is free
             self._draw_chart(log)
+        self._touched()
 
     # ------------------------------------------------------------------ actions
     def _on_add_patient(self, _button=None) -> None:
@@ -808,30 +827,93 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     def _draw_chart(self, log: pd.DataFrame) -> None:
         """The progress chart for the form's patient (the slowest part: drawn last)."""
-        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
-
         pid = self.form_patient
         try:
             programmes = self.store.programmes(pid)
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
             return
+        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
+
         key = _chart_key(log, programmes)
-        cached = self._charts.get(pid)
-        if cached is not None and cached[0] == key:  # nothing changed since it was drawn: the same picture
-            png = cached[1]
-            self._charts.move_to_end(pid)
-        else:
+        svg = self._kept_chart(pid, key)
+        if svg is None:
             fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
-            png = figure_svg(fig)  # SVG with fixed margins: about half the work of a laid-out PNG
-            self._charts[pid] = (key, png)
-            while len(self._charts) > CHART_CACHE:
-                self._charts.popitem(last=False)
+            svg = self._keep_chart(pid, key, figure_svg(fig))  # SVG with fixed margins: half a PNG's work
         if pid == self.form_patient:
-            set_picture(self.chart, png)
+            set_picture(self.chart, svg)
+
+    def _kept_chart(self, pid: str, key: bytes) -> bytes | None:
+        """The picture kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``)."""
+        cached = self._charts.get(pid)
+        if cached is None or cached[0] != key:
+            return None
+        self._charts.move_to_end(pid)
+        return cached[1]
+
+    def _keep_chart(self, pid: str, key: bytes, svg: bytes) -> bytes:
+        self._charts[pid] = (key, svg)
+        self._charts.move_to_end(pid)
+        while len(self._charts) > CHART_CACHE:
+            self._charts.popitem(last=False)
+        return svg
+
+    def _draw_ahead(self) -> None:
+        """While the app sits idle, draw the charts of the next patients in the list, one per step.
+
+        Switching to one of them then only shows the kept picture (checked against the store
+        first: a colleague's new entry means a new drawing).  A step either lays one chart out
+        or draws it as SVG (each about a sixth of a second here), so a click waits at most that
+        long; any action of the clinician cancels the next step.
+        """
+        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
+
+        self._ahead = None
+        idle = time.monotonic() - self._last_touch
+        if idle < AHEAD_IDLE_S:
+            self._ahead = run_later(self._draw_ahead, AHEAD_IDLE_S - idle)
+            return
+        if self._ahead_figure is not None:
+            pid, key, fig = self._ahead_figure
+            self._ahead_figure = None
+            self._keep_chart(pid, key, figure_svg(fig))  # if the rows changed meanwhile, the switch draws anew
+            self._ahead = run_later(self._draw_ahead, 0.01)
+            return
+        try:
+            revision = self.store.revision()
+        except Exception:  # the store cannot be read now: the switch itself will say so
+            return
+        if revision != self._ahead_revision:
+            self._ahead_revision, self._ahead_done = revision, set()
+        for pid in self._ahead_order():
+            if pid in self._ahead_done:
+                continue
+            self._ahead_done.add(pid)
+            try:
+                log = self.store.read(pid)
+                programmes = self.store.programmes(pid)
+            except Exception:
+                continue
+            key = _chart_key(log, programmes)
+            if log.empty or self._kept_chart(pid, key) is not None:
+                continue
+            fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
+            self._ahead_figure = (pid, key, fig)  # drawn in the next step: the kernel answers clicks between
+            self._ahead = run_later(self._draw_ahead, 0.01)
+            return
+
+    def _ahead_order(self) -> list[str]:
+        """The patients after the form's patient in the list (wrapping round), nearest first."""
+        options = list(self.patient.options)
+        if self.form_patient in options:
+            i = options.index(self.form_patient)
+            options = options[i + 1:] + options[:i]
+        return options[:CHARTS_AHEAD]
 
 
 CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
+CHARTS_AHEAD = 10  # the patients after the form's patient whose charts are drawn while the app is idle
+AHEAD_IDLE_S = 1.0  # seconds without a click before charts are drawn ahead
 
 
 def _chart_key(log: pd.DataFrame, programmes) -> bytes:
