@@ -462,12 +462,10 @@ class ProgressLogger(StoreBacked, w.VBox):
         # named once the tables show this patient; the chart (slowest) follows, and is never another patient's
         self.save_button.description = f"Save visit for {pid}" if pid else "Save visit"
         self.save_button.disabled = not pid
-        if log is not None:
-            if self._opening and run_later(lambda: self._draw_chart(log) if self.form_patient == pid else None):
-                self._touched()  # the patients after this one are drawn ahead once the app sits idle
-                return  # the app shows at once; its first chart follows as soon as the kernel is free
+        # opening, the app shows at once and its first chart follows as soon as the kernel is free
+        if log is not None and not (self._opening and run_later(lambda: self._draw_chart(log) if self.form_patient == pid else None)):
             self._draw_chart(log)
-        self._touched()
+        self._touched()  # the patients after this one are drawn ahead once the app sits idle
 
     # ------------------------------------------------------------------ actions
     def _on_add_patient(self, _button=None) -> None:
@@ -876,7 +874,8 @@ class ProgressLogger(StoreBacked, w.VBox):
         if self._ahead_figure is not None:
             pid, key, fig = self._ahead_figure
             self._ahead_figure = None
-            self._keep_chart(pid, key, figure_svg(fig))  # if the rows changed meanwhile, the switch draws anew
+            if pid not in self._charts:  # unless a switch drew it meanwhile (if its rows changed, a switch draws anew)
+                self._keep_chart(pid, key, figure_svg(fig))
             self._ahead = run_later(self._draw_ahead, 0.01)
             return
         try:
