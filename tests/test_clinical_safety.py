@@ -140,9 +140,13 @@ def _check_handout(prog):
     assert DISCLAIMER.replace("'", "&#x27;") in text, f"disclaimer missing from the handout of {prog!r}"
 
 
-def test_every_unblocked_combination_keeps_the_rules(cat):
+SWEEP_SHARDS = 4  # the sweep in four parts, so that make test's workers share it
+
+
+@pytest.mark.parametrize("shard", range(SWEEP_SHARDS))
+def test_every_unblocked_combination_keeps_the_rules(cat, shard):
     """2^9 condition subsets x 3 phases x 2^3 findings subsets: exclusions win, doses in range."""
-    _sweep_unblocked(cat, full=False)
+    _sweep_unblocked(cat, full=False, shard=shard)
 
 
 @pytest.mark.soak
@@ -151,7 +155,8 @@ def test_soak_every_combination_with_every_override(cat):
     _sweep_unblocked(cat, full=True, stride=1 if SOAK else 257)
 
 
-def _sweep_unblocked(cat, *, full: bool, stride: int = 1):
+def _sweep_unblocked(cat, *, full: bool, stride: int = 1, shard: int | None = None):
+    """Every combination (every ``stride``-th), or with ``shard`` one of SWEEP_SHARDS interleaved parts."""
     conditions_all = list(cat.conditions.index)
     finding_sets = _finding_subsets(cat)
     assert len(conditions_all) == 9 and len(finding_sets) == 6
@@ -160,7 +165,7 @@ def _sweep_unblocked(cat, *, full: bool, stride: int = 1):
     forced_seen: set[tuple[str, str]] = set()
     empty_with_conditions = []
     for n, (conds, phase, finds) in enumerate(itertools.product(_subsets(conditions_all), PHASES, finding_sets)):
-        if n % stride:
+        if n % stride or (shard is not None and (n // 8) % SWEEP_SHARDS != shard):
             continue
         # every population in the full run; otherwise one population in turn on every 4th combination
         pops = populations if full else [populations[(n // 4) % len(populations)]] if n % 4 == 0 else [()]
@@ -215,7 +220,8 @@ def _sweep_unblocked(cat, *, full: bool, stride: int = 1):
     count("programmes built (clinical safety)", built + forced)
     report("clinical safety" + (" (every override)" if full else ""), combinations=built, forced_overrides_checked=forced,
            empty_programmes_with_conditions=len(empty_with_conditions))
-    assert built >= len(range(0, 512 * 3 * 6, stride))
+    every = range(0, 512 * 3 * 6, stride)
+    assert built >= (len(every) if shard is None else sum((n // 8) % SWEEP_SHARDS == shard for n in every))
 
 
 def test_empty_condition_list_gives_an_explained_programme_or_nothing(cat):
