@@ -581,7 +581,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         pandas.DataFrame
             The rows, empty when there is nothing to undo.
         """
-        return _undo_preview(self.store, self.form_patient)
+        return self.store.undo_preview(patient_id=self.form_patient)
 
     def _on_undo(self, _button=None) -> None:
         self._clear_messages()
@@ -617,7 +617,7 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     def _undo(self, pid: str, batch, n: int) -> None:
         try:
-            _undo_batch(self.store, pid, batch)
+            self.store.undo(int(batch), patient_id=pid)
         except Exception as exc:
             self.message.show(clinic_error(exc, "Nothing was removed"), "error")
             return
@@ -741,7 +741,7 @@ class ProgressLogger(StoreBacked, w.VBox):
 
     def _show_history(self, pid: str) -> None:
         try:
-            entries = _entries_with_provenance(self.store, pid)
+            entries = self.store.read(pid, provenance=True)
         except Exception:
             self.history_table.value = "<i>The history could not be read.</i>"
             self.correct_entry.options = []
@@ -923,62 +923,6 @@ def _chart_key(log: pd.DataFrame, programmes) -> bytes:
     if isinstance(programmes, pd.DataFrame) and not programmes.empty and "created" in programmes:
         digest.update(pd.util.hash_pandas_object(programmes["created"], index=False).to_numpy().tobytes())
     return digest.digest()
-
-
-# ---------------------------------------------------------------------------------- store adapters
-# Store.undo_preview / Store.undo / Store.read(provenance=True) come with the shared-store work
-# (issue 11).  Until that is on main, these fall back to today's tables and ``undo_last``.
-
-
-def _entries_with_provenance(store, pid: str) -> pd.DataFrame:
-    try:
-        log = store.read(pid, provenance=True)
-    except TypeError:
-        import sqlalchemy as sa
-
-        from sciatica_kit.store import entries, imports
-
-        q = (sa.select(entries.c.patient_id, entries.c.date, entries.c.measure, entries.c.side, entries.c.value, entries.c.note,
-                       imports.c.user.label("entered_by"), imports.c.at.label("entered_at"), entries.c.import_id.label("batch_id"))
-             .join(imports, imports.c.import_id == entries.c.import_id).where(entries.c.patient_id == pid))
-        with store.engine.connect() as conn:
-            log = pd.DataFrame(conn.execute(q).mappings().all(),
-                               columns=["patient_id", "date", "measure", "side", "value", "note", "entered_by", "entered_at", "batch_id"])
-    log = log.copy()
-    log["date"] = pd.to_datetime(log["date"])
-    log["note"] = log["note"].fillna("").astype(str)
-    log["entered_by"] = log["entered_by"].fillna("unknown").astype(str)
-    return log
-
-
-def _undo_preview(store, pid: str) -> pd.DataFrame:
-    if hasattr(store, "undo_preview"):
-        return store.undo_preview(patient_id=pid)
-    import sqlalchemy as sa
-
-    from sciatica_kit.store import entries, imports
-
-    with store.engine.connect() as conn:
-        batch = conn.execute(sa.select(sa.func.max(entries.c.import_id)).where(entries.c.patient_id == pid)).scalar()
-        cols = ["patient_id", "date", "measure", "side", "value", "note", "entered_by", "entered_at", "batch_id"]
-        if batch is None:
-            return pd.DataFrame(columns=cols)
-        q = (sa.select(entries.c.patient_id, entries.c.date, entries.c.measure, entries.c.side, entries.c.value, entries.c.note,
-                       imports.c.user.label("entered_by"), imports.c.at.label("entered_at"), entries.c.import_id.label("batch_id"))
-             .join(imports, imports.c.import_id == entries.c.import_id).where(entries.c.import_id == batch))
-        out = pd.DataFrame(conn.execute(q).mappings().all(), columns=cols)
-    out["date"] = pd.to_datetime(out["date"])
-    return out
-
-
-def _undo_batch(store, pid: str, batch) -> int:
-    if hasattr(store, "undo"):
-        return store.undo(int(batch), patient_id=pid)
-    latest = _undo_preview(store, pid)
-    if latest.empty or int(latest["batch_id"].iloc[0]) != int(batch):
-        raise ValueError("The entries changed since the question was asked; press Undo again to see what it would remove.")
-    store.undo_last(pid)
-    return len(latest)
 
 
 def _clinic_words(problems: pd.DataFrame) -> pd.DataFrame:
