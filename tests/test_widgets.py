@@ -727,6 +727,9 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     app = ProgressLogger(store=store)
     ids = list(app.patient.options)
     assert drawn == [] and later.run_next() and drawn == [ids[0]]  # the first chart follows the page
+    assert not later.run_next()  # nothing is drawn ahead while the page loads
+    app.patient.value = ids[1]  # the clinician's first action
+    assert drawn == [ids[0], ids[1]]
     steps = []
     while True:  # the app sits idle
         work.clear()
@@ -735,16 +738,17 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
         steps.append(tuple(work))
     # each step lays one chart out, or draws the one laid out before: a click never waits for both
     assert steps[:-1] == [("layout",), ("svg",)] * ((len(steps) - 1) // 2) and steps[-1] == ()
-    expected_ahead = ids[1:1 + logger_module.CHARTS_AHEAD]
-    assert drawn == [ids[0], *expected_ahead]
+    expected_ahead = [*ids[2:1 + logger_module.CHARTS_AHEAD], ids[0]][:logger_module.CHARTS_AHEAD]
+    expected_ahead = [p for p in expected_ahead if p != ids[0]]  # the first patient's chart is kept already
+    assert drawn == [ids[0], ids[1], *expected_ahead]
 
-    app.patient.value = ids[1]  # drawn ahead: shown without drawing
-    assert drawn == [ids[0], *expected_ahead]
-    assert bytes(app.chart.value) == app._charts[ids[1]][1] and b"<svg" in bytes(app.chart.value)[:400]
+    app.patient.value = ids[2]  # drawn ahead: shown without drawing
+    assert drawn == [ids[0], ids[1], *expected_ahead]
+    assert bytes(app.chart.value) == app._charts[ids[2]][1] and b"<svg" in bytes(app.chart.value)[:400]
     pending = [h for h in later.queue if not h.cancelled]
     assert len(pending) == 1  # drawing ahead starts again once the clinician stops
     app.patient.value = ids[3]  # a click meanwhile cancels that step
-    assert pending[0].cancelled and drawn == [ids[0], *expected_ahead]
+    assert pending[0].cancelled and drawn == [ids[0], ids[1], *expected_ahead]
 
     before = bytes(app._charts[ids[2]][1])
     when = pd.Timestamp(dt.date.today())

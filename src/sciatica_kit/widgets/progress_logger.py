@@ -342,7 +342,12 @@ class ProgressLogger(StoreBacked, w.VBox):
         self._touched()  # every action starts here
 
     def _touched(self) -> None:
-        """The clinician acted: stop drawing charts ahead, and start again once the app is idle."""
+        """The clinician acted: stop drawing charts ahead, and start again once the app is idle.
+
+        Not while the app opens: the browser is then asking the kernel for the app's widgets.
+        """
+        if self._opening:
+            return
         self._last_touch = time.monotonic()
         if self._ahead is not None:
             self._ahead.cancel()
@@ -857,7 +862,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         return svg
 
     def _draw_ahead(self) -> None:
-        """While the app sits idle, draw the charts of the next patients in the list, one per step.
+        """While the app sits idle after the clinician's first action, draw the next patients' charts.
 
         Switching to one of them then only shows the kept picture (checked against the store
         first: a colleague's new entry means a new drawing).  A step either lays one chart out
@@ -876,7 +881,7 @@ class ProgressLogger(StoreBacked, w.VBox):
             self._ahead_figure = None
             if pid not in self._charts:  # unless a switch drew it meanwhile (if its rows changed, a switch draws anew)
                 self._keep_chart(pid, key, figure_svg(fig))
-            self._ahead = run_later(self._draw_ahead, 0.01)
+            self._ahead = run_later(self._draw_ahead, AHEAD_GAP_S)
             return
         try:
             revision = self.store.revision()
@@ -898,7 +903,7 @@ class ProgressLogger(StoreBacked, w.VBox):
                 continue
             fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
             self._ahead_figure = (pid, key, fig)  # drawn in the next step: the kernel answers clicks between
-            self._ahead = run_later(self._draw_ahead, 0.01)
+            self._ahead = run_later(self._draw_ahead, AHEAD_GAP_S)
             return
 
     def _ahead_order(self) -> list[str]:
@@ -913,6 +918,7 @@ class ProgressLogger(StoreBacked, w.VBox):
 CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
 CHARTS_AHEAD = 10  # the patients after the form's patient whose charts are drawn while the app is idle
 AHEAD_IDLE_S = 1.0  # seconds without a click before charts are drawn ahead
+AHEAD_GAP_S = 0.05  # between two steps: the kernel answers what the browser sent meanwhile
 
 
 def _chart_key(log: pd.DataFrame, programmes) -> bytes:
