@@ -271,7 +271,7 @@ def _open_voila(page, server: Server, notebook: str, css_class: str):
     page.goto(server.url(notebook))
     app = page.locator(f".{css_class}")
     try:
-        _wait_for_voila_app(page, server, notebook, app)
+        _wait_for_voila_app(page, server, notebook, app, console)
     except Exception as exc:
         raise _not_opened(page, server, notebook, css_class, exc, console) from exc
     return app
@@ -280,7 +280,7 @@ def _open_voila(page, server: Server, notebook: str, css_class: str):
 MODEL_NOT_FOUND = "Error displaying widget: model not found"
 
 
-def _wait_for_voila_app(page, server: Server, notebook: str, app) -> None:
+def _wait_for_voila_app(page, server: Server, notebook: str, app, console: list[str] = ()) -> None:
     """Wait for the app; a page that shows Voila's "model not found" is reloaded once, and counted.
 
     In one run of the whole suite here, Voila's page came up with that error in place of the
@@ -293,8 +293,9 @@ def _wait_for_voila_app(page, server: Server, notebook: str, app) -> None:
     app.or_(error).first.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
     if app.is_visible():
         return
-    _shot(page, server, f"RELOADED-{Path(notebook).stem}")
-    count("Voila pages reloaded after 'model not found'")
+    shot = _shot(page, server, f"RELOADED-{Path(notebook).stem}")
+    shot.with_suffix(".txt").write_text("browser console:\n" + "\n".join(console) + f"\n\nserver log:\n{server.log_tail(200)}\n")
+    count("Voila pages reloaded after 'model not found' (screenshot and logs: .state/screenshots/*RELOADED*)")
     page.reload()
     app.wait_for(state="visible", timeout=APP_TIMEOUT_MS)
 
@@ -325,7 +326,7 @@ def open_app(page, server):
             if server.kind == "voila":
                 page.set_viewport_size(VOILA_VIEWPORT)
                 page.goto(server.url(notebook))
-                _wait_for_voila_app(page, server, notebook, app)
+                _wait_for_voila_app(page, server, notebook, app, console)
             else:
                 page.set_viewport_size(LAB_VIEWPORT)
                 server.shutdown_kernels()
