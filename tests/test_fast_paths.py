@@ -338,6 +338,22 @@ def test_generated_files_read_the_same_on_both_paths(tmp_path_factory, text, day
     _same(fast_result, full_result)
 
 
+@pytest.mark.parametrize("text", [
+    "patient_id,date,pain\nP1,2026-01-05,-0\nP1,2026-01-06,-0.0\n",  # every cell filled: the fast path reads it
+    "patient_id,date,pain,odi\nP1,2025-01-01,,-0\n",  # an empty cell beside it (found by hypothesis)
+], ids=["column without gaps", "beside an empty cell"])
+@pytest.mark.parametrize("path", ["fast", "full"])
+def test_a_negative_zero_in_a_file_is_stored_as_zero(tmp_path, monkeypatch, text, path):
+    file = tmp_path / "log.csv"
+    file.write_text(text, encoding="utf-8")
+    if path == "full":
+        _full(monkeypatch)
+    log = sk.read_log(file, today=TODAY)
+    assert (log["value"] == 0).all() and len(log) >= 1
+    assert not np.signbit(log["value"]).any(), "a zero must never be kept as -0"
+    assert ",-0" not in log.to_csv(index=False)
+
+
 @st.composite
 def _typed_logs(draw):
     """Typed tidy logs: half the time valid (so the fast path runs), else with any awkward value."""

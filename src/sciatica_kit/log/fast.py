@@ -172,13 +172,14 @@ def _finish_fast(pid_codes, pid_text, dates, m_codes, m_ids, s_codes, sides, val
         key += rank[codes]
     if (key[1:] > key[:-1]).all():
         order = None  # already in order (a store's export, a sorted file): nothing to move
-        dates, values = dates, values.copy()  # the result never shares the caller's array
+        values = values + 0.0  # a new array (never the caller's), with any -0 made 0 as conform_log does
     else:
         order = np.argsort(key, kind="stable")
         key = key[order]
         if (key[1:] == key[:-1]).any():
             return None  # the same patient, date, measure and side twice: the full path decides
         dates, values = dates[order], values[order]
+        values += 0.0
     del key
     columns = {"patient_id": (pid_final, pid_codes), "measure": (m_ids, m_codes), "side": (sides, s_codes),
                "note": (note_final, note_codes)}

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: The tidy log: one row per patient x date x measure x side, and the dtype of each column.
@@ -94,10 +95,18 @@ def conform_log(log: pd.DataFrame) -> pd.DataFrame:
         tuple(log.columns) == LOG_COLUMNS
         and all(log[c].dtype == pd.api.types.pandas_dtype(t) for c, t in LOG_DTYPES.items())
         and log.index.equals(pd.RangeIndex(len(log)))
+        and not _has_negative_zero(log["value"].to_numpy())
     ):
         return log  # already conformed (a fast path builds it so): no copy
     out = log.loc[:, list(LOG_COLUMNS)].astype(LOG_DTYPES)
+    # a zero is a zero: "-0" in a file or a sum of negatives is stored and shown as 0, however it
+    # was read (-0.0 + 0.0 is 0.0; every other value is unchanged)
+    out["value"] = out["value"].to_numpy() + 0.0
     return out.reset_index(drop=True)
+
+
+def _has_negative_zero(values: np.ndarray) -> bool:
+    return values.dtype.kind == "f" and bool(np.signbit(values[values == 0]).any())
 
 
 def check_log(log: Any, what: str = "The log") -> pd.DataFrame:
