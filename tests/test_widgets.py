@@ -765,6 +765,96 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     assert [h for h in later.queue if not h.cancelled]  # it looks again later
 
 
+def _colleague_adds_pain(store, pid, value=1.0):
+    with sk.Store(store.path, user="colleague") as colleague:
+        colleague.add(pd.DataFrame({"patient_id": [pid], "date": [pd.Timestamp(dt.date.today())], "measure": ["pain"],
+                                    "side": [""], "value": [value], "note": [""]}), source="a colleague")
+
+
+def test_charts_drawn_before_the_logger_opens_are_shown_without_drawing_them_again(store, monkeypatch):
+    """What a preheated kernel drew while it waited is shown at once, unless the rows changed since."""
+    import threading
+
+    import sciatica_kit.charts as charts
+    from sciatica_kit.widgets.progress_logger import draw_first_charts
+
+    ids = list(store.patients()["patient_id"])
+    assert draw_first_charts(store, n=3) == ids[:3]
+    assert draw_first_charts(store, n=3) == []  # kept: nothing drawn twice
+    stopped = threading.Event()
+    stopped.set()
+    assert draw_first_charts(store, n=6, stop=stopped) == []  # a visitor came: nothing more is started
+    drawn = []
+    real = charts.plot_progress
+    monkeypatch.setattr(charts, "plot_progress", lambda log, pid, **kw: drawn.append(pid) or real(log, pid, **kw))
+
+    app = ProgressLogger(store=store)  # outside a kernel the first chart is drawn at once: here, taken as kept
+    assert app.form_patient == ids[0] and drawn == [] and b"<svg" in bytes(app.chart.value)[:400]
+    app.patient.value = ids[1]
+    assert drawn == [] and f"Progress: {ids[1]}".encode() in bytes(app.chart.value)
+    kept = bytes(app.chart.value)
+    _colleague_adds_pain(store, ids[2])
+    app.patient.value = ids[2]  # a colleague's entry since it was drawn: drawn anew
+    assert drawn == [ids[2]]
+    app.patient.value = ids[3]  # never drawn ahead: drawn now
+    assert drawn == [ids[2], ids[3]]
+    app.patient.value = ids[1]
+    assert drawn == [ids[2], ids[3]] and bytes(app.chart.value) == kept
+
+
+def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_its_visitor(store, monkeypatch):
+    import threading
+    import time
+
+    import voila.utils
+
+    import sciatica_kit.widgets.progress_logger as logger_module
+    from sciatica_kit.widgets import wait_for_visitor
+
+    monkeypatch.setenv("SCIATICA_KIT_STORE", str(store.path))  # the store the app will open
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    kept = logger_module._kept_charts(store)
+
+    def visitor_comes_after_two_charts():
+        deadline = time.monotonic() + 120
+        while len(kept) < 2:
+            assert time.monotonic() < deadline, "no chart was drawn while the kernel waited"
+            time.sleep(0.01)
+
+    monkeypatch.setattr(voila.utils, "wait_for_request", visitor_comes_after_two_charts)
+    wait_for_visitor(while_waiting=logger_module.draw_first_charts)
+    for thread in threading.enumerate():
+        if thread.name == "sciatica-kit-while-waiting":
+            thread.join(60)
+    # the chart in hand when the visitor came may be finished; no other is started
+    ids = list(store.patients()["patient_id"])
+    assert 2 <= len(kept) <= 3 < len(ids) and list(kept) == ids[:len(kept)]
+
+
+def test_cohort_charts_drawn_ahead_are_shown_at_once_until_the_store_changes(store, monkeypatch):
+    import sciatica_kit.charts as charts
+    from sciatica_kit.widgets.clinic_overview import draw_cohort_charts
+
+    drawn_ahead = draw_cohort_charts(store)
+    assert drawn_ahead[0] == "" and {"spinal_stenosis", "herniated_disc"} <= set(drawn_ahead)
+    assert draw_cohort_charts(store) == []  # kept: nothing drawn twice
+    drawn = []
+    real = charts.plot_cohort
+    monkeypatch.setattr(charts, "plot_cohort", lambda log, **kw: drawn.append(log["patient_id"].nunique()) or real(log, **kw))
+
+    app = ClinicOverview(store=store)  # outside a kernel the chart is drawn at once: here, taken as kept
+    assert drawn == [] and b"<svg" in bytes(app.chart.value)[:400] and app.message.text == "8 patients (all conditions)."
+    all_chart = bytes(app.chart.value)
+    app.condition.value = "spinal_stenosis"
+    assert drawn == [] and b"<svg" in bytes(app.chart.value)[:400] and bytes(app.chart.value) != all_chart
+    _colleague_adds_pain(store, "DEMO-099", 2.0)  # a new patient's first visit
+    app.condition.value = ""  # the store changed since: drawn anew from what it holds now
+    assert drawn == [9] and bytes(app.chart.value) != all_chart and app.message.text == "9 patients (all conditions)."
+    app.condition.value = "spinal_stenosis"
+    app.condition.value = ""  # drawn once for this store's contents: kept
+    assert drawn == [9, 1]
+
+
 def test_in_a_kernel_the_builder_warms_the_first_handout_in_the_background(tmp_path, monkeypatch):
     import IPython
     from pypdf import PdfReader

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
+
 import ipywidgets as w
 import pandas as pd
 
@@ -12,15 +15,16 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
+    open_app_store,
     run_later,
     section_title,
     set_picture,
 )
 
-__all__ = ["ClinicOverview", "key_measures", "patient_table"]
+__all__ = ["ClinicOverview", "draw_cohort_charts", "key_measures", "patient_table"]
 
 CHART_DELAY_S = 0.25  # the cohort chart follows the table after this pause, unless another filter comes first
-
+COHORT_CACHE = 32  # cohort charts kept per store (one per condition filter and store revision)
 
 
 @shared_docs
@@ -112,7 +116,9 @@ class ClinicOverview(StoreBacked, w.VBox):
         self.table = w.HTML()
         self.chart = w.Image(format="svg+xml", layout=w.Layout(max_width="1100px", width="100%"))
         self.data: pd.DataFrame | None = None
-        self._read: tuple | None = None  # (store revision, patients, log, summary) as last read
+        # what was last read and drawn, shared by the kernel's overviews of this store, so what a
+        # preheated kernel read and drew before the page was opened is there when it is
+        self._kept = _kept(self.store)
         self._pending_chart = None  # the cohort chart waiting to be drawn (a newer filter drops it)
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
@@ -150,13 +156,7 @@ class ClinicOverview(StoreBacked, w.VBox):
 
     def _clinic(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
         """The store's patients, log and summary: read again only when the store has changed since."""
-        from sciatica_kit.progress import summarise
-
-        revision = self.store.revision()  # one small query: a colleague's save or undo changes it
-        if self._read is None or self._read[0] != revision:
-            patients, log = self.store.patients(), self.store.read()
-            self._read = (revision, patients, log, summarise(log, catalog=self.catalog) if not log.empty else None)
-        return self._read[1:]
+        return _read_clinic(self.store, self._kept, self.catalog)[1:]
 
     def refresh(self) -> None:
         """Redraw the table and the charts from the store (read again when it has changed).
@@ -180,18 +180,20 @@ class ClinicOverview(StoreBacked, w.VBox):
                 set_picture(self.chart, b"")
                 self.message.show("No patients with this condition yet.", "info")
                 return
-            set_picture(self.chart, b"")  # the old chart never sits under the new table
             self._show_table()
-            subset = log[log["patient_id"].isin(self.data["patient_id"])]
             label = self.condition.label if cond else "all conditions"
-            with_entries = subset["patient_id"].nunique()
+            with_entries = log.loc[log["patient_id"].isin(self.data["patient_id"]), "patient_id"].nunique()
             text = f"{len(self.data)} patients ({label})."
             if with_entries != len(self.data):
                 text += f" The charts show the {with_entries} with entries."
+            key = (self._kept["read"][0], cond or "")
+            svg = self._kept["charts"].get(key)
+            set_picture(self.chart, svg or b"")  # the old chart never sits under the new table
+            if svg is not None:  # drawn before from the same store contents
+                self._kept["charts"].move_to_end(key)
+                self.message.show(text, "success")
+                return
             self.message.show(text + " Drawing the charts...", "success")
-            pts = patients[patients["patient_id"].isin(self.data["patient_id"])].copy()
-            if cond:  # the chart splits by the chosen condition only
-                pts["conditions"] = [[cond]] * len(pts)
         except Exception as exc:  # store unreachable or damaged: say so in the app
             self.message.show(clinic_error(exc, "The overview could not be drawn"), "error")
             return
@@ -201,18 +203,99 @@ class ClinicOverview(StoreBacked, w.VBox):
 
         def draw() -> None:
             self._pending_chart = None
-            self._draw_chart(subset, pts, summary, text)
+            self._draw_chart(key, (patients, log, summary, self.data, cond), text)
 
         self._pending_chart = run_later(draw, CHART_DELAY_S)
         if self._pending_chart is None:  # a script or a test: draw now
             draw()
 
-    def _draw_chart(self, subset: pd.DataFrame, pts: pd.DataFrame, summary, text: str) -> None:
-        from sciatica_kit.charts import figure_svg, fixed_layout, plot_cohort
-
+    def _draw_chart(self, key: tuple, clinic: tuple, text: str) -> None:
         try:
-            fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=self.catalog)
-            set_picture(self.chart, figure_svg(fixed_layout(fig)))  # fixed margins, no rasterising: a third of the PNG's work
+            svg = _keep_chart(self._kept["charts"], key, _cohort_svg(*clinic, self.catalog))
+            set_picture(self.chart, svg)
             self.message.show(text, "success")
         except Exception as exc:
             self.message.show(clinic_error(exc, "The cohort chart could not be drawn"), "error")
+
+
+_KEPT: dict[str, dict] = {}  # store -> {"read": (revision, patients, log, summary), "charts": {(revision, condition): SVG}}
+
+
+def _kept(store) -> dict:
+    """What this kernel's overviews of ``store`` last read and drew (one record per store location)."""
+    url = getattr(store, "url", None)
+    where = url.render_as_string(hide_password=True) if url is not None else f"store-{id(store)}"
+    return _KEPT.setdefault(where, {"read": (None, None, None, None), "charts": OrderedDict()})
+
+
+def _read_clinic(store, kept: dict, catalog) -> tuple:
+    """(revision, patients, log, summary) of ``store``: read again only when the store has changed."""
+    from sciatica_kit.progress import summarise
+
+    revision = store.revision()  # one small query: a colleague's save or undo changes it
+    if kept["read"][0] != revision:
+        patients, log = store.patients(), store.read()
+        kept["read"] = (revision, patients, log, summarise(log, catalog=catalog) if not log.empty else None)
+    return kept["read"]
+
+
+def _keep_chart(charts: OrderedDict, key: tuple, svg: bytes) -> bytes:
+    charts[key] = svg
+    charts.move_to_end(key)
+    while len(charts) > COHORT_CACHE:
+        charts.popitem(last=False)
+    return svg
+
+
+def _cohort_svg(patients: pd.DataFrame, log: pd.DataFrame, summary, data: pd.DataFrame, cond: str | None, catalog) -> bytes:
+    """The cohort chart of the patients in ``data`` (a :func:`patient_table`), split by ``cond`` when given."""
+    from sciatica_kit.charts import figure_svg, fixed_layout, plot_cohort
+
+    subset = log[log["patient_id"].isin(data["patient_id"])]
+    pts = patients[patients["patient_id"].isin(data["patient_id"])].copy()
+    if cond:  # the chart splits by the chosen condition only
+        pts["conditions"] = [[cond]] * len(pts)
+    fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=catalog)
+    return figure_svg(fixed_layout(fig))  # fixed margins, no rasterising: a third of the PNG's work
+
+
+def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:
+    """Draw and keep the clinic overview's cohort chart for every condition filter.
+
+    A preheated kernel (``make app``) calls this while it waits for its visitor, so the
+    overview's first chart and the chart of each condition are ready when the page is opened.
+    A chart is kept for the store's contents as they were (its revision): after a colleague's
+    save, the overview draws anew.
+
+    Parameters
+    ----------
+    store : Store, optional
+        The store the overview will open (default: the app store, opened and closed here).
+    catalog : Catalog, optional
+        The kit's catalogue (loaded when None).
+    stop : threading.Event, optional
+        Set when the visitor arrives: no further chart is started (the page gets the kernel).
+
+    Returns
+    -------
+    list of str
+        The condition filters drawn (``""`` for all conditions).
+    """
+    catalog = catalog or load_catalog()
+    drawn: list[str] = []
+    with contextlib.ExitStack() as opened:
+        if store is None:
+            store = opened.enter_context(open_app_store())
+        kept = _kept(store)
+        revision, patients, log, summary = _read_clinic(store, kept, catalog)
+        for cond in ["", *catalog.records["conditions"]]:
+            if stop is not None and stop.is_set():
+                break
+            if (revision, cond) in kept["charts"]:
+                continue
+            data = patient_table(log, patients, condition=cond or None, summary=summary, catalog=catalog)
+            if data.empty:
+                continue
+            _keep_chart(kept["charts"], (revision, cond), _cohort_svg(patients, log, summary, data, cond or None, catalog))
+            drawn.append(cond)
+    return drawn

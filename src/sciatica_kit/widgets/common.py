@@ -286,7 +286,7 @@ def run_later(callback, delay: float = 0.0):
     return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
 
 
-def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
+def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> None:
     """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
 
     ``make app`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
@@ -302,6 +302,12 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
         What to do once ahead: ``"chart"`` draws a throw-away progress chart (fonts and text
         layout), ``"pdf"`` writes a throw-away handout PDF to a temporary folder (WeasyPrint,
         fontconfig and the exercise pictures); empty for imports only (the home page).
+    while_waiting : callable, optional
+        Work done while the kernel waits, in a thread, called with a :class:`threading.Event`
+        that is set when the visitor comes (the work then starts nothing new):
+        :func:`~sciatica_kit.widgets.progress_logger.draw_first_charts` or
+        :func:`~sciatica_kit.widgets.clinic_overview.draw_cohort_charts`.  The apps show what
+        it drew only while the store holds what it was drawn from.
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "True":
         return
@@ -310,7 +316,18 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",)) -> None:
     _WARMED.update(warm)
     from voila.utils import wait_for_request
 
-    wait_for_request()
+    stop = threading.Event()
+    if while_waiting is not None:  # never keeps a visitor waiting: told to stop when one comes
+        threading.Thread(target=_quietly, args=(while_waiting, stop), name="sciatica-kit-while-waiting", daemon=True).start()
+    try:
+        wait_for_request()
+    finally:
+        stop.set()
+
+
+def _quietly(work, stop: threading.Event) -> None:
+    with contextlib.suppress(Exception):  # a chart that cannot be drawn now is drawn when it is asked for
+        work(stop=stop)
 
 
 _WARMED: set[str] = set()

@@ -7,6 +7,7 @@ chart and the messages.  Saving goes through ``Store.add`` (all or nothing).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import tempfile
@@ -36,13 +37,14 @@ from sciatica_kit.widgets.common import (
     Message,
     StoreBacked,
     clinic_error,
+    open_app_store,
     problems_html,
     run_later,
     section_title,
     set_picture,
 )
 
-__all__ = ["ProgressLogger", "VisitModel", "form_fields"]
+__all__ = ["ProgressLogger", "VisitModel", "draw_first_charts", "form_fields"]
 
 SIDES = ("left", "right")  # a sided measure (``sided = true`` in the catalogue) gets one box per side
 
@@ -192,7 +194,9 @@ class ProgressLogger(StoreBacked, w.VBox):
         self._status_lines = (self.patient_message, self.message, self.import_message, self.history_message)
         self.form_patient = ""
         self._opening = False  # True while the constructor opens the first patient
-        self._charts: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()  # pid -> (data fingerprint, SVG)
+        # pid -> (data fingerprint, SVG): shared by the kernel's loggers of this store, so the charts a
+        # preheated kernel drew before the page was opened are there when it is (draw_first_charts)
+        self._charts = _kept_charts(self.store)
         self._last_touch = time.monotonic()  # the clinician's last action (charts are drawn ahead only when idle)
         self._ahead = None  # the pending step of drawing charts ahead (an asyncio handle)
         self._ahead_done: set[str] = set()  # patients whose chart is current for the store's revision below
@@ -836,15 +840,18 @@ class ProgressLogger(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
             return
-        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
+        from sciatica_kit.charts import figure_svg
 
         key = _chart_key(log, programmes)
         svg = self._kept_chart(pid, key)
         if svg is None:
-            fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
-            svg = self._keep_chart(pid, key, figure_svg(fig))  # SVG with fixed margins: half a PNG's work
+            # SVG with fixed margins: half a PNG's work
+            svg = self._keep_chart(pid, key, figure_svg(self._laid_out_chart(log, pid, programmes)))
         if pid == self.form_patient:
             set_picture(self.chart, svg)
+
+    def _laid_out_chart(self, log: pd.DataFrame, pid: str, programmes):
+        return _laid_out_chart(log, pid, programmes, self.catalog)
 
     def _kept_chart(self, pid: str, key: bytes) -> bytes | None:
         """The picture kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``)."""
@@ -855,11 +862,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         return cached[1]
 
     def _keep_chart(self, pid: str, key: bytes, svg: bytes) -> bytes:
-        self._charts[pid] = (key, svg)
-        self._charts.move_to_end(pid)
-        while len(self._charts) > CHART_CACHE:
-            self._charts.popitem(last=False)
-        return svg
+        return _keep(self._charts, pid, key, svg)
 
     def _draw_ahead(self) -> None:
         """While the app sits idle after the clinician's first action, draw the next patients' charts.
@@ -869,7 +872,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         or draws it as SVG (each about a sixth of a second here), so a click waits at most that
         long; any action of the clinician cancels the next step.
         """
-        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
+        from sciatica_kit.charts import figure_svg
 
         self._ahead = None
         idle = time.monotonic() - self._last_touch
@@ -901,8 +904,8 @@ class ProgressLogger(StoreBacked, w.VBox):
             key = _chart_key(log, programmes)
             if log.empty or self._kept_chart(pid, key) is not None:
                 continue
-            fig = fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=self.catalog))
-            self._ahead_figure = (pid, key, fig)  # drawn in the next step: the kernel answers clicks between
+            # drawn as SVG in the next step: the kernel answers clicks between
+            self._ahead_figure = (pid, key, self._laid_out_chart(log, pid, programmes))
             self._ahead = run_later(self._draw_ahead, AHEAD_GAP_S)
             return
 
@@ -915,10 +918,82 @@ class ProgressLogger(StoreBacked, w.VBox):
         return options[:CHARTS_AHEAD]
 
 
-CHART_CACHE = 32  # patients whose last chart is kept (a few MB at most)
+CHART_CACHE = 32  # patients whose last chart is kept, per store (a few MB at most)
 CHARTS_AHEAD = 10  # the patients after the form's patient whose charts are drawn while the app is idle
 AHEAD_IDLE_S = 1.0  # seconds without a click before charts are drawn ahead
 AHEAD_GAP_S = 0.05  # between two steps: the kernel answers what the browser sent meanwhile
+
+
+_KEPT_CHARTS: dict[str, OrderedDict[str, tuple[bytes, bytes]]] = {}  # store -> pid -> (fingerprint, SVG), per kernel
+
+
+def _kept_charts(store) -> OrderedDict[str, tuple[bytes, bytes]]:
+    """The charts this kernel keeps for ``store`` (one table per store location)."""
+    url = getattr(store, "url", None)
+    where = url.render_as_string(hide_password=True) if url is not None else f"store-{id(store)}"
+    return _KEPT_CHARTS.setdefault(where, OrderedDict())
+
+
+def _keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
+    charts[pid] = (key, svg)
+    charts.move_to_end(pid)
+    while len(charts) > CHART_CACHE:
+        charts.popitem(last=False)
+    return svg
+
+
+def _laid_out_chart(log: pd.DataFrame, pid: str, programmes, catalog):
+    """The patient's progress chart with fixed margins, ready for :func:`~sciatica_kit.charts.figure_svg`."""
+    from sciatica_kit.charts import fixed_layout, plot_progress
+
+    return fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=catalog))
+
+
+def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, stop=None) -> list[str]:
+    """Draw and keep the charts a visit logger opened now shows first: its first ``n`` patients'.
+
+    A preheated kernel (``make app``) calls this while it waits for its visitor, so the first
+    patient's chart and the next ones in the list are ready when the page is opened.  A kept
+    chart is shown only while the patient's rows and programme dates are unchanged; a
+    colleague's entry since means a new drawing.
+
+    Parameters
+    ----------
+    store : Store, optional
+        The store the logger will open (default: the app store, opened and closed here).
+    catalog : Catalog, optional
+        The kit's catalogue (loaded when None).
+    n : int
+        How many patients, from the top of the logger's patient list.
+    stop : threading.Event, optional
+        Set when the visitor arrives: no further chart is started (the page gets the kernel).
+
+    Returns
+    -------
+    list of str
+        The patients whose chart was drawn (those with entries whose chart was not kept yet).
+    """
+    from sciatica_kit.charts import figure_svg
+
+    catalog = catalog or load_catalog()
+    drawn: list[str] = []
+    with contextlib.ExitStack() as opened:
+        if store is None:
+            store = opened.enter_context(open_app_store())
+        charts = _kept_charts(store)
+        for pid in list(store.patients()["patient_id"])[:n]:
+            if stop is not None and stop.is_set():
+                break
+            log, programmes = store.read(pid), store.programmes(pid)
+            key = _chart_key(log, programmes)
+            if log.empty or (pid in charts and charts[pid][0] == key):
+                continue
+            fig = _laid_out_chart(log, pid, programmes, catalog)
+            if stop is not None and stop.is_set():  # between the two halves of a drawing, too
+                break
+            _keep(charts, pid, key, figure_svg(fig))
+            drawn.append(pid)
+    return drawn
 
 
 def _chart_key(log: pd.DataFrame, programmes) -> bytes:
