@@ -715,8 +715,11 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     import sciatica_kit.charts as charts
     import sciatica_kit.widgets.progress_logger as logger_module
 
+    import sciatica_kit.widgets.common as common
+
     later = _Later()
     monkeypatch.setattr(logger_module, "run_later", later)
+    monkeypatch.setattr(common, "run_later", later)
     monkeypatch.setattr(logger_module, "AHEAD_IDLE_S", 0.0)
     drawn, work = [], []  # patients whose chart was laid out; what each step did
     real_plot, real_svg = charts.plot_progress, charts.figure_svg
@@ -757,12 +760,54 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     app.patient.value = ids[2]  # a colleague's new entry since: drawn again, never the old picture
     assert drawn[-1] == ids[2] and bytes(app.chart.value) != before
 
-    monkeypatch.setattr(logger_module, "AHEAD_IDLE_S", 60.0)  # the clinician is still busy
+    app._ahead.idle_s = 60.0  # the clinician is still busy
     app._charts.clear()
     n = len(drawn)
     app._touched()
     assert later.run_next() and len(drawn) == n  # nothing drawn before the app has sat idle
     assert [h for h in later.queue if not h.cancelled]  # it looks again later
+
+
+def test_while_idle_the_overview_draws_the_other_conditions_charts_one_step_at_a_time(store, monkeypatch):
+    """After the page opens, and after each filter, the overview draws the other filters' cohort
+    charts while the clinician reads; a filter drawn ahead then shows its chart at once."""
+    import sciatica_kit.charts as charts
+    import sciatica_kit.widgets.clinic_overview as overview_module
+    import sciatica_kit.widgets.common as common
+    from sciatica_kit.widgets import patient_table
+
+    later = _Later()
+    monkeypatch.setattr(overview_module, "run_later", later)
+    monkeypatch.setattr(common, "run_later", later)
+    monkeypatch.setattr(overview_module, "AHEAD_IDLE_S", 0.0)
+    work = []
+    real_plot, real_svg = charts.plot_cohort, charts.figure_svg
+    monkeypatch.setattr(charts, "plot_cohort", lambda log, **kw: work.append("layout") or real_plot(log, **kw))
+    monkeypatch.setattr(charts, "figure_svg", lambda fig: work.append("svg") or real_svg(fig))
+    with_patients = [c for c in sk.load_catalog().records["conditions"]
+                     if not patient_table(store.read(), store.patients(), condition=c).empty]
+    assert len(with_patients) >= 2
+
+    app = ClinicOverview(store=store)
+    assert work == [] and "Drawing the charts" in app.message.text  # the table first; nothing drawn yet
+    steps = []
+    while True:  # the page's own chart, then the app sits idle
+        work.clear()
+        if not later.run_next():
+            break
+        steps.append(tuple(work))
+    assert ("layout", "svg") in steps[:2]  # the chart of the filter shown, in one go
+    ahead = [s for s in steps if s != ("layout", "svg")]
+    # every other condition with patients: one step lays its chart out, the next draws it
+    assert ahead == [("layout",), ("svg",)] * len(with_patients) + [()]
+    for cond in with_patients:
+        app.condition.value = cond
+        assert work == [] and b"<svg" in bytes(app.chart.value)[:400] and "Drawing" not in app.message.text
+
+    pending = [h for h in later.queue if not h.cancelled]
+    assert len(pending) == 1  # drawing ahead starts again once the clinician stops
+    app.sort.value = "last_visit"  # any action cancels that step
+    assert pending[0].cancelled and work == []
 
 
 def _colleague_adds_pain(store, pid, value=1.0):
@@ -803,6 +848,7 @@ def test_charts_drawn_before_the_logger_opens_are_shown_without_drawing_them_aga
 
 
 def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_its_visitor(store, monkeypatch):
+    import os
     import threading
     import time
 
@@ -822,13 +868,20 @@ def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_
             time.sleep(0.01)
 
     monkeypatch.setattr(voila.utils, "wait_for_request", visitor_comes_after_two_charts)
-    wait_for_visitor(while_waiting=logger_module.draw_first_charts)
+    niceness = []
+
+    def draw(stop):
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return logger_module.draw_first_charts(stop=stop)
+
+    wait_for_visitor(while_waiting=draw)
     for thread in threading.enumerate():
         if thread.name == "sciatica-kit-while-waiting":
             thread.join(60)
     # the chart in hand when the visitor came may be finished; no other is started
     ids = list(store.patients()["patient_id"])
     assert 2 <= len(kept) <= 3 < len(ids) and list(kept) == ids[:len(kept)]
+    assert niceness == [19]  # the machine's other work (a page opening, the browser) comes first
 
 
 def test_cohort_charts_drawn_ahead_are_shown_at_once_until_the_store_changes(store, monkeypatch):

@@ -14,6 +14,7 @@ from sciatica_kit.widgets.common import (
     APP_STYLE,
     Message,
     StoreBacked,
+    WhileIdle,
     clinic_error,
     open_app_store,
     run_later,
@@ -25,6 +26,8 @@ __all__ = ["ClinicOverview", "draw_cohort_charts", "key_measures", "patient_tabl
 
 CHART_DELAY_S = 0.25  # the cohort chart follows the table after this pause, unless another filter comes first
 COHORT_CACHE = 32  # cohort charts kept per store (one per condition filter and store revision)
+AHEAD_IDLE_S = 1.0  # seconds without a click before the other conditions' charts are drawn ahead
+AHEAD_GAP_S = 0.05  # between two steps: the kernel answers what the browser sent meanwhile
 
 
 @shared_docs
@@ -108,7 +111,7 @@ class ClinicOverview(StoreBacked, w.VBox):
             ("Patient id", "patient_id"), ("Last visit (newest first)", "last_visit"),
             *((f"{reg[m].get('short') or reg[m]['name']} change (most improved first)", f"{m}_change") for m in key_measures(self.catalog)),
         ], value="patient_id", layout=w.Layout(width="380px"))
-        self.sort.observe(lambda _c: self._show_table(), "value")
+        self.sort.observe(lambda _c: self._ahead.touched() or self._show_table(), "value")
         self.progress = w.IntProgress(min=0, max=3, value=0, description="Working", layout=w.Layout(visibility="hidden"))
         self.message = Message()
         self._status_lines = (self.message,)
@@ -120,6 +123,9 @@ class ClinicOverview(StoreBacked, w.VBox):
         # preheated kernel read and drew before the page was opened is there when it is
         self._kept = _kept(self.store)
         self._pending_chart = None  # the cohort chart waiting to be drawn (a newer filter drops it)
+        self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)  # the other filters' charts
+        self._ahead_figure = None  # (key, Figure) laid out in one step, drawn as SVG in the next
+        self._ahead_done: set[tuple] = set()  # filters looked at for the store revision in their key
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             self.banner,
@@ -168,6 +174,7 @@ class ClinicOverview(StoreBacked, w.VBox):
             self._pending_chart.cancel()
             self._pending_chart = None
         self._clear_messages()
+        self._ahead.touched()  # the other filters' charts are drawn once the clinician stops
         self.progress.layout.visibility = "visible"
         try:
             self.progress.value = 1
@@ -209,6 +216,36 @@ class ClinicOverview(StoreBacked, w.VBox):
         if self._pending_chart is None:  # a script or a test: draw now
             draw()
 
+    def _draw_ahead(self) -> bool:
+        """One step of drawing the other condition filters' cohort charts while the app sits idle.
+
+        A step lays one chart out or draws it as SVG, so a click waits for one step at most;
+        any action cancels the next step.  Returns True while there is more to draw.
+        """
+        from sciatica_kit.charts import figure_svg
+
+        charts = self._kept["charts"]
+        if self._ahead_figure is not None:
+            key, fig = self._ahead_figure
+            self._ahead_figure = None
+            if key not in charts:  # unless a filter drew it meanwhile
+                _keep_chart(charts, key, figure_svg(fig))
+            return True
+        try:
+            revision, patients, log, summary = _read_clinic(self.store, self._kept, self.catalog)
+        except Exception:  # the store cannot be read now: the next filter says so
+            return False
+        for cond in ["", *self.catalog.records["conditions"]]:
+            key = (revision, cond)
+            if key in charts or key in self._ahead_done or cond == (self.condition.value or ""):
+                continue  # drawn, looked at, or the filter shown (its own chart is drawn for it)
+            self._ahead_done.add(key)
+            data = patient_table(log, patients, condition=cond or None, summary=summary, catalog=self.catalog)
+            if not data.empty:
+                self._ahead_figure = (key, _cohort_figure(patients, log, summary, data, cond or None, self.catalog))
+                return True
+        return False
+
     def _draw_chart(self, key: tuple, clinic: tuple, text: str) -> None:
         try:
             svg = _keep_chart(self._kept["charts"], key, _cohort_svg(*clinic, self.catalog))
@@ -247,16 +284,22 @@ def _keep_chart(charts: OrderedDict, key: tuple, svg: bytes) -> bytes:
     return svg
 
 
-def _cohort_svg(patients: pd.DataFrame, log: pd.DataFrame, summary, data: pd.DataFrame, cond: str | None, catalog) -> bytes:
-    """The cohort chart of the patients in ``data`` (a :func:`patient_table`), split by ``cond`` when given."""
-    from sciatica_kit.charts import figure_svg, fixed_layout, plot_cohort
+def _cohort_figure(patients: pd.DataFrame, log: pd.DataFrame, summary, data: pd.DataFrame, cond: str | None, catalog):
+    """The cohort chart of the patients in ``data`` (a :func:`patient_table`), split by ``cond`` when given, laid out."""
+    from sciatica_kit.charts import fixed_layout, plot_cohort
 
     subset = log[log["patient_id"].isin(data["patient_id"])]
     pts = patients[patients["patient_id"].isin(data["patient_id"])].copy()
     if cond:  # the chart splits by the chosen condition only
         pts["conditions"] = [[cond]] * len(pts)
-    fig = plot_cohort(subset, conditions=pts, summary=summary, catalog=catalog)
-    return figure_svg(fixed_layout(fig))  # fixed margins, no rasterising: a third of the PNG's work
+    return fixed_layout(plot_cohort(subset, conditions=pts, summary=summary, catalog=catalog))  # fixed margins
+
+
+def _cohort_svg(*clinic) -> bytes:
+    """:func:`_cohort_figure` drawn as SVG (no rasterising: a third of a PNG's work)."""
+    from sciatica_kit.charts import figure_svg
+
+    return figure_svg(_cohort_figure(*clinic))
 
 
 def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:

@@ -8,6 +8,7 @@ import html
 import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import ipywidgets as w
@@ -286,6 +287,44 @@ def run_later(callback, delay: float = 0.0):
     return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
 
 
+class WhileIdle:
+    """Work an app does one small step at a time while the clinician is idle; any action puts it off.
+
+    The apps draw ahead this way (the next patients' charts, the other conditions' cohort
+    charts), so a click waits for one step at most.  Inside a Jupyter kernel only: elsewhere
+    :func:`run_later` schedules nothing and no step is done.
+
+    Parameters
+    ----------
+    step : callable
+        Does one step (a few tenths of a second at most) and returns True while there is more.
+    idle_s : float
+        Seconds without an action before the first step.
+    gap_s : float
+        Seconds between two steps, for the kernel to answer what the browser sent meanwhile.
+    """
+
+    def __init__(self, step, *, idle_s: float, gap_s: float):
+        self.step, self.idle_s, self.gap_s = step, idle_s, gap_s
+        self.last_touch = time.monotonic()
+        self.pending = None  # the next step's asyncio handle
+
+    def touched(self) -> None:
+        """The clinician acted: cancel the next step, and start again once idle for ``idle_s``."""
+        self.last_touch = time.monotonic()
+        if self.pending is not None:
+            self.pending.cancel()
+        self.pending = run_later(self._run, self.idle_s)
+
+    def _run(self) -> None:
+        self.pending = None
+        idle = time.monotonic() - self.last_touch
+        if idle < self.idle_s:
+            self.pending = run_later(self._run, self.idle_s - idle)
+        elif self.step():
+            self.pending = run_later(self._run, self.gap_s)
+
+
 def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> None:
     """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
 
@@ -326,6 +365,13 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> 
 
 
 def _quietly(work, stop: threading.Event) -> None:
+    """``work(stop=stop)`` at the lowest CPU priority, its problems kept quiet (the app reports real ones).
+
+    On Linux a thread has a priority of its own: the machine's other work (a page opening in
+    another kernel, the browser, the server) always comes first.
+    """
+    with contextlib.suppress(AttributeError, OSError):  # not Linux: the thread keeps the kernel's priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     with contextlib.suppress(Exception):  # a chart that cannot be drawn now is drawn when it is asked for
         work(stop=stop)
 

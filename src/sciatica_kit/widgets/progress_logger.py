@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import html
 import tempfile
-import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from sciatica_kit.widgets.common import (
     Look,
     Message,
     StoreBacked,
+    WhileIdle,
     clinic_error,
     open_app_store,
     problems_html,
@@ -197,8 +197,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         # pid -> (data fingerprint, SVG): shared by the kernel's loggers of this store, so the charts a
         # preheated kernel drew before the page was opened are there when it is (draw_first_charts)
         self._charts = _kept_charts(self.store)
-        self._last_touch = time.monotonic()  # the clinician's last action (charts are drawn ahead only when idle)
-        self._ahead = None  # the pending step of drawing charts ahead (an asyncio handle)
+        self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)  # the next patients' charts
         self._ahead_done: set[str] = set()  # patients whose chart is current for the store's revision below
         self._ahead_revision = None
         self._ahead_figure = None  # (pid, fingerprint, Figure) laid out in one step, drawn as SVG in the next
@@ -352,10 +351,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         """
         if self._opening:
             return
-        self._last_touch = time.monotonic()
-        if self._ahead is not None:
-            self._ahead.cancel()
-        self._ahead = run_later(self._draw_ahead, AHEAD_IDLE_S)
+        self._ahead.touched()
 
     def _update_scores(self, touch: str | None = None) -> None:
         if self._reverting:
@@ -864,32 +860,27 @@ class ProgressLogger(StoreBacked, w.VBox):
     def _keep_chart(self, pid: str, key: bytes, svg: bytes) -> bytes:
         return _keep(self._charts, pid, key, svg)
 
-    def _draw_ahead(self) -> None:
-        """While the app sits idle after the clinician's first action, draw the next patients' charts.
+    def _draw_ahead(self) -> bool:
+        """One step of drawing the next patients' charts while the app sits idle after the clinician's first action.
 
         Switching to one of them then only shows the kept picture (checked against the store
         first: a colleague's new entry means a new drawing).  A step either lays one chart out
         or draws it as SVG (each about a sixth of a second here), so a click waits at most that
-        long; any action of the clinician cancels the next step.
+        long; any action of the clinician cancels the next step (:class:`WhileIdle`).
+        Returns True while there is more to draw.
         """
         from sciatica_kit.charts import figure_svg
 
-        self._ahead = None
-        idle = time.monotonic() - self._last_touch
-        if idle < AHEAD_IDLE_S:
-            self._ahead = run_later(self._draw_ahead, AHEAD_IDLE_S - idle)
-            return
         if self._ahead_figure is not None:
             pid, key, fig = self._ahead_figure
             self._ahead_figure = None
             if pid not in self._charts:  # unless a switch drew it meanwhile (if its rows changed, a switch draws anew)
                 self._keep_chart(pid, key, figure_svg(fig))
-            self._ahead = run_later(self._draw_ahead, AHEAD_GAP_S)
-            return
+            return True
         try:
             revision = self.store.revision()
         except Exception:  # the store cannot be read now: the switch itself will say so
-            return
+            return False
         if revision != self._ahead_revision:
             self._ahead_revision, self._ahead_done = revision, set()
         for pid in self._ahead_order():
@@ -906,8 +897,8 @@ class ProgressLogger(StoreBacked, w.VBox):
                 continue
             # drawn as SVG in the next step: the kernel answers clicks between
             self._ahead_figure = (pid, key, self._laid_out_chart(log, pid, programmes))
-            self._ahead = run_later(self._draw_ahead, AHEAD_GAP_S)
-            return
+            return True
+        return False
 
     def _ahead_order(self) -> list[str]:
         """The patients after the form's patient in the list (wrapping round), nearest first."""
