@@ -71,8 +71,13 @@ handout-deps:
 demo: install
 	$(PY) -m sciatica_kit.demo --seed-store
 
+# Kernels get their TCP ports from below the range the system hands out to other programs'
+# connections, so none can take a port between its choice and the kernel's start (the kernel
+# would die with "Address already in use" and its page never appear): sciatica_kit/kernels.py.
+KERNEL_PORTS := --MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager
+
 lab: demo
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_FLAG)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(KERNEL_PORTS) $(ROOT_FLAG)
 
 # The apps open the demo store (synthetic patients, with a banner) unless a clinic store is
 # configured ($$SCIATICA_KIT_STORE or [store] location in the settings file).
@@ -97,7 +102,7 @@ app: demo
 	@echo "Sciatica Kit: open http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb"
 	@( for i in $$(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null && break; sleep 0.5; done; \
 	   $(PY) -m webbrowser -t "http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb" >/dev/null 2>&1 || true ) &
-	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
+	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(KERNEL_PORTS) $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
 
 # Chromium for the browser tests: installed through apt when we are root; otherwise
 # the browser tests fail with a message saying what to install (never skipped).

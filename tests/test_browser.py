@@ -24,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -173,6 +174,26 @@ def _make_app_voila_args(*make_vars: str) -> list[str]:
     return line.split("--no-browser", 1)[1].split()
 
 
+def _make_lab_kernel_args() -> list[str]:
+    """The kernel options `make lab` passes to JupyterLab (read from `make -n lab`)."""
+    dry = subprocess.run(["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True).stdout
+    (line,) = [ln for ln in dry.splitlines() if "jupyter lab" in ln]
+    return [a for a in line.split() if a.startswith("--MappingKernelManager.")]
+
+
+def _assert_kernel_ports_below_the_ephemeral_range(server: Server, kernel_id: str) -> None:
+    """The kernel's TCP ports (from its connection file) are ones no other program's connection can take."""
+    from sciatica_kit.kernels import SPAN, ephemeral_range
+
+    runtime = Path(os.environ.get("JUPYTER_RUNTIME_DIR", STATE / "jupyter-runtime"))  # as _server_env gives it
+    found = [*runtime.glob(f"kernel-{kernel_id}.json"), *Path(tempfile.gettempdir()).glob(f"voila_*/kernel-{kernel_id}.json")]
+    assert found, f"no connection file for kernel {kernel_id}"
+    info = json.loads(found[0].read_text())
+    ports = [info[k] for k in ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")]
+    low = ephemeral_range()[0]
+    assert all(low - SPAN <= p < low for p in ports), (ports, low)
+
+
 def _start(kind: str, tmp: Path, *, clinic: bool = False, extra: list[str] | None = None) -> Server:
     """A server whose apps open the demo store, as ``make app`` does; ``clinic=True``: a configured clinic store."""
     root, exports, work = tmp / "notebooks", tmp / "exports", tmp / "lab"
@@ -203,7 +224,7 @@ def _start(kind: str, tmp: Path, *, clinic: bool = False, extra: list[str] | Non
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
                f"--LabApp.app_settings_dir={settings}", f"--LabApp.workspaces_dir={work / 'workspaces'}",
-               f"--LabApp.user_settings_dir={work / 'user-settings'}"]
+               f"--LabApp.user_settings_dir={work / 'user-settings'}", *_make_lab_kernel_args()]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
     log_path = tmp / f"{kind}.log"
@@ -360,6 +381,8 @@ def _lab_run_all(page, server: Server) -> None:
     while not _lab_kernel_ready(server):
         assert time.monotonic() < deadline, f"the JupyterLab kernel never became ready:\n{server.log_tail()}"
         time.sleep(0.2)
+    for kernel in server.api("GET", "/api/kernels") or []:  # started with `make lab`'s kernel ports
+        _assert_kernel_ports_below_the_ephemeral_range(server, kernel["id"])
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(state="attached", timeout=APP_TIMEOUT_MS)
     prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
     texts: list[str] = []
@@ -900,6 +923,7 @@ def test_a_closed_pages_kernel_is_stopped_and_an_open_pages_kernel_kept(page, pr
     app = _open_voila(page, server, NB_OVERVIEW, "sk-clinic-overview")
     kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
     assert server.api("GET", f"/api/kernels/{kernel_id}")["id"] == kernel_id
+    _assert_kernel_ports_below_the_ephemeral_range(server, kernel_id)  # `make app`'s kernel ports
 
     time.sleep(3 * CULL_S)  # the page sits open and untouched, longer than the cull time
     cond_name = FILTER_CONDITION[1]

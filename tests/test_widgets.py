@@ -713,9 +713,8 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     """Switching patient shows a chart drawn while the clinician was reading, unless the rows
     changed since; every step draws at most one chart, and a click cancels the next step."""
     import sciatica_kit.charts as charts
-    import sciatica_kit.widgets.progress_logger as logger_module
-
     import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.progress_logger as logger_module
 
     later = _Later()
     monkeypatch.setattr(logger_module, "run_later", later)

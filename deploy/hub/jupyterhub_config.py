@@ -87,7 +87,11 @@ c.Spawner.default_url = "/voila/render/00_home.ipynb"  # JupyterLab: the same ad
 c.Spawner.start_timeout = 120
 # A closed app page leaves its kernel running (voila#1458): stop kernels that no page has been
 # connected to for an hour and that are not busy (as `make app` does). Open pages are never touched.
-c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=3600", "--MappingKernelManager.cull_interval=60"]
+# Kernel ports come from below the system's ephemeral range, so no other connection can take one
+# before the kernel binds it (with many clinicians' pages opening at once, a kernel could otherwise
+# die with "Address already in use"): sciatica_kit/kernels.py, as `make app` and `make lab`.
+c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=3600", "--MappingKernelManager.cull_interval=60",
+                  "--MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager"]
 c.Spawner.http_timeout = 120
 
 # --- secrets the hub makes itself stay outside the repository, owner-only

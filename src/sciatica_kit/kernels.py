@@ -1,0 +1,146 @@
+"""Kernel ports that another program cannot take between their choice and the kernel's start.
+
+A Jupyter server chooses a new kernel's five TCP ports by asking the system for free ones
+(binding port 0), closes them, and writes them to the kernel's connection file; the kernel
+binds them a moment later.  The system hands out those ports from its ephemeral range, the
+same range every outgoing connection takes its local port from.  On a busy machine (a clinic
+server with many pages opening, or the test suite) another connection can take one of them
+in that moment: the kernel dies with "Address already in use" and its page never appears.
+
+:class:`KitKernelManager` chooses the ports at random *below* the ephemeral range, where the
+system never hands out a port by itself; only a program that binds that very port could
+collide, and a port in use is skipped.  ``make app``, ``make lab`` and the clinic hub's
+servers use it::
+
+    --MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+from pathlib import Path
+
+from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+
+__all__ = ["KitKernelManager", "kernel_ports"]
+
+#: Where the system hands out ports by itself when /proc does not say (Linux's default).
+DEFAULT_EPHEMERAL = (32768, 60999)
+#: How far below the ephemeral range kernel ports are chosen.
+SPAN = 12_000
+_PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
+
+
+def ephemeral_range(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> tuple[int, int]:
+    """The ports the system gives to outgoing connections and to ``bind(port 0)``.
+
+    Parameters
+    ----------
+    path : Path
+        Linux's setting (elsewhere the default range is assumed).
+
+    Returns
+    -------
+    tuple of int
+        The first and last port of the range.
+    """
+    try:
+        low, high = (int(x) for x in path.read_text().split())
+    except (OSError, ValueError):
+        return DEFAULT_EPHEMERAL
+    return low, high
+
+
+def kernel_ports(n: int, ip: str = "127.0.0.1", *, taken: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """``n`` distinct free ports below the ephemeral range, chosen at random.
+
+    Parameters
+    ----------
+    n : int
+        How many ports.
+    ip : str
+        The address the kernel binds.
+    taken : set of int
+        Ports already given to a kernel that may not have bound them yet.
+
+    Returns
+    -------
+    list of int
+        Ports free at this moment, none of them one the system would hand out by itself;
+        an empty list when the range leaves no room (the server then chooses as usual).
+    """
+    low = ephemeral_range()[0]
+    first = max(1024, low - SPAN)
+    if low - first < n:
+        return []
+    rng = random.SystemRandom()
+    ports: list[int] = []
+    for _ in range(200 * n):
+        if len(ports) == n:
+            break
+        port = rng.randrange(first, low)
+        if port in ports or port in taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind((ip, port))
+            except OSError:  # in use (a listening service, a kernel, a closing connection)
+                continue
+        ports.append(port)
+    return ports if len(ports) == n else []
+
+
+_GIVEN: set[int] = set()  # ports this server gave to kernels that have not been stopped
+
+
+class KitKernelManager(ServerKernelManager):
+    """A Jupyter server's kernel manager whose kernels get ports below the ephemeral range.
+
+    Everything else is Jupyter's own :class:`ServerKernelManager`.  A restart "with new
+    ports" (after a kernel died) chooses again the same way; a stopped kernel's ports are
+    free to be chosen again.
+    """
+
+    _kit_ports: list[int] | None = None  # the ports chosen here for this kernel
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.transport == "tcp" and not any(getattr(self, name) for name in _PORT_NAMES):
+            ports = kernel_ports(len(_PORT_NAMES), self.ip or "127.0.0.1", taken=_GIVEN)
+            if ports:  # else (no room below the range) the server chooses as it always did
+                self.cache_ports = False  # chosen here: the server's own choice is skipped
+                for name, port in zip(_PORT_NAMES, ports, strict=True):
+                    setattr(self, name, port)
+                self._kit_ports = ports
+                _GIVEN.update(ports)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _forget_ports(self) -> bool:
+        if not self._kit_ports:
+            return False
+        _GIVEN.difference_update(self._kit_ports)
+        self._kit_ports = None
+        return True
+
+    def cleanup_random_ports(self) -> None:
+        """Forget the ports before a restart with new ones (Jupyter forgets only those it chose)."""
+        if self._forget_ports():
+            for name in _PORT_NAMES:
+                setattr(self, name, 0)
+            self.cleanup_connection_file()
+        else:
+            super().cleanup_random_ports()
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        """Jupyter's clean-up of a stopped kernel; a kernel stopped for good lets its ports go.
+
+        Parameters
+        ----------
+        restart : bool
+            True when the kernel is only restarting (it keeps its ports).
+        """
+        if not restart:
+            self._forget_ports()
+        await super()._async_cleanup_resources(restart=restart)
+
+    cleanup_resources = _async_cleanup_resources  # the public name calls this class's own clean-up too
