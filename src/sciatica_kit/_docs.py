@@ -42,6 +42,10 @@ PARAMETERS = {
     Seed of the random generator: the same seed gives the same synthetic patients.""",
     "n_patients": """n_patients : int, optional
     How many synthetic patients.""",
+    "app_store": """store : Store, optional
+    The store the app will open (default: the app store, opened and closed here).""",
+    "stop": """stop : threading.Event, optional
+    Set when the visitor arrives: no further chart is started (the page gets the kernel).""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 
 import ipywidgets as w
@@ -16,7 +15,7 @@ from sciatica_kit.widgets.common import (
     StoreBacked,
     WhileIdle,
     clinic_error,
-    open_app_store,
+    given_or_app_store,
     run_later,
     section_title,
     set_picture,
@@ -302,6 +301,7 @@ def _cohort_svg(*clinic) -> bytes:
     return figure_svg(_cohort_figure(*clinic))
 
 
+@shared_docs
 def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:
     """Draw and keep the clinic overview's cohort chart for every condition filter.
 
@@ -312,12 +312,9 @@ def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:
 
     Parameters
     ----------
-    store : Store, optional
-        The store the overview will open (default: the app store, opened and closed here).
-    catalog : Catalog, optional
-        The kit's catalogue (loaded when None).
-    stop : threading.Event, optional
-        Set when the visitor arrives: no further chart is started (the page gets the kernel).
+    {app_store}
+    {catalog}
+    {stop}
 
     Returns
     -------
@@ -326,9 +323,7 @@ def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:
     """
     catalog = catalog or load_catalog()
     drawn: list[str] = []
-    with contextlib.ExitStack() as opened:
-        if store is None:
-            store = opened.enter_context(open_app_store())
+    with given_or_app_store(store) as store:
         kept = _kept(store)
         revision, patients, log, summary = _read_clinic(store, kept, catalog)
         for cond in ["", *catalog.records["conditions"]]:

@@ -195,6 +195,26 @@ def open_app_store():
     return open_demo_store()
 
 
+@contextlib.contextmanager
+def given_or_app_store(store=None):
+    """``store`` itself, or the app store (:func:`open_app_store`) opened for the block and closed after it.
+
+    Parameters
+    ----------
+    store : Store, optional
+        A store the caller has open (left open).
+
+    Yields
+    ------
+    Store
+    """
+    if store is not None:
+        yield store
+        return
+    with open_app_store() as opened:
+        yield opened
+
+
 class Look:
     """One Layout and one style shared by many widgets of a kind (the rows of a form, a list of ticks).
 

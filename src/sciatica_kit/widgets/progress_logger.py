@@ -7,7 +7,6 @@ chart and the messages.  Saving goes through ``Store.add`` (all or nothing).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import tempfile
@@ -37,7 +36,7 @@ from sciatica_kit.widgets.common import (
     StoreBacked,
     WhileIdle,
     clinic_error,
-    open_app_store,
+    given_or_app_store,
     problems_html,
     run_later,
     section_title,
@@ -940,6 +939,7 @@ def _laid_out_chart(log: pd.DataFrame, pid: str, programmes, catalog):
     return fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=catalog))
 
 
+@shared_docs
 def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, stop=None) -> list[str]:
     """Draw and keep the charts a visit logger opened now shows first: its first ``n`` patients'.
 
@@ -950,14 +950,11 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
 
     Parameters
     ----------
-    store : Store, optional
-        The store the logger will open (default: the app store, opened and closed here).
-    catalog : Catalog, optional
-        The kit's catalogue (loaded when None).
+    {app_store}
+    {catalog}
     n : int
         How many patients, from the top of the logger's patient list.
-    stop : threading.Event, optional
-        Set when the visitor arrives: no further chart is started (the page gets the kernel).
+    {stop}
 
     Returns
     -------
@@ -968,9 +965,7 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
 
     catalog = catalog or load_catalog()
     drawn: list[str] = []
-    with contextlib.ExitStack() as opened:
-        if store is None:
-            store = opened.enter_context(open_app_store())
+    with given_or_app_store(store) as store:
         charts = _kept_charts(store)
         for pid in list(store.patients()["patient_id"])[:n]:
             if stop is not None and stop.is_set():
