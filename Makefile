@@ -98,11 +98,17 @@ VOILA_PREHEAT := --preheat_kernel=True --pool_size=1 --VoilaKernelManager.fill_d
 CULL_AFTER_S ?= 3600
 CULL_EVERY_S ?= 60
 VOILA_CULL := --MappingKernelManager.cull_idle_timeout=$(CULL_AFTER_S) --MappingKernelManager.cull_interval=$(CULL_EVERY_S)
+# The browser opens on the home page once every preheated app kernel is ready (each says so in
+# READY_DIR), with a line of progress meanwhile: a page opened earlier would wait for its kernel.
+READY_DIR := $(STATE)/app-ready
+APP_URL = http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb
+PREHEATED_APPS := $(words $(filter-out notebooks/04_patient_report.ipynb,$(wildcard notebooks/0*.ipynb)))
+
 app: demo
-	@echo "Sciatica Kit: open http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb"
-	@( for i in $$(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null && break; sleep 0.5; done; \
-	   $(PY) -m webbrowser -t "http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb" >/dev/null 2>&1 || true ) &
-	$(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(KERNEL_PORTS) $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
+	@rm -rf $(READY_DIR) && mkdir -p $(READY_DIR)
+	@$(PY) tools/open_when_ready.py --url "$(APP_URL)" --port $(PORT) --ready-dir $(READY_DIR) \
+		--apps $(if $(filter 1,$(PREHEAT)),$(PREHEATED_APPS),0) &
+	SCIATICA_KIT_READY_DIR=$(READY_DIR) $(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(KERNEL_PORTS) $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
 
 # Chromium for the browser tests: installed through apt when we are root; otherwise
 # the browser tests fail with a message saying what to install (never skipped).

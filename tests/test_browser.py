@@ -194,7 +194,8 @@ def _assert_kernel_ports_below_the_ephemeral_range(server: Server, kernel_id: st
     assert all(low - SPAN <= p < low for p in ports), (ports, low)
 
 
-def _start(kind: str, tmp: Path, *, clinic: bool = False, extra: list[str] | None = None) -> Server:
+def _start(kind: str, tmp: Path, *, clinic: bool = False, extra: list[str] | None = None,
+           env_extra: dict[str, str] | None = None) -> Server:
     """A server whose apps open the demo store, as ``make app`` does; ``clinic=True``: a configured clinic store."""
     root, exports, work = tmp / "notebooks", tmp / "exports", tmp / "lab"
     root.mkdir()
@@ -202,7 +203,7 @@ def _start(kind: str, tmp: Path, *, clinic: bool = False, extra: list[str] | Non
     for nb in (NB_HOME, NB_PROGRAMME, NB_LOGGER, NB_OVERVIEW, NB_REPORT):
         shutil.copy2(NOTEBOOKS / nb, root / nb)
     clinic_store = tmp / "store" / "clinic.sqlite" if clinic else None
-    env = _server_env(tmp, exports, clinic_store=clinic_store)
+    env = {**_server_env(tmp, exports, clinic_store=clinic_store), **(env_extra or {})}
     seeded = subprocess.run([sys.executable, "-m", "sciatica_kit.demo", "--seed-store"], env=env,
                             capture_output=True, text=True, timeout=120)  # `make demo`: the demo store only
     assert seeded.returncode == 0, f"seeding the demo store failed:\n{seeded.stdout}\n{seeded.stderr}"
@@ -877,8 +878,14 @@ CULL_S = 3
 @pytest.fixture(scope="module")
 def preheated_voila_server(tmp_path_factory):
     # `make app` as it is, but kernels left without a page are stopped after CULL_S instead of an hour
+    from sciatica_kit.widgets.common import READY_DIR_ENV
+
     args = _make_app_voila_args("PREHEAT=1", f"CULL_AFTER_S={CULL_S}", "CULL_EVERY_S=1")
-    server = _start("voila", tmp_path_factory.mktemp("preheated-voila"), extra=args)
+    dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True).stdout
+    assert f"{READY_DIR_ENV}=" in dry  # `make app` waits for the preheated kernels to say they are ready
+    tmp = tmp_path_factory.mktemp("preheated-voila")
+    (tmp / "ready").mkdir()
+    server = _start("voila", tmp, extra=args, env_extra={READY_DIR_ENV: str(tmp / "ready")})
     yield server
     _stop(server)
 
@@ -893,11 +900,13 @@ def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, p
     server = preheated_voila_server
     assert "--preheat_kernel=True" in _make_app_voila_args()  # on by default (see the Makefile)
     assert not any("preheat" in a for a in _make_app_voila_args("PREHEAT=0"))
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while f"Kernel pool of {NB_LOGGER} is filled" not in server.log_tail(100_000):
-        assert time.monotonic() < deadline, f"the logger's kernel was never preheated:\n{server.log_tail()}"
-        time.sleep(0.5)
-    time.sleep(15)  # the spare kernel runs the notebook's imports and warm-up chart, up to wait_for_visitor()
+    dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True).stdout
+    apps = int(re.search(r"--apps (\d+)", dry).group(1))
+    assert apps == 4  # `make app` opens the browser once the home page and the three apps are ready
+    ready, deadline = server.root.parent / "ready", time.monotonic() + START_TIMEOUT_S
+    while len(list(ready.glob("kernel-*"))) < apps:  # each spare kernel has run its notebook up to wait_for_visitor()
+        assert time.monotonic() < deadline, f"the preheated kernels never said they were ready:\n{server.log_tail()}"
+        time.sleep(0.25)
     with sk.Store(server.store_path) as store:  # added after the kernels were preheated
         store.add_patient("P-0777")
     page.set_viewport_size(VOILA_VIEWPORT)

@@ -94,9 +94,9 @@ dates the programme started or changed. Import a spreadsheet of past visits with
 the file button; a file with problems is listed row by row and nothing is saved.
 """),
     code("""
-from sciatica_kit.widgets import ProgressLogger, wait_for_visitor
+from sciatica_kit.widgets import ProgressLogger, draw_first_charts, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
+wait_for_visitor(while_waiting=draw_first_charts)  # Voila with preheated kernels (make app): start-up done and charts drawn ahead, app built when opened
 logger = ProgressLogger(patient_id="DEMO-001")
 logger
 """),
@@ -111,9 +111,9 @@ Oswestry and Roland-Morris, whether it reaches the minimal clinically important
 difference, and the cohort's median trajectory. Filter by condition.
 """),
     code("""
-from sciatica_kit.widgets import ClinicOverview, wait_for_visitor
+from sciatica_kit.widgets import ClinicOverview, draw_cohort_charts, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
+wait_for_visitor(while_waiting=draw_cohort_charts)  # Voila with preheated kernels (make app): start-up done and charts drawn ahead, app built when opened
 overview = ClinicOverview()
 overview
 """),

@@ -378,10 +378,22 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> 
     stop = threading.Event()
     if while_waiting is not None:  # never keeps a visitor waiting: told to stop when one comes
         threading.Thread(target=_quietly, args=(while_waiting, stop), name="sciatica-kit-while-waiting", daemon=True).start()
+    _say_ready()
     try:
         wait_for_request()
     finally:
         stop.set()
+
+
+READY_DIR_ENV = "SCIATICA_KIT_READY_DIR"  # where preheated kernels say they are ready (`make app` waits for them)
+
+
+def _say_ready() -> None:
+    """Tell `make app` that this preheated kernel waits for its visitor: a file named after it in ``$SCIATICA_KIT_READY_DIR``."""
+    folder = os.environ.get(READY_DIR_ENV)
+    if folder:
+        with contextlib.suppress(OSError):  # nobody is waiting for it after all: the app works the same
+            (Path(folder) / f"kernel-{os.environ.get('VOILA_KERNEL_ID') or os.getpid()}").touch()
 
 
 def _quietly(work, stop: threading.Event) -> None:

@@ -1,0 +1,106 @@
+"""`make app` opens the browser once the preheated app kernels say they are ready, with progress meanwhile."""
+
+from __future__ import annotations
+
+import runpy
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+OPENER = REPO / "tools" / "open_when_ready.py"
+
+
+@pytest.fixture
+def listening():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(OPENER), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_home_page_is_announced_only_once_every_app_is_ready(tmp_path, listening):
+    ready = tmp_path / "ready"
+    ready.mkdir()
+
+    def kernels_get_ready():
+        for i in range(3):
+            time.sleep(0.6)
+            (ready / f"kernel-{i}").touch()
+
+    threading.Thread(target=kernels_get_ready).start()
+    started = time.monotonic()
+    done = _run("--url", "http://127.0.0.1/home", "--port", str(listening), "--ready-dir", str(ready), "--apps", "3", "--no-browser")
+    assert done.returncode == 0 and time.monotonic() - started >= 1.8  # not before the third kernel
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Sciatica Kit: preparing the apps (0 of 3 ready)..."
+    assert "Sciatica Kit: preparing the apps (3 of 3 ready)..." in lines
+    assert lines[-1] == "Sciatica Kit is ready: open http://127.0.0.1/home"
+
+
+def test_without_preheated_kernels_the_page_is_announced_once_the_server_answers(tmp_path, listening):
+    done = _run("--url", "http://x/home", "--port", str(listening), "--apps", "0", "--no-browser")
+    assert done.returncode == 0 and done.stdout.splitlines() == ["Sciatica Kit is ready: open http://x/home"]
+
+
+def test_apps_that_never_get_ready_are_opened_anyway_after_the_timeout_saying_so(tmp_path, listening):
+    done = _run("--url", "http://x/home", "--port", str(listening), "--ready-dir", str(tmp_path), "--apps", "2",
+                "--timeout", "1", "--no-browser")
+    assert done.returncode == 0
+    assert "the apps are still preparing; the first page may take a few seconds" in done.stdout
+    assert done.stdout.splitlines()[-1] == "Sciatica Kit is ready: open http://x/home"
+
+
+def test_a_server_that_never_answers_is_reported(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    done = _run("--url", "http://x/home", "--port", str(port), "--timeout", "1", "--no-browser")
+    assert done.returncode == 1 and f"did not answer on port {port}" in done.stdout
+
+
+def test_a_preheated_kernel_says_it_is_ready_before_waiting_for_its_visitor(tmp_path, monkeypatch):
+    import voila.utils
+
+    from sciatica_kit.widgets import wait_for_visitor
+    from sciatica_kit.widgets.common import READY_DIR_ENV
+
+    seen = []
+    monkeypatch.setattr(voila.utils, "wait_for_request", lambda: seen.append(sorted(p.name for p in tmp_path.iterdir())))
+    monkeypatch.setenv(READY_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv("VOILA_KERNEL_ID", "abc-123")
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    wait_for_visitor(warm=())
+    assert seen == [] and not list(tmp_path.iterdir())  # not preheated (JupyterLab, plain Voila): nothing said
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    wait_for_visitor(warm=())
+    assert seen == [["kernel-abc-123"]]  # said before the wait
+
+
+def test_make_app_waits_for_its_preheated_apps_and_passes_the_folder_to_voila():
+    dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "tools/open_when_ready.py" in dry and "--apps 4" in dry  # the home page and the three apps
+    (voila_line,) = [ln for ln in dry.splitlines() if "voila notebooks" in ln]
+    assert voila_line.startswith("SCIATICA_KIT_READY_DIR=")
+    dry0 = subprocess.run(["make", "-n", "app", "PREHEAT=0"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "--apps 0" in dry0
+
+
+def test_the_opener_needs_nothing_of_the_kit(monkeypatch):
+    """It runs beside the server and only watches a port and a folder: no import of the kit."""
+    source = OPENER.read_text()
+    assert "import sciatica_kit" not in source and "from sciatica_kit" not in source
+    monkeypatch.setattr(sys, "argv", ["open_when_ready.py", "--help"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(OPENER), run_name="__main__")
+    assert done.value.code == 0
