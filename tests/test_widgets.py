@@ -642,18 +642,24 @@ def test_switching_back_reuses_the_chart_until_the_patients_entries_change(store
 
 
 def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
+    import os
+    import threading
+
     import voila.utils
 
+    import sciatica_kit.widgets.common as common
     from sciatica_kit.widgets import wait_for_visitor
 
-    waited = []
+    waited, warmed = [], []
     monkeypatch.setattr(voila.utils, "wait_for_request", lambda *a, **k: waited.append(True))
+    monkeypatch.setattr(common, "_warm_up", lambda warm: warmed.append((warm, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))))
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
     wait_for_visitor()
-    assert waited == []  # JupyterLab, plain Voila, scripts: returns at once
+    assert waited == [] and warmed == []  # JupyterLab, plain Voila, scripts: returns at once
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     wait_for_visitor()
-    assert waited == [True]
+    # warmed before the wait, at the lowest priority (a kernel refilled while a clinician works never slows them)
+    assert warmed == [(("chart",), 19)] and waited == [True]
 
 
 class _FakeKernelShell:

@@ -370,14 +370,17 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> 
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "True":
         return
-    with contextlib.suppress(Exception):  # a warm-up problem never stops the app; the app reports real problems
-        _warm_up(warm)
+    # at the lowest priority too: a spare kernel refilled while a clinician works never slows their clicks
+    warming = threading.Thread(target=_quietly, args=(_warm_up, warm), name="sciatica-kit-warm-up")
+    warming.start()
+    warming.join()
     _WARMED.update(warm)
     from voila.utils import wait_for_request
 
     stop = threading.Event()
     if while_waiting is not None:  # never keeps a visitor waiting: told to stop when one comes
-        threading.Thread(target=_quietly, args=(while_waiting, stop), name="sciatica-kit-while-waiting", daemon=True).start()
+        threading.Thread(target=_quietly, args=(while_waiting,), kwargs={"stop": stop}, name="sciatica-kit-while-waiting",
+                         daemon=True).start()
     _say_ready()
     try:
         wait_for_request()
@@ -396,16 +399,18 @@ def _say_ready() -> None:
             (Path(folder) / f"kernel-{os.environ.get('VOILA_KERNEL_ID') or os.getpid()}").touch()
 
 
-def _quietly(work, stop: threading.Event) -> None:
-    """``work(stop=stop)`` at the lowest CPU priority, its problems kept quiet (the app reports real ones).
+def _quietly(work, *args, **kwargs) -> None:
+    """``work(*args, **kwargs)`` in this thread at the lowest CPU priority, its problems kept quiet.
 
     On Linux a thread has a priority of its own: the machine's other work (a page opening in
-    another kernel, the browser, the server) always comes first.
+    another kernel, the browser, the server) always comes first.  A warm-up or a chart drawn
+    ahead that fails costs nothing: the app does the real work when it is asked, and reports
+    real problems then.
     """
     with contextlib.suppress(AttributeError, OSError):  # not Linux: the thread keeps the kernel's priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    with contextlib.suppress(Exception):  # a chart that cannot be drawn now is drawn when it is asked for
-        work(stop=stop)
+    with contextlib.suppress(Exception):
+        work(*args, **kwargs)
 
 
 _WARMED: set[str] = set()
