@@ -86,6 +86,21 @@ def test_a_preheated_kernel_says_it_is_ready_before_waiting_for_its_visitor(tmp_
     wait_for_visitor(warm=())
     assert seen == [["kernel-abc-123"]]  # said before the wait
 
+    (tmp_path / "kernel-abc-123").unlink()
+    drawing, said = threading.Event(), []
+
+    def draw_ahead(stop):  # said only once the charts drawn ahead are done: a page opened meanwhile loads slower
+        said.append(list(tmp_path.iterdir()))
+        drawing.set()
+
+    monkeypatch.setattr(voila.utils, "wait_for_request", lambda: drawing.wait(30))
+    wait_for_visitor(warm=(), while_waiting=draw_ahead)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "kernel-abc-123").exists():
+        assert time.monotonic() < deadline, "the kernel never said it was ready"
+        time.sleep(0.01)
+    assert said == [[]]
+
 
 def test_make_app_waits_for_its_preheated_apps_and_passes_the_folder_to_voila():
     dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True, check=True).stdout

@@ -378,10 +378,12 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> 
     from voila.utils import wait_for_request
 
     stop = threading.Event()
-    if while_waiting is not None:  # never keeps a visitor waiting: told to stop when one comes
-        threading.Thread(target=_quietly, args=(while_waiting,), kwargs={"stop": stop}, name="sciatica-kit-while-waiting",
+    if while_waiting is None:
+        _say_ready()
+    else:  # never keeps a visitor waiting: told to stop when one comes; ready once it has drawn (a page
+        # opened while the machine still draws ahead for the other apps loads a second slower)
+        threading.Thread(target=_then_say_ready, args=(while_waiting, stop), name="sciatica-kit-while-waiting",
                          daemon=True).start()
-    _say_ready()
     try:
         wait_for_request()
     finally:
@@ -392,11 +394,18 @@ READY_DIR_ENV = "SCIATICA_KIT_READY_DIR"  # where preheated kernels say they are
 
 
 def _say_ready() -> None:
-    """Tell `make app` that this preheated kernel waits for its visitor: a file named after it in ``$SCIATICA_KIT_READY_DIR``."""
+    """Tell `make app` that this preheated kernel is ready for its visitor: a file named after it in ``$SCIATICA_KIT_READY_DIR``."""
     folder = os.environ.get(READY_DIR_ENV)
     if folder:
         with contextlib.suppress(OSError):  # nobody is waiting for it after all: the app works the same
             (Path(folder) / f"kernel-{os.environ.get('VOILA_KERNEL_ID') or os.getpid()}").touch()
+
+
+def _then_say_ready(work, stop: threading.Event) -> None:
+    try:
+        _quietly(work, stop=stop)
+    finally:
+        _say_ready()
 
 
 def _quietly(work, *args, **kwargs) -> None:
