@@ -642,6 +642,7 @@ def test_switching_back_reuses_the_chart_until_the_patients_entries_change(store
 
 
 def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
+    import gc
     import os
     import threading
 
@@ -657,9 +658,14 @@ def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
     wait_for_visitor()
     assert waited == [] and warmed == []  # JupyterLab, plain Voila, scripts: returns at once
     monkeypatch.setenv("VOILA_PREHEAT", "True")
+    frozen_before = gc.get_freeze_count()
     wait_for_visitor()
     # warmed before the wait, at the lowest priority (a kernel refilled while a clinician works never slows them)
     assert warmed == [(("chart",), 19)] and waited == [True]
+    try:  # what was loaded is kept out of the collector's full passes from then on
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
 
 
 class _FakeKernelShell:
