@@ -19,6 +19,7 @@ from sciatica_kit.widgets.common import (
     run_later,
     section_title,
     set_picture,
+    store_identity,
 )
 
 __all__ = ["ClinicOverview", "draw_cohort_charts", "key_measures", "patient_table"]
@@ -259,9 +260,7 @@ _KEPT: dict[str, dict] = {}  # store -> {"read": (revision, patients, log, summa
 
 def _kept(store) -> dict:
     """What this kernel's overviews of ``store`` last read and drew (one record per store location)."""
-    url = getattr(store, "url", None)
-    where = url.render_as_string(hide_password=True) if url is not None else f"store-{id(store)}"
-    return _KEPT.setdefault(where, {"read": (None, None, None, None), "charts": OrderedDict()})
+    return _KEPT.setdefault(store_identity(store), {"read": (None, None, None, None), "charts": OrderedDict()})
 
 
 def _read_clinic(store, kept: dict, catalog) -> tuple:

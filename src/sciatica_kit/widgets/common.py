@@ -196,6 +196,12 @@ def open_app_store():
     return open_demo_store()
 
 
+def store_identity(store) -> str:
+    """A key naming ``store``'s location (its URL, password hidden), for what a kernel keeps per store."""
+    url = getattr(store, "url", None)
+    return url.render_as_string(hide_password=True) if url is not None else f"store-{id(store)}"
+
+
 @contextlib.contextmanager
 def given_or_app_store(store=None):
     """``store`` itself, or the app store (:func:`open_app_store`) opened for the block and closed after it.

@@ -41,6 +41,7 @@ from sciatica_kit.widgets.common import (
     run_later,
     section_title,
     set_picture,
+    store_identity,
 )
 
 __all__ = ["ProgressLogger", "VisitModel", "draw_first_charts", "form_fields"]
@@ -919,9 +920,7 @@ _KEPT_CHARTS: dict[str, OrderedDict[str, tuple[bytes, bytes]]] = {}  # store -> 
 
 def _kept_charts(store) -> OrderedDict[str, tuple[bytes, bytes]]:
     """The charts this kernel keeps for ``store`` (one table per store location)."""
-    url = getattr(store, "url", None)
-    where = url.render_as_string(hide_password=True) if url is not None else f"store-{id(store)}"
-    return _KEPT_CHARTS.setdefault(where, OrderedDict())
+    return _KEPT_CHARTS.setdefault(store_identity(store), OrderedDict())
 
 
 def _keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
