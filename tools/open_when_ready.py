@@ -2,10 +2,10 @@
 
     python tools/open_when_ready.py --url URL --port 8888 --ready-dir DIR --apps 4
 
-Voila answers at once, but each app's spare kernel needs about twenty seconds on a small machine
+Voila answers at once, but each app's spare kernel needs twenty seconds or so on a small machine
 to import the kit and draw its first charts; a page opened before then waits for its kernel.
-Each preheated kernel puts a file in ``--ready-dir`` when it waits for its visitor
-(``sciatica_kit.widgets.wait_for_visitor``); once ``--apps`` of them are there (or after
+Each preheated kernel puts a file in ``--ready-dir`` once it is ready for its visitor, its charts
+drawn ahead (``sciatica_kit.widgets.wait_for_visitor``); once ``--apps`` of them are there (or after
 ``--timeout`` seconds, saying so), the home page is opened.  ``--apps 0`` (``make app PREHEAT=0``)
 opens it as soon as the server answers.
 """
