@@ -543,6 +543,9 @@ def test_progress_logger_saves_a_visit_and_rejects_a_bad_file(page, server, open
     today = dt.date.today()
     expect(_message(app)).to_contain_text(f"Visit saved for DEMO-001 on {today:%d %b %Y}: 2 new", timeout=ACTION_TIMEOUT_MS)
     expect(chart).not_to_have_attribute("src", before_src, timeout=ACTION_TIMEOUT_MS)
+    # redrawn with the new visit (blank for a moment while it is drawn): the screenshot below shows it
+    page.wait_for_function("([img, old]) => img.src && img.src !== old && img.complete && img.naturalWidth > 0",
+                           arg=[chart.element_handle(), before_src], timeout=ACTION_TIMEOUT_MS)
     expect(pain).to_have_value("")  # the form is reset for the next visit
     _shot(page, server, "06-logger-visit-saved", _message(app))
     _shot(page, server, "07-logger-chart", app.get_by_role("heading", name="Progress", exact=True), block="start")

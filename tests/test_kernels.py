@@ -26,10 +26,37 @@ def test_kernel_ports_are_distinct_free_and_below_the_ephemeral_range():
     for _ in range(20):
         ports = kernel_ports(5)
         assert len(set(ports)) == 5 and all(low - SPAN <= p < low for p in ports)
+        kernels.release_ports(ports)
     ports = kernel_ports(5)
     for port in ports:  # free when chosen
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))
+    kernels.release_ports(ports)
+
+
+def test_a_port_another_server_claimed_is_never_chosen_until_it_lets_go(monkeypatch):
+    """Two servers (a hub's, one per clinician) choosing at the same moment never pick the same port."""
+    import subprocess
+    import sys
+
+    low = ephemeral_range()[0]
+    monkeypatch.setattr(kernels, "SPAN", 6)  # six ports to choose from
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from sciatica_kit import kernels\n"
+        f"claim = kernels.claim_port({low - 1})\n"
+        "print('claimed' if claim else 'refused', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "claimed"  # another server holds low - 1
+        ports = kernel_ports(5)
+        assert sorted(ports) == [low - 6, low - 5, low - 4, low - 3, low - 2]
+        assert kernel_ports(1) == []  # every port is claimed now: nothing to give
+        kernels.release_ports(ports)
+    finally:
+        other.kill()
+        other.wait()
+    assert sorted(kernel_ports(6)) == list(range(low - 6, low))  # that server has ended: its claim went with it
+    kernels.release_ports(range(low - 6, low))
 
 
 def test_a_port_in_use_or_given_already_is_never_chosen(monkeypatch):
@@ -41,6 +68,7 @@ def test_a_port_in_use_or_given_already_is_never_chosen(monkeypatch):
         monkeypatch.setattr(kernels, "SPAN", 12)  # twelve ports to choose from: one listening, six given
         ports = kernel_ports(5, taken={low - 12, low - 11, low - 10, low - 9, low - 8, low - 7})
         assert sorted(ports) == [low - 6, low - 5, low - 4, low - 3, low - 2]
+        kernels.release_ports(ports)
     finally:
         listening.close()
 
@@ -63,7 +91,7 @@ def test_a_kernel_started_restarted_and_stopped_with_the_kits_ports(tmp_path, mo
         await km.start_kernel()
         try:
             first = [getattr(km, n) for n in PORT_NAMES]
-            assert all(low - SPAN <= p < low for p in first) and set(first) <= kernels._GIVEN
+            assert all(low - SPAN <= p < low for p in first) and set(first) <= kernels._GIVEN <= set(kernels._CLAIMS)
             kc = km.client()
             kc.start_channels()
             try:
@@ -88,6 +116,7 @@ def test_a_kernel_started_restarted_and_stopped_with_the_kits_ports(tmp_path, mo
 
     second = asyncio.run(life())
     assert not set(second) & kernels._GIVEN  # a stopped kernel's ports may be chosen again
+    assert not set(second) & set(kernels._CLAIMS)  # and other servers may claim them
 
 
 @pytest.mark.parametrize("target", ["app", "lab"])

@@ -9,14 +9,17 @@ in that moment: the kernel dies with "Address already in use" and its page never
 
 :class:`KitKernelManager` chooses the ports at random *below* the ephemeral range, where the
 system never hands out a port by itself; only a program that binds that very port could
-collide, and a port in use is skipped.  ``make app``, ``make lab`` and the clinic hub's
-servers use it::
+collide, and a port in use is skipped.  Every Jupyter server of the machine that uses it (the
+hub's servers, one per clinician) claims each port it chooses until its kernel stops, so two
+servers never give the same port to kernels starting at the same moment.  ``make app``,
+``make lab`` and the clinic hub's servers use it::
 
     --MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager
 """
 
 from __future__ import annotations
 
+import errno
 import random
 import socket
 from pathlib import Path
@@ -87,8 +90,57 @@ def kernel_ports(n: int, ip: str = "127.0.0.1", *, taken: set[int] | frozenset[i
                 probe.bind((ip, port))
             except OSError:  # in use (a listening service, a kernel, a closing connection)
                 continue
+        claim = claim_port(port)
+        if claim is None:  # another server on this machine gave it to a kernel that has not bound it yet
+            continue
         ports.append(port)
-    return ports if len(ports) == n else []
+        _CLAIMS[port] = claim
+    if len(ports) != n:
+        release_ports(ports)
+        return []
+    return ports
+
+
+_CLAIMS: dict[int, socket.socket] = {}  # ports this process has claimed, until release_ports
+
+
+def claim_port(port: int) -> socket.socket | None:
+    """Claim ``port`` for a kernel among every process of this machine: None when another holds it.
+
+    The claim is a Linux abstract socket named after the port: only one process can hold a
+    name, whoever the user, and the system lets it go when that process ends.  Elsewhere
+    every claim succeeds (the bind check above is all there is).
+
+    Parameters
+    ----------
+    port : int
+        The port.
+
+    Returns
+    -------
+    socket.socket or None
+        The claim (close it to let the port go), or None when the port is claimed already.
+    """
+    try:
+        claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except (AttributeError, OSError):  # no Unix sockets here
+        return socket.socket()
+    try:
+        claim.bind(f"\0sciatica-kit-kernel-port-{port}")
+    except OSError as err:
+        claim.close()
+        if err.errno == errno.EADDRINUSE:
+            return None
+        return socket.socket()  # no abstract sockets here (not Linux)
+    return claim
+
+
+def release_ports(ports) -> None:
+    """Let ``ports`` go: their kernel has stopped (or was never started)."""
+    for port in ports:
+        claim = _CLAIMS.pop(port, None)
+        if claim is not None:
+            claim.close()
 
 
 _GIVEN: set[int] = set()  # ports this server gave to kernels that have not been stopped
@@ -119,6 +171,7 @@ class KitKernelManager(ServerKernelManager):
         if not self._kit_ports:
             return False
         _GIVEN.difference_update(self._kit_ports)
+        release_ports(self._kit_ports)
         self._kit_ports = None
         return True
 
