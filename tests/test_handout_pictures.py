@@ -152,3 +152,52 @@ def test_the_disk_cache_keeps_the_newest_pictures_only(drawn, monkeypatch):
     drawing._png_cached.cache_clear()
     drawing.exercise_png("dead_bug")  # among the newest two: read, not drawn
     assert drawn == ["walking", "bird_dog", "dead_bug"]
+
+
+def test_a_second_pdf_handout_encodes_no_picture_again_and_embeds_the_same_images(tmp_path, programme, monkeypatch):
+    """WeasyPrint re-encodes every picture's pixels for each PDF; a kept picture is encoded once."""
+    import weasyprint.images
+
+    from sciatica_kit import handout
+
+    monkeypatch.setattr(handout, "_image_cache", None)  # WeasyPrint's kept images start empty
+    encoded: list[tuple] = []
+    real = weasyprint.images.RasterImage._get_png_data
+
+    def counting(pillow_image):
+        encoded.append(pillow_image.size)
+        return real(pillow_image)
+
+    monkeypatch.setattr(weasyprint.images.RasterImage, "_get_png_data", staticmethod(counting))
+    first = programme.to_pdf(tmp_path / "first.pdf", clinic=CLINIC)
+    n = len(programme.table)
+    assert len(encoded) == n  # each picture once (RGB drawings: no transparency mask)
+    encoded.clear()
+    second = programme.to_pdf(tmp_path / "second.pdf", clinic=CLINIC)
+    other = sk.build_programme(["piriformis_syndrome", "sciatica"], patient="DEMO-002")
+    new = set(other.table["exercise_id"]) - set(programme.table["exercise_id"])
+    third = other.to_pdf(tmp_path / "third.pdf", clinic=CLINIC)
+    assert new and len(encoded) == len(new)  # only the pictures new in the third handout
+    assert len(_images(second)) == n and _images(second) == _images(first)
+    assert len(_images(third)) == len(other.table)
+
+
+def test_pdf_pictures_are_read_from_private_files_named_by_their_content(tmp_path, monkeypatch):
+    import base64
+    import stat
+
+    from sciatica_kit import handout
+
+    monkeypatch.setattr(handout, "_picture_files", {})
+    monkeypatch.setattr(handout, "_picture_dir", None)
+    png = base64.b64encode(b"\x89PNG not really").decode()
+    text = f'<p>a</p><img src="data:image/png;base64,{png}" alt="x"><img src="data:image/png;base64,{png}">' \
+           f'<img src="data:image/svg+xml;base64,{png}">'
+    swapped = handout._pictures_as_files(text)
+    uris = [part.split('"', 1)[0] for part in swapped.split('src="')[1:]]
+    assert uris[0] == uris[1] and uris[0].startswith("file://") and uris[2].startswith("data:image/svg+xml")
+    path = handout.Path(uris[0].removeprefix("file://"))
+    assert path.read_bytes() == b"\x89PNG not really"
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.unlink()  # removed meanwhile (a cleaner of temporary files): written again
+    assert handout._pictures_as_files(text) == swapped and path.read_bytes() == b"\x89PNG not really"

@@ -22,11 +22,15 @@ comes from the ``[clinic]`` section of the settings file
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
+import hashlib
 import html
 import math
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -510,9 +514,10 @@ _image_cache: dict | None = None
 def _images(weasyprint) -> dict:
     """WeasyPrint's decoded raster images, kept from one handout to the next.
 
-    The pictures are the same from one handout to the next (data URIs of cached PNG
-    bytes), so WeasyPrint need not decode them again.  SVG images are not kept: they
-    are laid out with the fonts of their own document.
+    The pictures are the same from one handout to the next (files named after their
+    content, see :func:`_pictures_as_files`), so WeasyPrint need not decode them again,
+    nor encode them again for the PDF (:func:`_encode_once`).  SVG images are not kept:
+    they are laid out with the fonts of their own document.
     """
     global _image_cache
     if _image_cache is None or len(_image_cache) > _IMAGE_CACHE_LIMIT:
@@ -521,10 +526,70 @@ def _images(weasyprint) -> dict:
         class _RasterImages(dict):
             def __setitem__(self, key, value):
                 if not isinstance(value, svg):
-                    super().__setitem__(key, value)
+                    super().__setitem__(key, _encode_once(value))
 
         _image_cache = _RasterImages()
     return _image_cache
+
+
+def _encode_once(image):
+    """Let a kept raster picture give its PDF image stream from the first encoding.
+
+    WeasyPrint re-encodes a picture's pixels for every PDF it writes (about 10 ms a
+    picture).  A picture kept in :func:`_images` is the same for every handout, so its
+    stream is made once and copied afterwards.  A stream with a transparency mask or
+    resources of its own is made afresh each time: the PDF writer rewrites those entries.
+    """
+    make = getattr(image, "get_x_object", None)
+    if make is None or getattr(make, "encodes_once", False):
+        return image  # cached data, or a WeasyPrint without this method: left as it is
+    kept: dict = {}
+
+    def get_x_object(*args):
+        if args not in kept:
+            stream = make(*args)
+            if "SMask" in stream.extra or "Resources" in stream.extra:
+                return stream
+            kept[args] = stream
+        stream = kept[args]
+        return type(stream)(list(stream.stream), type(stream.extra)(stream.extra), stream.compress)
+
+    get_x_object.encodes_once = True
+    image.get_x_object = get_x_object
+    return image
+
+
+_DATA_PICTURE = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
+_picture_files: dict[str, str] = {}  # hash of a picture's data -> its file's URI
+_picture_dir: Path | None = None
+
+
+def _pictures_as_files(text: str) -> str:
+    """Handout HTML with each embedded PNG or JPEG picture swapped for a private file of the same bytes.
+
+    The HTML handout carries its pictures inside (data URIs, about 30 kB each); the PDF
+    needs them only as images.  WeasyPrint's HTML parser reads a data URI character by
+    character, and keeps decoded images by their address: a short, stable address per
+    picture saves the reading and lets every later handout find the decoded picture.
+    The files sit in a folder only this user can read, removed when the process ends.
+    """
+
+    def as_file(match: re.Match) -> str:
+        kind, data = match.group(1), match.group(2)
+        key = hashlib.sha256(data.encode("ascii")).hexdigest()
+        uri = _picture_files.get(key)
+        if uri is None or not Path(uri.removeprefix("file://")).exists():
+            global _picture_dir
+            if _picture_dir is None or not _picture_dir.exists():
+                _picture_dir = Path(tempfile.mkdtemp(prefix="sciatica-kit-pictures-"))  # mode 0700
+                atexit.register(shutil.rmtree, _picture_dir, True)
+            path = _picture_dir / f"{key}.{'png' if kind == 'png' else 'jpg'}"
+            with private_path(path) as tmp:
+                tmp.write_bytes(base64.b64decode(data))
+            uri = _picture_files[key] = path.as_uri()
+        return f'src="{uri}"'
+
+    return _DATA_PICTURE.sub(as_file, text)
 
 
 def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> Path:
@@ -547,7 +612,7 @@ def html_to_pdf(text: str, path, *, title: str = "Home exercise programme") -> P
     weasyprint = _weasyprint()
     path = Path(path)
     with _PDF_LOCK:  # one layout at a time: an app's warm-up may be laying one out in its thread
-        document = weasyprint.HTML(string=text, base_url=None).render(cache=_images(weasyprint))
+        document = weasyprint.HTML(string=_pictures_as_files(text), base_url=None).render(cache=_images(weasyprint))
         document.metadata.title = title
         with private_path(path) as tmp:
             document.write_pdf(str(tmp), pdf_tags=True)
