@@ -707,7 +707,7 @@ class _Later:
         self.queue = []
 
     def __call__(self, callback, delay=0.0):
-        handle = type("Handle", (), {"cancelled": False, "callback": staticmethod(callback)})()
+        handle = type("Handle", (), {"cancelled": False, "callback": staticmethod(callback), "delay": delay})()
         handle.cancel = lambda: setattr(handle, "cancelled", True)
         self.queue.append(handle)
         return handle
@@ -893,6 +893,73 @@ def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_
     ids = list(store.patients()["patient_id"])
     assert 2 <= len(kept) <= 3 < len(ids) and list(kept) == ids[:len(kept)]
     assert niceness == [19]  # the machine's other work (a page opening, the browser) comes first
+
+
+def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store, monkeypatch):
+    """A colleague's save while a preheated kernel waits is drawn before the page is opened."""
+    import time
+
+    import voila.utils
+
+    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.progress_logger as logger_module
+    from sciatica_kit.widgets import draw_first_charts, wait_for_visitor
+
+    monkeypatch.setenv("SCIATICA_KIT_STORE", str(store.path))
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    monkeypatch.setattr(common, "WATCH_S", 0.05)
+    kept = logger_module._kept_charts(store)
+    first = list(store.patients()["patient_id"])[0]
+    seen = {}
+
+    def until(condition, what):
+        deadline = time.monotonic() + 120
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
+    def visitor_comes_after_a_colleague_saved():
+        until(lambda: first in kept, "no chart was drawn while the kernel waited")
+        seen["before"] = kept[first][0]
+        _colleague_adds_pain(store, first, 9.0)
+        seen["now"] = logger_module._chart_key(store.read(first), store.programmes(first))
+        until(lambda: kept[first][0] == seen["now"], "the colleague's save was not drawn while the kernel waited")
+
+    monkeypatch.setattr(voila.utils, "wait_for_request", visitor_comes_after_a_colleague_saved)
+    wait_for_visitor(while_waiting=draw_first_charts)
+    assert seen["before"] != seen["now"]
+
+
+def test_drawing_the_first_charts_again_reads_nothing_more_until_the_store_changes(store, monkeypatch):
+    from sciatica_kit.widgets import draw_first_charts
+
+    assert len(draw_first_charts(store, n=3)) == 3
+    reads = []
+    real = type(store).read
+    monkeypatch.setattr(type(store), "read", lambda self, *a, **kw: reads.append(a) or real(self, *a, **kw))
+    assert draw_first_charts(store, n=3) == [] and reads == []  # one small query: the store's revision
+    first = list(store.patients()["patient_id"])[0]
+    _colleague_adds_pain(store, first, 9.0)
+    assert draw_first_charts(store, n=3) == [first]  # only the chart whose rows changed
+
+
+def test_the_overview_pauses_before_its_chart_only_while_conditions_are_stepped_through(store, monkeypatch):
+    import sciatica_kit.widgets.clinic_overview as overview_module
+    import sciatica_kit.widgets.common as common
+
+    later = _Later()
+    monkeypatch.setattr(overview_module, "run_later", later)
+    monkeypatch.setattr(common, "run_later", later)
+    app = ClinicOverview(store=store)
+    charts = [h for h in later.queue if not h.cancelled and h.delay != overview_module.AHEAD_IDLE_S]
+    assert [h.delay for h in charts] == [0.0]  # opening: the chart follows the table at once
+    later.queue.clear()
+    app.condition.value = "spinal_stenosis"
+    assert overview_module.CHART_DELAY_S > 0
+    assert overview_module.CHART_DELAY_S in [h.delay for h in later.queue if not h.cancelled]
+    later.queue.clear()
+    app.refresh_button.click()
+    assert 0.0 in [h.delay for h in later.queue if not h.cancelled]
 
 
 def test_cohort_charts_drawn_ahead_are_shown_at_once_until_the_store_changes(store, monkeypatch):

@@ -105,7 +105,7 @@ class ClinicOverview(StoreBacked, w.VBox):
                                     value="", layout=w.Layout(width="420px"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
-        self.condition.observe(lambda _c: self.refresh(), "value")
+        self.condition.observe(lambda _c: self._refresh(chart_delay=CHART_DELAY_S), "value")
         reg = self.catalog.records["measures"]
         self.sort = w.Dropdown(description="Sort by", options=[
             ("Patient id", "patient_id"), ("Last visit (newest first)", "last_visit"),
@@ -126,6 +126,8 @@ class ClinicOverview(StoreBacked, w.VBox):
         self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)  # the other filters' charts
         self._ahead_figure = None  # (key, Figure) laid out in one step, drawn as SVG in the next
         self._ahead_done: set[tuple] = set()  # filters looked at for the store revision in their key
+        self._ahead_for = None  # (store revision, filter shown) the charts to draw were chosen for
+        self._ahead_todo = iter(())  # the other filters' cohort charts still to draw, laid out one at a time
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             self.banner,
@@ -167,9 +169,13 @@ class ClinicOverview(StoreBacked, w.VBox):
     def refresh(self) -> None:
         """Redraw the table and the charts from the store (read again when it has changed).
 
-        The table and the count come first; inside a kernel the cohort chart follows a moment
-        later, so a clinician stepping through conditions never waits for charts skipped over.
+        The table and the count come first; inside a kernel the cohort chart follows as soon
+        as they are shown (after a condition is chosen, a moment later: a clinician stepping
+        through conditions never waits for charts skipped over).
         """
+        self._refresh(chart_delay=0.0)
+
+    def _refresh(self, chart_delay: float) -> None:
         if self._pending_chart is not None:
             self._pending_chart.cancel()
             self._pending_chart = None
@@ -212,7 +218,7 @@ class ClinicOverview(StoreBacked, w.VBox):
             self._pending_chart = None
             self._draw_chart(key, (patients, log, summary, self.data, cond), text)
 
-        self._pending_chart = run_later(draw, CHART_DELAY_S)
+        self._pending_chart = run_later(draw, chart_delay)
         if self._pending_chart is None:  # a script or a test: draw now
             draw()
 
@@ -224,27 +230,23 @@ class ClinicOverview(StoreBacked, w.VBox):
         """
         from sciatica_kit.charts import figure_svg
 
-        charts = self._kept["charts"]
         if self._ahead_figure is not None:
             key, fig = self._ahead_figure
             self._ahead_figure = None
-            if key not in charts:  # unless a filter drew it meanwhile
-                _keep_chart(charts, key, figure_svg(fig))
+            if key not in self._kept["charts"]:  # unless a filter drew it meanwhile
+                _keep_chart(self._kept["charts"], key, figure_svg(fig))
             return True
         try:
-            revision, patients, log, summary = _read_clinic(self.store, self._kept, self.catalog)
+            clinic = _read_clinic(self.store, self._kept, self.catalog)
         except Exception:  # the store cannot be read now: the next filter says so
             return False
-        for cond in ["", *self.catalog.records["conditions"]]:
-            key = (revision, cond)
-            if key in charts or key in self._ahead_done or cond == (self.condition.value or ""):
-                continue  # drawn, looked at, or the filter shown (its own chart is drawn for it)
-            self._ahead_done.add(key)
-            data = patient_table(log, patients, condition=cond or None, summary=summary, catalog=self.catalog)
-            if not data.empty:
-                self._ahead_figure = (key, _cohort_figure(patients, log, summary, data, cond or None, self.catalog))
-                return True
-        return False
+        shown = self.condition.value or ""  # its own chart is drawn for it
+        if (clinic[0], shown) != self._ahead_for:  # a colleague's save, or another filter
+            self._ahead_for = (clinic[0], shown)
+            self._ahead_todo = _cohorts_to_draw(clinic, self._kept["charts"], self.catalog, skip=shown, done=self._ahead_done)
+        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
+        self._ahead_figure = next(self._ahead_todo, None)
+        return self._ahead_figure is not None
 
     def _draw_chart(self, key: tuple, clinic: tuple, text: str) -> None:
         try:
@@ -320,19 +322,40 @@ def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:
     list of str
         The condition filters drawn (``""`` for all conditions).
     """
+    from sciatica_kit.charts import figure_svg
+
     catalog = catalog or load_catalog()
     drawn: list[str] = []
     with given_or_app_store(store) as store:
         kept = _kept(store)
-        revision, patients, log, summary = _read_clinic(store, kept, catalog)
-        for cond in ["", *catalog.records["conditions"]]:
-            if stop is not None and stop.is_set():
+        for key, fig in _cohorts_to_draw(_read_clinic(store, kept, catalog), kept["charts"], catalog, stop=stop):
+            if stop is not None and stop.is_set():  # between the two halves of a drawing, too
                 break
-            if (revision, cond) in kept["charts"]:
-                continue
-            data = patient_table(log, patients, condition=cond or None, summary=summary, catalog=catalog)
-            if data.empty:
-                continue
-            _keep_chart(kept["charts"], (revision, cond), _cohort_svg(patients, log, summary, data, cond or None, catalog))
-            drawn.append(cond)
+            _keep_chart(kept["charts"], key, figure_svg(fig))
+            drawn.append(key[1])
     return drawn
+
+
+def _cohorts_to_draw(clinic: tuple, charts: OrderedDict, catalog, *, skip: str | None = None,
+                     done: set[tuple] | None = None, stop=None):
+    """Lay out, one at a time, the cohort charts of the condition filters ``charts`` does not hold yet.
+
+    ``clinic`` is what :func:`_read_clinic` gives.  Yields ``((revision, condition), Figure)``,
+    to be drawn with :func:`~sciatica_kit.charts.figure_svg` and kept with :func:`_keep_chart`;
+    ``""`` is the filter for all conditions.  Filters without patients, the filter ``skip``
+    and those already in ``done`` are passed over; each filter looked at is added to ``done``.
+    The one rule for drawing ahead, in a preheated kernel (:func:`draw_cohort_charts`) and
+    in an open app (its idle steps).
+    """
+    revision, patients, log, summary = clinic
+    done = set() if done is None else done
+    for cond in ["", *catalog.records["conditions"]]:
+        key = (revision, cond)
+        if key in charts or key in done or cond == skip:
+            continue
+        if stop is not None and stop.is_set():
+            return
+        done.add(key)
+        data = patient_table(log, patients, condition=cond or None, summary=summary, catalog=catalog)
+        if not data.empty:
+            yield key, _cohort_figure(patients, log, summary, data, cond or None, catalog)

@@ -372,8 +372,9 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> 
         Work done while the kernel waits, in a thread, called with a :class:`threading.Event`
         that is set when the visitor comes (the work then starts nothing new):
         :func:`~sciatica_kit.widgets.progress_logger.draw_first_charts` or
-        :func:`~sciatica_kit.widgets.clinic_overview.draw_cohort_charts`.  The apps show what
-        it drew only while the store holds what it was drawn from.
+        :func:`~sciatica_kit.widgets.clinic_overview.draw_cohort_charts`.  It runs again every
+        ``WATCH_S`` seconds until the visitor comes, so what it drew follows colleagues' saves;
+        the apps show what it drew only while the store holds what it was drawn from.
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "True":
         return
@@ -413,11 +414,22 @@ def _say_ready() -> None:
             (Path(folder) / f"kernel-{os.environ.get('VOILA_KERNEL_ID') or os.getpid()}").touch()
 
 
+WATCH_S = 5.0  # while a preheated kernel waits: seconds between two looks at the store
+
+
 def _then_say_ready(work, stop: threading.Event) -> None:
+    """Draw ahead, say the kernel is ready, then keep what was drawn current until the visitor comes.
+
+    A colleague's save while the kernel waits changes what its app will show: every
+    ``WATCH_S`` seconds ``work`` runs again, which draws only what the store changed (one
+    small query when nothing did).
+    """
     try:
         _quietly(work, stop=stop)
     finally:
         _say_ready()
+    while not stop.wait(WATCH_S):
+        _quietly(work, stop=stop)
 
 
 def _quietly(work, *args, **kwargs) -> None:

@@ -198,8 +198,9 @@ class ProgressLogger(StoreBacked, w.VBox):
         # preheated kernel drew before the page was opened are there when it is (draw_first_charts)
         self._charts = _kept_charts(self.store)
         self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)  # the next patients' charts
-        self._ahead_done: set[str] = set()  # patients whose chart is current for the store's revision below
-        self._ahead_revision = None
+        self._ahead_done: set[str] = set()  # patients looked at for the store's revision below
+        self._ahead_for = None  # (store revision, form patient) the charts to draw were chosen for
+        self._ahead_todo = iter(())  # the next patients' charts still to draw, laid out one at a time
         self._ahead_figure = None  # (pid, fingerprint, Figure) laid out in one step, drawn as SVG in the next
         self._reverting = False
         self.banner = self._demo_banner()
@@ -850,12 +851,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         return _laid_out_chart(log, pid, programmes, self.catalog)
 
     def _kept_chart(self, pid: str, key: bytes) -> bytes | None:
-        """The picture kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``)."""
-        cached = self._charts.get(pid)
-        if cached is None or cached[0] != key:
-            return None
-        self._charts.move_to_end(pid)
-        return cached[1]
+        return _kept_svg(self._charts, pid, key)
 
     def _keep_chart(self, pid: str, key: bytes, svg: bytes) -> bytes:
         return _keep(self._charts, pid, key, svg)
@@ -881,24 +877,14 @@ class ProgressLogger(StoreBacked, w.VBox):
             revision = self.store.revision()
         except Exception:  # the store cannot be read now: the switch itself will say so
             return False
-        if revision != self._ahead_revision:
-            self._ahead_revision, self._ahead_done = revision, set()
-        for pid in self._ahead_order():
-            if pid in self._ahead_done:
-                continue
-            self._ahead_done.add(pid)
-            try:
-                log = self.store.read(pid)
-                programmes = self.store.programmes(pid)
-            except Exception:
-                continue
-            key = _chart_key(log, programmes)
-            if log.empty or self._kept_chart(pid, key) is not None:
-                continue
-            # drawn as SVG in the next step: the kernel answers clicks between
-            self._ahead_figure = (pid, key, self._laid_out_chart(log, pid, programmes))
-            return True
-        return False
+        if self._ahead_for is None or revision != self._ahead_for[0]:
+            self._ahead_done = set()  # a colleague's save: every patient is looked at again
+        if (revision, self.form_patient) != self._ahead_for:  # or another patient in the form: the order changes
+            self._ahead_for = (revision, self.form_patient)
+            self._ahead_todo = _charts_to_draw(self.store, self._ahead_order(), self._charts, self.catalog, self._ahead_done)
+        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
+        self._ahead_figure = next(self._ahead_todo, None)
+        return self._ahead_figure is not None
 
     def _ahead_order(self) -> list[str]:
         """The patients after the form's patient in the list (wrapping round), nearest first."""
@@ -966,19 +952,56 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
     drawn: list[str] = []
     with given_or_app_store(store) as store:
         charts = _kept_charts(store)
-        for pid in list(store.patients()["patient_id"])[:n]:
-            if stop is not None and stop.is_set():
-                break
-            log, programmes = store.read(pid), store.programmes(pid)
-            key = _chart_key(log, programmes)
-            if log.empty or (pid in charts and charts[pid][0] == key):
-                continue
-            fig = _laid_out_chart(log, pid, programmes, catalog)
+        done = (store_identity(store), n, store.revision())
+        if done in _FIRST_DRAWN:  # the store has not changed since every one was drawn: one small query
+            return drawn
+        pids = list(store.patients()["patient_id"])[:n]
+        for pid, key, fig in _charts_to_draw(store, pids, charts, catalog, stop=stop):
             if stop is not None and stop.is_set():  # between the two halves of a drawing, too
                 break
             _keep(charts, pid, key, figure_svg(fig))
             drawn.append(pid)
+        if stop is None or not stop.is_set():
+            _FIRST_DRAWN.clear()
+            _FIRST_DRAWN.add(done)
     return drawn
+
+
+_FIRST_DRAWN: set[tuple] = set()  # (store, n, revision) of the last draw_first_charts that drew all it was asked
+
+
+def _kept_svg(charts: OrderedDict, pid: str, key: bytes) -> bytes | None:
+    """The picture kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``)."""
+    cached = charts.get(pid)
+    if cached is None or cached[0] != key:
+        return None
+    charts.move_to_end(pid)
+    return cached[1]
+
+
+def _charts_to_draw(store, pids: list[str], charts: OrderedDict, catalog, done: set[str] | None = None, stop=None):
+    """Lay out, one at a time, the charts of ``pids`` that ``charts`` does not hold for their current rows.
+
+    Yields ``(pid, fingerprint, Figure)``, to be drawn with
+    :func:`~sciatica_kit.charts.figure_svg` and kept with :func:`_keep`.  Patients without
+    entries, and those the store cannot give now, are passed over; each patient looked at is
+    added to ``done`` and skipped when already there.  The one rule for drawing ahead, in a
+    preheated kernel (:func:`draw_first_charts`) and in an open app (its idle steps).
+    """
+    done = set() if done is None else done
+    for pid in pids:
+        if pid in done:
+            continue
+        if stop is not None and stop.is_set():
+            return
+        done.add(pid)
+        try:
+            log, programmes = store.read(pid), store.programmes(pid)
+        except Exception:  # the store cannot be read now: opening or switching says so
+            continue
+        key = _chart_key(log, programmes)
+        if not log.empty and _kept_svg(charts, pid, key) is None:
+            yield pid, key, _laid_out_chart(log, pid, programmes, catalog)
 
 
 def _chart_key(log: pd.DataFrame, programmes) -> bytes:
