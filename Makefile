@@ -46,7 +46,7 @@ define pip_install
 	else $(PY) -m pip install --quiet $(1); fi
 endef
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(wildcard deploy/voila/sciatica/*)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(call pip_install,-e "$(LAB_EXTRAS)")
 	@touch $@
@@ -75,9 +75,13 @@ demo: install
 # connections, so none can take a port between its choice and the kernel's start (the kernel
 # would die with "Address already in use" and its page never appear): sciatica_kit/kernels.py.
 KERNEL_PORTS := --MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager
+# Voila's pages use the kit's template (deploy/voila/sciatica, installed with the package): Voila's
+# own asks a public CDN for a stylesheet that holds the page until it arrives, so on a clinic
+# network that drops internet traffic the apps never appeared.
+VOILA_TEMPLATE := --VoilaConfiguration.template=sciatica
 
 lab: demo
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(KERNEL_PORTS) $(ROOT_FLAG)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(KERNEL_PORTS) $(VOILA_TEMPLATE) $(ROOT_FLAG)
 
 # The apps open the demo store (synthetic patients, with a banner) unless a clinic store is
 # configured ($$SCIATICA_KIT_STORE or [store] location in the settings file).
@@ -108,7 +112,7 @@ app: demo
 	@rm -rf $(READY_DIR) && mkdir -p $(READY_DIR)
 	@$(PY) tools/open_when_ready.py --url "$(APP_URL)" --port $(PORT) --ready-dir $(READY_DIR) \
 		--apps $(if $(filter 1,$(PREHEAT)),$(PREHEATED_APPS),0) &
-	SCIATICA_KIT_READY_DIR=$(READY_DIR) $(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(KERNEL_PORTS) $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
+	SCIATICA_KIT_READY_DIR=$(READY_DIR) $(VENV)/bin/voila notebooks --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(VOILA_TEMPLATE) $(KERNEL_PORTS) $(VOILA_CULL) $(if $(filter 1,$(PREHEAT)),$(VOILA_PREHEAT))
 
 # Chromium for the browser tests: installed through apt when we are root; otherwise
 # the browser tests fail with a message saying what to install (never skipped).

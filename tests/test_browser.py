@@ -175,10 +175,10 @@ def _make_app_voila_args(*make_vars: str) -> list[str]:
 
 
 def _make_lab_kernel_args() -> list[str]:
-    """The kernel options `make lab` passes to JupyterLab (read from `make -n lab`)."""
+    """The kernel and Voila options `make lab` passes to JupyterLab (read from `make -n lab`)."""
     dry = subprocess.run(["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True).stdout
     (line,) = [ln for ln in dry.splitlines() if "jupyter lab" in ln]
-    return [a for a in line.split() if a.startswith("--MappingKernelManager.")]
+    return [a for a in line.split() if a.startswith(("--MappingKernelManager.", "--VoilaConfiguration."))]
 
 
 def _assert_kernel_ports_below_the_ephemeral_range(server: Server, kernel_id: str) -> None:
@@ -873,6 +873,32 @@ def test_home_page_leads_to_the_three_apps_and_the_report(page, voila_server):
     assert [cells["Entries"], cells["Baseline"], cells["Latest"]] == [str(int(odi["n"])), f"{odi['baseline']:.1f}", f"{odi['latest']:.1f}"]
     expect(app.get_by_text(DISCLAIMER[:40])).to_have_count(1)  # the disclaimer once
     _shot(page, voila_server, "20-patient-report")
+
+
+@pytest.mark.browser
+def test_the_apps_appear_on_a_network_that_drops_internet_traffic_and_ask_nothing_of_it(page, voila_server):
+    """A clinic network may drop every packet bound for the internet. Voila's own page template
+    held the page until a stylesheet from a public CDN arrived: the apps never appeared there.
+    Here every request that leaves the machine is held unanswered, as such a network does."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import expect
+
+    outside: list[str] = []
+
+    def hold_outside(route):
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)  # never answered
+
+    page.route("**/*", hold_outside)
+    page.set_viewport_size(VOILA_VIEWPORT)
+    for notebook, css_class in ((NB_HOME, "sk-demo-banner"), (NB_PROGRAMME, "sk-programme-builder"),
+                                (NB_LOGGER, "sk-progress-logger"), (NB_OVERVIEW, "sk-clinic-overview")):
+        page.goto(voila_server.url(notebook), wait_until="commit")
+        expect(page.locator(f".{css_class}").first).to_be_visible(timeout=APP_TIMEOUT_MS)
+    assert outside == []  # nothing asked of the internet (no third party learns the clinic opened a page)
 
 
 CULL_S = 3

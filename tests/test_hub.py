@@ -73,6 +73,7 @@ def test_config_takes_the_clinic_settings_from_an_owner_only_file(monkeypatch, t
     assert c.Spawner.default_url == "/voila/render/00_home.ipynb"
     assert "--MappingKernelManager.cull_idle_timeout=3600" in c.Spawner.args  # closed pages' kernels are stopped
     assert "--MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager" in c.Spawner.args
+    assert "--VoilaConfiguration.template=sciatica" in c.Spawner.args  # no stylesheet from a public CDN
     assert Path(c.Spawner.notebook_dir) == REPO / "notebooks"
     assert Path(c.JupyterHub.cookie_secret_file).parent == tmp_path / "state"
 

@@ -90,8 +90,11 @@ c.Spawner.start_timeout = 120
 # Kernel ports come from below the system's ephemeral range, so no other connection can take one
 # before the kernel binds it (with many clinicians' pages opening at once, a kernel could otherwise
 # die with "Address already in use"): sciatica_kit/kernels.py, as `make app` and `make lab`.
+# The app pages use the kit's Voila template: Voila's own holds every page until a stylesheet from a
+# public CDN arrives, which never happens on a clinic network that drops internet traffic.
 c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=3600", "--MappingKernelManager.cull_interval=60",
-                  "--MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager"]
+                  "--MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager",
+                  "--VoilaConfiguration.template=sciatica"]
 c.Spawner.http_timeout = 120
 
 # --- secrets the hub makes itself stay outside the repository, owner-only
