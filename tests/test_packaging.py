@@ -88,6 +88,10 @@ def test_wheel_ships_the_catalogue_and_works_outside_the_repo(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for f in ("exercises.toml", "conditions.toml", "red_flags.toml", "findings.toml", "measures.toml", "phases.toml", "aliases.csv"):
         assert f"sciatica_kit/catalog_data/{f}" in names
+    # the apps' Voila template, where Voila looks for templates once the wheel is installed
+    data = next(n.split("/data/")[0] for n in names if ".data/data/" in n)
+    for f in ("conf.json", "index.html.j2"):
+        assert f"{data}/data/share/jupyter/voila/templates/sciatica/{f}" in names
     # unpack and import from a folder that is not the repository
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
