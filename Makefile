@@ -86,15 +86,15 @@ lab: demo
 # The apps open the demo store (synthetic patients, with a banner) unless a clinic store is
 # configured ($$SCIATICA_KIT_STORE or [store] location in the settings file).
 # Preheated kernels (PREHEAT=1, the default): the home page and each app notebook (builder, logger,
-# overview) run their imports and a warm-up in a spare kernel before anyone opens them, then wait
+# overview, report) run their imports and a warm-up in a spare kernel before anyone opens them, then wait
 # (sciatica_kit.widgets.wait_for_visitor); the page itself is built when it is opened, from the store
 # as it is then.  A spare kernel is refilled a minute after its page is opened (fill_delay), not at
 # once, so the refill does not compete with the clinician's first clicks.  On this two-core machine
 # the logger's first page took 1.7 s preheated against 5.4 s without (benchmarks/browser.py).
-# PREHEAT=0 starts every page in a new kernel (less memory: four fewer Python processes).
+# PREHEAT=0 starts every page in a new kernel (less memory: five fewer Python processes).
 PREHEAT ?= 1
 VOILA_PREHEAT := --preheat_kernel=True --pool_size=1 --VoilaKernelManager.fill_delay=60 \
-	--VoilaKernelManager.preheat_denylist=04_patient_report --VoilaKernelManager.preheat_denylist=reports
+	--VoilaKernelManager.preheat_denylist=reports
 # A closed or reloaded page leaves its kernel running (Voila 0.5 sends the shutdown without the
 # cookie it needs: voila-dashboards/voila#1458), about 200 MB each.  A kernel that no page has
 # been connected to for an hour, and that is not busy, is stopped.  An open page is never touched,
@@ -106,7 +106,7 @@ VOILA_CULL := --MappingKernelManager.cull_idle_timeout=$(CULL_AFTER_S) --Mapping
 # READY_DIR), with a line of progress meanwhile: a page opened earlier would wait for its kernel.
 READY_DIR := $(STATE)/app-ready
 APP_URL = http://127.0.0.1:$(PORT)/voila/render/00_home.ipynb
-PREHEATED_APPS := $(words $(filter-out notebooks/04_patient_report.ipynb,$(wildcard notebooks/0*.ipynb)))
+PREHEATED_APPS := $(words $(wildcard notebooks/0*.ipynb))
 
 app: demo
 	@rm -rf $(READY_DIR) && mkdir -p $(READY_DIR)

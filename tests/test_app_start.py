@@ -104,7 +104,7 @@ def test_a_preheated_kernel_says_it_is_ready_before_waiting_for_its_visitor(tmp_
 
 def test_make_app_waits_for_its_preheated_apps_and_passes_the_folder_to_voila():
     dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert "tools/open_when_ready.py" in dry and "--apps 4" in dry  # the home page and the three apps
+    assert "tools/open_when_ready.py" in dry and "--apps 5" in dry  # the home page, the three apps and the report
     (voila_line,) = [ln for ln in dry.splitlines() if "voila notebooks" in ln]
     assert voila_line.startswith("SCIATICA_KIT_READY_DIR=")
     dry0 = subprocess.run(["make", "-n", "app", "PREHEAT=0"], cwd=REPO, capture_output=True, text=True, check=True).stdout

@@ -17,6 +17,7 @@ from sciatica_kit.widgets import (
     ProgrammeModel,
     ProgressLogger,
     VisitModel,
+    progress_charts,
 )
 
 
@@ -546,6 +547,45 @@ def test_patient_report_picks_a_patient_and_prints_the_disclaimer_once(store):
     assert "DEMO-003" in app.heading.value
 
 
+def test_the_report_shows_its_text_at_once_and_the_chart_of_the_patient_named_above_it(store, monkeypatch):
+    """Picking a patient shows the heading, summary and programme at once; the chart follows (or is
+    there at once when drawn ahead while the clinician read), and is never another patient's."""
+    import sciatica_kit.charts as charts
+    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.patient_report as report_module
+    from sciatica_kit.widgets import PatientReport
+
+    later = _Later()
+    monkeypatch.setattr(report_module, "run_later", later)
+    monkeypatch.setattr(common, "run_later", later)
+    monkeypatch.setattr(report_module, "AHEAD_IDLE_S", 0.0)
+    drawn = []
+    real_plot = charts.plot_progress
+    monkeypatch.setattr(charts, "plot_progress", lambda log, pid, **kw: drawn.append(pid) or real_plot(log, pid, **kw))
+
+    app = PatientReport(store=store, patient_id="DEMO-001")
+    ids = list(app.patient.options)
+    assert "Progress report: DEMO-001" in app.heading.value and drawn == [] and app.chart.value == b""
+    assert app.chart.layout.display == "none"  # no picture at all until this patient's chart is drawn
+    assert later.run_next() and drawn == ["DEMO-001"] and b"<svg" in bytes(app.chart.value)[:400]
+    first = bytes(app.chart.value)
+
+    app.patient.value = ids[1]  # the text at once; the first patient's chart never sits under the new name
+    assert f"Progress report: {ids[1]}" in app.heading.value and app.chart.value == b"" and drawn == ["DEMO-001"]
+    app.patient.value = ids[2]  # chosen before the chart came: the skipped patient's chart is never drawn
+    while later.run_next():  # the chart of the patient shown, then the next patients' while the clinician reads
+        pass
+    assert drawn[:2] == ["DEMO-001", ids[2]] and ids[3] in drawn and b"<svg" in bytes(app.chart.value)[:400]
+    n = len(drawn)
+    app.patient.value = ids[3]  # drawn ahead: shown at once
+    assert len(drawn) == n and b"<svg" in bytes(app.chart.value)[:400] and bytes(app.chart.value) != first
+    _colleague_adds_pain(store, "DEMO-001", 9.0)
+    app.patient.value = "DEMO-001"  # a colleague's entry since: drawn again, never the old picture
+    assert app.chart.value == b""
+    later.run_next()
+    assert drawn[-1] == "DEMO-001" and bytes(app.chart.value) != first
+
+
 def test_apps_open_the_demo_store_with_a_banner_unless_a_clinic_store_is_configured(monkeypatch, tmp_path):
     monkeypatch.delenv("SCIATICA_KIT_STORE")
     app = ProgressLogger()
@@ -752,7 +792,7 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
         steps.append(tuple(work))
     # each step lays one chart out, or draws the one laid out before: a click never waits for both
     assert steps[:-1] == [("layout",), ("svg",)] * ((len(steps) - 1) // 2) and steps[-1] == ()
-    expected_ahead = [*ids[2:1 + logger_module.CHARTS_AHEAD], ids[0]][:logger_module.CHARTS_AHEAD]
+    expected_ahead = [*ids[2:1 + progress_charts.CHARTS_AHEAD], ids[0]][:progress_charts.CHARTS_AHEAD]
     expected_ahead = [p for p in expected_ahead if p != ids[0]]  # the first patient's chart is kept already
     assert drawn == [ids[0], ids[1], *expected_ahead]
 
@@ -870,7 +910,7 @@ def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_
 
     monkeypatch.setenv("SCIATICA_KIT_STORE", str(store.path))  # the store the app will open
     monkeypatch.setenv("VOILA_PREHEAT", "True")
-    kept = logger_module._kept_charts(store)
+    kept = progress_charts.kept_charts(store)
 
     def visitor_comes_after_two_charts():
         deadline = time.monotonic() + 120
@@ -896,21 +936,29 @@ def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_
 
 
 def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store, monkeypatch):
-    """A colleague's save while a preheated kernel waits is drawn before the page is opened."""
+    """A colleague's save while a preheated kernel waits is drawn before the page is opened, once
+    the machine is idle: while someone else works on it, the waiting kernel draws nothing."""
     import time
 
     import voila.utils
 
     import sciatica_kit.widgets.common as common
-    import sciatica_kit.widgets.progress_logger as logger_module
     from sciatica_kit.widgets import draw_first_charts, wait_for_visitor
 
     monkeypatch.setenv("SCIATICA_KIT_STORE", str(store.path))
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     monkeypatch.setattr(common, "WATCH_S", 0.05)
-    kept = logger_module._kept_charts(store)
+    kept = progress_charts.kept_charts(store)
     first = list(store.patients()["patient_id"])[0]
     seen = {}
+    looks = []
+    real_idle = common._machine_was_idle
+
+    def machine(previous):
+        looks.append(seen.get("busy", False))
+        return (not seen.get("busy", False)), real_idle(previous)[1]
+
+    monkeypatch.setattr(common, "_machine_was_idle", machine)
 
     def until(condition, what):
         deadline = time.monotonic() + 120
@@ -921,13 +969,32 @@ def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store
     def visitor_comes_after_a_colleague_saved():
         until(lambda: first in kept, "no chart was drawn while the kernel waited")
         seen["before"] = kept[first][0]
+        seen["busy"] = True  # a clinician works in another app on this machine
         _colleague_adds_pain(store, first, 9.0)
-        seen["now"] = logger_module._chart_key(store.read(first), store.programmes(first))
-        until(lambda: kept[first][0] == seen["now"], "the colleague's save was not drawn while the kernel waited")
+        seen["now"] = progress_charts.chart_key(store.read(first), store.programmes(first))
+        n = len(looks)
+        until(lambda: len(looks) >= n + 5, "the waiting kernel stopped looking at the machine")
+        assert kept[first][0] == seen["before"]  # nothing drawn while the machine was busy
+        seen["busy"] = False
+        until(lambda: kept[first][0] == seen["now"], "the colleague's save was not drawn once the machine was idle")
 
     monkeypatch.setattr(voila.utils, "wait_for_request", visitor_comes_after_a_colleague_saved)
     wait_for_visitor(while_waiting=draw_first_charts)
     assert seen["before"] != seen["now"]
+
+
+def test_the_machine_counts_as_idle_when_half_its_cpu_time_went_idle(monkeypatch):
+    import sciatica_kit.widgets.common as common
+
+    monkeypatch.setattr(common, "_cpu_times", lambda: (1060, 2100))
+    assert common._machine_was_idle((1000, 2000)) == (True, (1060, 2100))  # 60 of 100 ticks idle
+    monkeypatch.setattr(common, "_cpu_times", lambda: (1040, 2100))
+    assert common._machine_was_idle((1000, 2000))[0] is False  # one of two cores busy and more
+    assert common._machine_was_idle(None)[0] is True  # the first look: nothing to compare with
+    monkeypatch.setattr(common, "_cpu_times", lambda: None)
+    assert common._machine_was_idle((1000, 2000))[0] is True  # not Linux: drawn at the lowest priority, as before
+    deadline = common._Until(__import__("threading").Event(), 0.0)
+    assert deadline.is_set()  # one round's time is up
 
 
 def test_drawing_the_first_charts_again_reads_nothing_more_until_the_store_changes(store, monkeypatch):

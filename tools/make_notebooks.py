@@ -127,9 +127,9 @@ Choose a patient: the summary against the MCID, the progress chart and the
 current programme. Print it from the browser (Ctrl+P).
 """),
     code("""
-from sciatica_kit.widgets import PatientReport, wait_for_visitor
+from sciatica_kit.widgets import PatientReport, draw_first_charts, wait_for_visitor
 
-wait_for_visitor()  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
+wait_for_visitor(while_waiting=draw_first_charts)  # Voila with preheated kernels (make app): start-up done and charts drawn ahead, app built when opened
 report = PatientReport(patient_id="DEMO-001")
 report
 """),

@@ -45,7 +45,8 @@ PARAMETERS = {
     "app_store": """store : Store, optional
     The store the app will open (default: the app store, opened and closed here).""",
     "stop": """stop : threading.Event, optional
-    Set when the visitor arrives: no further chart is started (the page gets the kernel).""",
+    Anything with ``is_set()``: once set (the visitor arrived, or a waiting kernel's round of
+    drawing is over) no further chart is started, and the call returns what it drew.""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)

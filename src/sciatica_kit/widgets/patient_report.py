@@ -1,6 +1,9 @@
 """Patient report app: pick a patient, see the summary, the progress chart and the current programme.
 
 The disclaimer is printed once: with the programme when there is one, else at the end.
+The text comes at once and the chart as soon as it is drawn; the charts of the next
+patients in the picker are drawn while the clinician reads (kept with the visit logger's,
+see :mod:`sciatica_kit.widgets.progress_charts`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,26 @@ from sciatica_kit.widgets.common import (
     APP_STYLE,
     Message,
     StoreBacked,
+    WhileIdle,
     clinic_error,
-    figure_png,
+    run_later,
     section_title,
+    set_picture,
+)
+from sciatica_kit.widgets.progress_charts import (
+    ChartsAhead,
+    chart_key,
+    keep,
+    kept_charts,
+    kept_svg,
+    laid_out_chart,
+    next_in_list,
 )
 
 __all__ = ["PatientReport"]
+
+AHEAD_IDLE_S = 1.0  # seconds without a click before the next patients' charts are drawn
+AHEAD_GAP_S = 0.05  # between two steps: the kernel answers what the browser sent meanwhile
 
 
 class PatientReport(StoreBacked, w.VBox):
@@ -36,7 +53,12 @@ class PatientReport(StoreBacked, w.VBox):
         self.patient = w.Dropdown(description="Patient", options=ids, value=None, layout=w.Layout(width="300px"))
         self.heading = w.HTML()
         self.summary = w.HTML()
-        self.chart = w.Image(format="png", layout=w.Layout(max_width="1000px", width="100%"))
+        self.chart = w.Image(format="svg+xml", layout=w.Layout(max_width="1000px", width="100%"))
+        self._charts = kept_charts(self.store)  # shared with the kernel's other apps on this store
+        self._pending_chart = None  # the chart waiting to be drawn (another patient chosen drops it)
+        self._draw_ahead = ChartsAhead(self, self._charts, lambda: self.patient.value or "",
+                                       lambda: next_in_list(self.patient.options, self.patient.value or ""))
+        self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)
         self.programme = w.HTML()
         self.disclaimer = w.HTML()
         self.patient.observe(lambda _c: self.show(), "value")
@@ -47,18 +69,28 @@ class PatientReport(StoreBacked, w.VBox):
             self.disclaimer,
         ], layout=w.Layout(max_width="1100px"))
         self.add_class("sk-patient-report")
-        if patient_id in ids:
-            self.patient.value = patient_id
-        elif ids:
-            self.patient.value = ids[0]
+        self._opening = True
+        try:
+            if patient_id in ids:
+                self.patient.value = patient_id
+            elif ids:
+                self.patient.value = ids[0]
+        finally:
+            self._opening = False
 
     def show(self) -> None:
-        """Draw the report for the chosen patient."""
-        from sciatica_kit.charts import plot_progress
+        """Show the report for the chosen patient: the text at once, the chart as soon as it is drawn.
+
+        The heading is set last, so the page never shows one patient's name above another
+        patient's table or chart; the chart area stays empty until this patient's chart is there.
+        """
         from sciatica_kit.progress import summarise, summary_html, summary_table
         from sciatica_kit.wording import load_wording
 
         self._clear_messages()
+        if self._pending_chart is not None:
+            self._pending_chart.cancel()
+            self._pending_chart = None
         pid = self.patient.value
         if not pid:
             self.heading.value = "<i>Choose a patient.</i>"
@@ -70,24 +102,48 @@ class PatientReport(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The report for {pid} could not be read"), "error")
             return
-        # Everything is computed first and the heading is set last, so the page never shows one
-        # patient's name above another patient's table or chart.
         dates = pd.to_datetime(log["date"])
         span = f", {dates.min():%d %b %Y} to {dates.max():%d %b %Y}" if len(log) else ""
         heading = f"<h2 style='margin:6px 0'>Progress report: {html.escape(pid)}</h2><p>{dates.nunique()} visits{span}</p>"
+        key = chart_key(log, programmes)
         if log.empty:
             summary, chart = "<i>No entries yet.</i>", b""
         else:
             summary = summary_html(summary_table(summarise(log, catalog=self.catalog), catalog=self.catalog))
-            fig = plot_progress(log, pid, programmes=programmes, catalog=self.catalog)
-            chart = figure_png(fig, reuse_layout=True)
+            chart = kept_svg(self._charts, pid, key)  # drawn ahead, or shown before, from the same rows
         if current is not None:
             programme, disclaimer = current._repr_html_(), ""  # the programme carries the disclaimer
         else:
             programme = "<p>No programme saved for this patient.</p>"
             disclaimer = f"<p><i>{html.escape(load_wording(self.catalog).disclaimer)}</i></p>"
         self.summary.value = summary
-        self.chart.value = chart
+        set_picture(self.chart, chart or b"")
         self.programme.value = programme
         self.disclaimer.value = disclaimer
         self.heading.value = heading
+        if chart is None:
+            draw = self._chart_step(pid, log, programmes, key)
+            self._pending_chart = run_later(draw)
+            if self._pending_chart is None:  # a script or a test: drawn now
+                draw()
+        if not self._opening:  # not while the page opens: the browser is then asking for the app's widgets
+            self._ahead.touched()  # the next patients' charts are drawn while the clinician reads
+
+    def _chart_step(self, pid: str, log: pd.DataFrame, programmes, key: bytes):
+        """The step that draws ``pid``'s chart and shows it if ``pid`` is still the one chosen."""
+
+        def draw() -> None:
+            from sciatica_kit.charts import figure_svg
+
+            self._pending_chart = None
+            if self.patient.value != pid:
+                return
+            try:
+                svg = keep(self._charts, pid, key, figure_svg(laid_out_chart(log, pid, programmes, self.catalog)))
+            except Exception as exc:
+                self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
+                return
+            if self.patient.value == pid:
+                set_picture(self.chart, svg)
+
+        return draw

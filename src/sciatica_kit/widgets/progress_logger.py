@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import tempfile
-from collections import OrderedDict
 from pathlib import Path
 
 import ipywidgets as w
@@ -42,6 +41,17 @@ from sciatica_kit.widgets.common import (
     section_title,
     set_picture,
     store_identity,
+)
+from sciatica_kit.widgets.progress_charts import (
+    CHARTS_AHEAD,
+    ChartsAhead,
+    chart_key,
+    charts_to_draw,
+    keep,
+    kept_charts,
+    kept_svg,
+    laid_out_chart,
+    next_in_list,
 )
 
 __all__ = ["ProgressLogger", "VisitModel", "draw_first_charts", "form_fields"]
@@ -196,12 +206,10 @@ class ProgressLogger(StoreBacked, w.VBox):
         self._opening = False  # True while the constructor opens the first patient
         # pid -> (data fingerprint, SVG): shared by the kernel's loggers of this store, so the charts a
         # preheated kernel drew before the page was opened are there when it is (draw_first_charts)
-        self._charts = _kept_charts(self.store)
+        self._charts = kept_charts(self.store)
+        self._draw_ahead = ChartsAhead(self, self._charts, lambda: self.form_patient,
+                                       lambda: next_in_list(self.patient.options, self.form_patient))
         self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)  # the next patients' charts
-        self._ahead_done: set[str] = set()  # patients looked at for the store's revision below
-        self._ahead_for = None  # (store revision, form patient) the charts to draw were chosen for
-        self._ahead_todo = iter(())  # the next patients' charts still to draw, laid out one at a time
-        self._ahead_figure = None  # (pid, fingerprint, Figure) laid out in one step, drawn as SVG in the next
         self._reverting = False
         self.banner = self._demo_banner()
 
@@ -839,97 +847,26 @@ class ProgressLogger(StoreBacked, w.VBox):
             return
         from sciatica_kit.charts import figure_svg
 
-        key = _chart_key(log, programmes)
-        svg = self._kept_chart(pid, key)
+        key = chart_key(log, programmes)
+        svg = kept_svg(self._charts, pid, key)
         if svg is None:
             # SVG with fixed margins: half a PNG's work
-            svg = self._keep_chart(pid, key, figure_svg(self._laid_out_chart(log, pid, programmes)))
+            svg = keep(self._charts, pid, key, figure_svg(laid_out_chart(log, pid, programmes, self.catalog)))
         if pid == self.form_patient:
             set_picture(self.chart, svg)
 
-    def _laid_out_chart(self, log: pd.DataFrame, pid: str, programmes):
-        return _laid_out_chart(log, pid, programmes, self.catalog)
 
-    def _kept_chart(self, pid: str, key: bytes) -> bytes | None:
-        return _kept_svg(self._charts, pid, key)
-
-    def _keep_chart(self, pid: str, key: bytes, svg: bytes) -> bytes:
-        return _keep(self._charts, pid, key, svg)
-
-    def _draw_ahead(self) -> bool:
-        """One step of drawing the next patients' charts while the app sits idle after the clinician's first action.
-
-        Switching to one of them then only shows the kept picture (checked against the store
-        first: a colleague's new entry means a new drawing).  A step either lays one chart out
-        or draws it as SVG (each about a sixth of a second here), so a click waits at most that
-        long; any action of the clinician cancels the next step (:class:`WhileIdle`).
-        Returns True while there is more to draw.
-        """
-        from sciatica_kit.charts import figure_svg
-
-        if self._ahead_figure is not None:
-            pid, key, fig = self._ahead_figure
-            self._ahead_figure = None
-            if pid not in self._charts:  # unless a switch drew it meanwhile (if its rows changed, a switch draws anew)
-                self._keep_chart(pid, key, figure_svg(fig))
-            return True
-        try:
-            revision = self.store.revision()
-        except Exception:  # the store cannot be read now: the switch itself will say so
-            return False
-        if self._ahead_for is None or revision != self._ahead_for[0]:
-            self._ahead_done = set()  # a colleague's save: every patient is looked at again
-        if (revision, self.form_patient) != self._ahead_for:  # or another patient in the form: the order changes
-            self._ahead_for = (revision, self.form_patient)
-            self._ahead_todo = _charts_to_draw(self.store, self._ahead_order(), self._charts, self.catalog, self._ahead_done)
-        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
-        self._ahead_figure = next(self._ahead_todo, None)
-        return self._ahead_figure is not None
-
-    def _ahead_order(self) -> list[str]:
-        """The patients after the form's patient in the list (wrapping round), nearest first."""
-        options = list(self.patient.options)
-        if self.form_patient in options:
-            i = options.index(self.form_patient)
-            options = options[i + 1:] + options[:i]
-        return options[:CHARTS_AHEAD]
-
-
-CHART_CACHE = 32  # patients whose last chart is kept, per store (a few MB at most)
-CHARTS_AHEAD = 10  # the patients after the form's patient whose charts are drawn while the app is idle
 AHEAD_IDLE_S = 1.0  # seconds without a click before charts are drawn ahead
 AHEAD_GAP_S = 0.05  # between two steps: the kernel answers what the browser sent meanwhile
 
 
-_KEPT_CHARTS: dict[str, OrderedDict[str, tuple[bytes, bytes]]] = {}  # store -> pid -> (fingerprint, SVG), per kernel
-
-
-def _kept_charts(store) -> OrderedDict[str, tuple[bytes, bytes]]:
-    """The charts this kernel keeps for ``store`` (one table per store location)."""
-    return _KEPT_CHARTS.setdefault(store_identity(store), OrderedDict())
-
-
-def _keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
-    charts[pid] = (key, svg)
-    charts.move_to_end(pid)
-    while len(charts) > CHART_CACHE:
-        charts.popitem(last=False)
-    return svg
-
-
-def _laid_out_chart(log: pd.DataFrame, pid: str, programmes, catalog):
-    """The patient's progress chart with fixed margins, ready for :func:`~sciatica_kit.charts.figure_svg`."""
-    from sciatica_kit.charts import fixed_layout, plot_progress
-
-    return fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=catalog))
-
-
 @shared_docs
 def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, stop=None) -> list[str]:
-    """Draw and keep the charts a visit logger opened now shows first: its first ``n`` patients'.
+    """Draw and keep the charts a visit logger or patient report opened now shows first: its first ``n`` patients'.
 
     A preheated kernel (``make app``) calls this while it waits for its visitor, so the first
-    patient's chart and the next ones in the list are ready when the page is opened.  A kept
+    patient's chart and the next ones in the list are ready when the page is opened (the
+    logger and the report show the same chart, kept in :mod:`~sciatica_kit.widgets.progress_charts`).  A kept
     chart is shown only while the patient's rows and programme dates are unchanged; a
     colleague's entry since means a new drawing.
 
@@ -951,15 +888,15 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
     catalog = catalog or load_catalog()
     drawn: list[str] = []
     with given_or_app_store(store) as store:
-        charts = _kept_charts(store)
+        charts = kept_charts(store)
         done = (store_identity(store), n, store.revision())
         if done in _FIRST_DRAWN:  # the store has not changed since every one was drawn: one small query
             return drawn
         pids = list(store.patients()["patient_id"])[:n]
-        for pid, key, fig in _charts_to_draw(store, pids, charts, catalog, stop=stop):
+        for pid, key, fig in charts_to_draw(store, pids, charts, catalog, stop=stop):
             if stop is not None and stop.is_set():  # between the two halves of a drawing, too
                 break
-            _keep(charts, pid, key, figure_svg(fig))
+            keep(charts, pid, key, figure_svg(fig))
             drawn.append(pid)
         if stop is None or not stop.is_set():
             _FIRST_DRAWN.clear()
@@ -968,50 +905,6 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
 
 
 _FIRST_DRAWN: set[tuple] = set()  # (store, n, revision) of the last draw_first_charts that drew all it was asked
-
-
-def _kept_svg(charts: OrderedDict, pid: str, key: bytes) -> bytes | None:
-    """The picture kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``)."""
-    cached = charts.get(pid)
-    if cached is None or cached[0] != key:
-        return None
-    charts.move_to_end(pid)
-    return cached[1]
-
-
-def _charts_to_draw(store, pids: list[str], charts: OrderedDict, catalog, done: set[str] | None = None, stop=None):
-    """Lay out, one at a time, the charts of ``pids`` that ``charts`` does not hold for their current rows.
-
-    Yields ``(pid, fingerprint, Figure)``, to be drawn with
-    :func:`~sciatica_kit.charts.figure_svg` and kept with :func:`_keep`.  Patients without
-    entries, and those the store cannot give now, are passed over; each patient looked at is
-    added to ``done`` and skipped when already there.  The one rule for drawing ahead, in a
-    preheated kernel (:func:`draw_first_charts`) and in an open app (its idle steps).
-    """
-    done = set() if done is None else done
-    for pid in pids:
-        if pid in done:
-            continue
-        if stop is not None and stop.is_set():
-            return
-        done.add(pid)
-        try:
-            log, programmes = store.read(pid), store.programmes(pid)
-        except Exception:  # the store cannot be read now: opening or switching says so
-            continue
-        key = _chart_key(log, programmes)
-        if not log.empty and _kept_svg(charts, pid, key) is None:
-            yield pid, key, _laid_out_chart(log, pid, programmes, catalog)
-
-
-def _chart_key(log: pd.DataFrame, programmes) -> bytes:
-    """A fingerprint of everything the chart shows: the patient's rows and programme dates."""
-    import hashlib
-
-    digest = hashlib.sha1(pd.util.hash_pandas_object(log, index=False).to_numpy().tobytes())
-    if isinstance(programmes, pd.DataFrame) and not programmes.empty and "created" in programmes:
-        digest.update(pd.util.hash_pandas_object(programmes["created"], index=False).to_numpy().tobytes())
-    return digest.digest()
 
 
 def _clinic_words(problems: pd.DataFrame) -> pd.DataFrame:

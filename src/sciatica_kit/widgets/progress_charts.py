@@ -1,0 +1,256 @@
+"""Patients' progress charts, kept per store and drawn ahead: shared by the visit logger and the report.
+
+A chart is kept with a fingerprint of everything it shows (the patient's rows and programme
+dates), and shown again only while the store still gives the same fingerprint: a
+colleague's entry since means a new drawing, never the old picture.
+
+While an app sits idle, :class:`ChartsAhead` draws the charts of the patients the clinician
+is likely to open next, one half at a time (the layout in one step, the SVG in the next),
+so that a click waits for one step at most.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+import pandas as pd
+
+from sciatica_kit.widgets.common import store_identity
+
+__all__ = ["CHARTS_AHEAD", "CHART_CACHE", "ChartsAhead", "chart_key", "charts_to_draw", "keep", "kept_charts", "kept_svg",
+           "laid_out_chart", "next_in_list"]
+
+CHART_CACHE = 32  # patients whose last chart is kept, per store (a few MB at most)
+CHARTS_AHEAD = 10  # the patients after the one shown whose charts are drawn while an app is idle
+
+_KEPT_CHARTS: dict[str, OrderedDict[str, tuple[bytes, bytes]]] = {}  # store -> pid -> (fingerprint, SVG), per kernel
+
+
+def kept_charts(store) -> OrderedDict[str, tuple[bytes, bytes]]:
+    """The charts this kernel keeps for ``store`` (one table per store location), newest last.
+
+    Parameters
+    ----------
+    store : Store
+        An open store.
+
+    Returns
+    -------
+    OrderedDict
+        Patient id -> (fingerprint, SVG bytes).
+    """
+    return _KEPT_CHARTS.setdefault(store_identity(store), OrderedDict())
+
+
+def keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
+    """Keep ``svg`` as ``pid``'s chart drawn from fingerprint ``key``; the oldest beyond :data:`CHART_CACHE` go.
+
+    Parameters
+    ----------
+    charts : OrderedDict
+        A table from :func:`kept_charts`.
+    pid : str
+        The patient.
+    key : bytes
+        The fingerprint of what the chart shows (:func:`chart_key`).
+    svg : bytes
+        The chart.
+
+    Returns
+    -------
+    bytes
+        ``svg``.
+    """
+    charts[pid] = (key, svg)
+    charts.move_to_end(pid)
+    while len(charts) > CHART_CACHE:
+        charts.popitem(last=False)
+    return svg
+
+
+def kept_svg(charts: OrderedDict, pid: str, key: bytes) -> bytes | None:
+    """The chart kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``), else None.
+
+    Parameters
+    ----------
+    charts : OrderedDict
+        A table from :func:`kept_charts`.
+    pid : str
+        The patient.
+    key : bytes
+        The fingerprint of the patient's rows now (:func:`chart_key`).
+
+    Returns
+    -------
+    bytes or None
+        The SVG, or None when none is kept for these rows.
+    """
+    cached = charts.get(pid)
+    if cached is None or cached[0] != key:
+        return None
+    charts.move_to_end(pid)
+    return cached[1]
+
+
+def chart_key(log: pd.DataFrame, programmes) -> bytes:
+    """A fingerprint of everything a progress chart shows: the patient's rows and programme dates.
+
+    Parameters
+    ----------
+    log : DataFrame
+        The patient's tidy log.
+    programmes : DataFrame
+        The patient's saved programmes (``Store.programmes``).
+
+    Returns
+    -------
+    bytes
+        A SHA-1 digest.
+    """
+    digest = hashlib.sha1(pd.util.hash_pandas_object(log, index=False).to_numpy().tobytes())
+    if isinstance(programmes, pd.DataFrame) and not programmes.empty and "created" in programmes:
+        digest.update(pd.util.hash_pandas_object(programmes["created"], index=False).to_numpy().tobytes())
+    return digest.digest()
+
+
+def laid_out_chart(log: pd.DataFrame, pid: str, programmes, catalog):
+    """The patient's progress chart with fixed margins, ready for :func:`~sciatica_kit.charts.figure_svg`.
+
+    Parameters
+    ----------
+    log : DataFrame
+        The patient's tidy log.
+    pid : str
+        The patient.
+    programmes : DataFrame
+        The patient's saved programmes (their dates are marked).
+    catalog : Catalog
+        The catalogue.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from sciatica_kit.charts import fixed_layout, plot_progress
+
+    return fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=catalog))
+
+
+def charts_to_draw(store, pids: list[str], charts: OrderedDict, catalog, done: set[str] | None = None, stop=None):
+    """Lay out, one at a time, the charts of ``pids`` that ``charts`` does not hold for their current rows.
+
+    Patients without entries, and those the store cannot give now, are passed over; each
+    patient looked at is added to ``done`` and skipped when already there.  The one rule for
+    drawing ahead: in a preheated kernel (:func:`~sciatica_kit.widgets.draw_first_charts`)
+    and in an open app (:class:`ChartsAhead`).
+
+    Parameters
+    ----------
+    store : Store
+        An open store.
+    pids : list of str
+        The patients, in the order to draw them.
+    charts : OrderedDict
+        A table from :func:`kept_charts`.
+    catalog : Catalog
+        The catalogue.
+    done : set of str, optional
+        Patients already looked at (updated).
+    stop : threading.Event, optional
+        Set to stop before the next patient.
+
+    Yields
+    ------
+    tuple
+        ``(pid, fingerprint, Figure)``: draw with :func:`~sciatica_kit.charts.figure_svg`, keep with :func:`keep`.
+    """
+    done = set() if done is None else done
+    for pid in pids:
+        if pid in done:
+            continue
+        if stop is not None and stop.is_set():
+            return
+        done.add(pid)
+        try:
+            log, programmes = store.read(pid), store.programmes(pid)
+        except Exception:  # the store cannot be read now: opening or switching says so
+            continue
+        key = chart_key(log, programmes)
+        if not log.empty and kept_svg(charts, pid, key) is None:
+            yield pid, key, laid_out_chart(log, pid, programmes, catalog)
+
+
+class ChartsAhead:
+    """An app's idle steps that draw the next patients' charts: one layout or one SVG per step.
+
+    Give it to :class:`~sciatica_kit.widgets.common.WhileIdle` as its step.  The patients
+    are chosen again when the store changes (a colleague's save) or another patient is shown.
+
+    Parameters
+    ----------
+    app
+        The app: its ``store`` and ``catalog`` are read at each step.
+    charts : OrderedDict
+        The app's table from :func:`kept_charts`.
+    shown : callable
+        Returns the patient the app shows now.
+    order : callable
+        Returns the patients to draw ahead, nearest first.
+    """
+
+    def __init__(self, app, charts: OrderedDict, shown, order):
+        self.app, self.charts, self.shown, self.order = app, charts, shown, order
+        self.done: set[str] = set()  # patients looked at for the store's revision below
+        self.chosen_for = None  # (store revision, patient shown) the charts to draw were chosen for
+        self.todo = iter(())  # the charts still to draw, laid out one at a time
+        self.figure = None  # (pid, fingerprint, Figure) laid out in one step, drawn as SVG in the next
+
+    def __call__(self) -> bool:
+        """One step; True while there is more to draw.
+
+        Returns
+        -------
+        bool
+        """
+        from sciatica_kit.charts import figure_svg
+
+        if self.figure is not None:
+            pid, key, fig = self.figure
+            self.figure = None
+            if pid not in self.charts:  # unless a switch drew it meanwhile (if its rows changed, a switch draws anew)
+                keep(self.charts, pid, key, figure_svg(fig))
+            return True
+        try:
+            revision = self.app.store.revision()
+        except Exception:  # the store cannot be read now: the switch itself will say so
+            return False
+        if self.chosen_for is None or revision != self.chosen_for[0]:
+            self.done = set()  # a colleague's save: every patient is looked at again
+        if (revision, self.shown()) != self.chosen_for:  # or another patient shown: the order changes
+            self.chosen_for = (revision, self.shown())
+            self.todo = charts_to_draw(self.app.store, self.order(), self.charts, self.app.catalog, self.done)
+        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
+        self.figure = next(self.todo, None)
+        return self.figure is not None
+
+
+def next_in_list(options, shown: str) -> list[str]:
+    """The patients after ``shown`` in a picker's list (wrapping round), nearest first, at most :data:`CHARTS_AHEAD`.
+
+    Parameters
+    ----------
+    options : sequence of str
+        The picker's patient ids, in order.
+    shown : str
+        The patient shown now.
+
+    Returns
+    -------
+    list of str
+    """
+    options = list(options)
+    if shown in options:
+        i = options.index(shown)
+        options = options[i + 1:] + options[:i]
+    return options[:CHARTS_AHEAD]
