@@ -894,10 +894,12 @@ def test_the_apps_appear_on_a_network_that_drops_internet_traffic_and_ask_nothin
 
     page.route("**/*", hold_outside)
     page.set_viewport_size(VOILA_VIEWPORT)
+    console = _console(page)
     for notebook, css_class in ((NB_HOME, "sk-demo-banner"), (NB_PROGRAMME, "sk-programme-builder"),
-                                (NB_LOGGER, "sk-progress-logger"), (NB_OVERVIEW, "sk-clinic-overview")):
-        page.goto(voila_server.url(notebook), wait_until="commit")
-        expect(page.locator(f".{css_class}").first).to_be_visible(timeout=APP_TIMEOUT_MS)
+                                (NB_LOGGER, "sk-progress-logger"), (NB_OVERVIEW, "sk-clinic-overview"), (NB_REPORT, "sk-patient-report")):
+        page.goto(voila_server.url(notebook), wait_until="commit")  # not "load": the test is whether the app appears
+        _wait_for_voila_app(page, voila_server, notebook, page.locator(f".{css_class}").first, console)
+        expect(page.locator(f".{css_class}").first).to_be_visible()
     assert outside == []  # nothing asked of the internet (no third party learns the clinic opened a page)
 
 
@@ -931,7 +933,7 @@ def test_preheated_app_is_built_when_opened_from_the_store_as_it_is_then(page, p
     assert not any("preheat" in a for a in _make_app_voila_args("PREHEAT=0"))
     dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True).stdout
     apps = int(re.search(r"--apps (\d+)", dry).group(1))
-    assert apps == 4  # `make app` opens the browser once the home page and the three apps are ready
+    assert apps == 5  # `make app` opens the browser once the home page, the three apps and the report are ready
     ready, deadline = server.root.parent / "ready", time.monotonic() + START_TIMEOUT_S
     while len(list(ready.glob("kernel-*"))) < apps:  # each spare kernel has run its notebook up to wait_for_visitor()
         assert time.monotonic() < deadline, f"the preheated kernels never said they were ready:\n{server.log_tail()}"
