@@ -88,8 +88,10 @@ lab: demo
 # Preheated kernels (PREHEAT=1, the default): the home page and each app notebook (builder, logger,
 # overview, report) run their imports and a warm-up in a spare kernel before anyone opens them, then wait
 # (sciatica_kit.widgets.wait_for_visitor); the page itself is built when it is opened, from the store
-# as it is then.  A spare kernel is refilled a minute after its page is opened (fill_delay), not at
-# once, so the refill does not compete with the clinician's first clicks.  On this two-core machine
+# as it is then.  A used spare kernel is replaced at the machine's first pause, 3 s to a minute
+# (fill_delay) after its page is opened, so the refill never competes with the clinician's clicks
+# and a page opened again meanwhile waits seconds, not the rest of the minute
+# (sciatica_kit.kernels.refill_at_a_pause).  On this two-core machine
 # the logger's first page took 1.7 s preheated against 5.4 s without (benchmarks/browser.py).
 # PREHEAT=0 starts every page in a new kernel (less memory: five fewer Python processes).
 PREHEAT ?= 1

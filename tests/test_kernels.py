@@ -126,3 +126,40 @@ def test_make_app_and_make_lab_start_kernels_with_the_kits_ports(target):
 
     dry = subprocess.run(["make", "-n", target], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True).stdout
     assert "--MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager" in dry
+
+
+def test_a_used_spare_kernel_is_replaced_at_the_first_pause_not_after_voilas_whole_wait(monkeypatch):
+    """Voila waited its whole fill_delay (a minute in `make app`) before replacing a used spare
+    kernel, and a visitor opening the same page meanwhile waited it out (59 s for the home page)."""
+    import time
+
+    import voila.voila_kernel_manager as voila_kernels
+
+    from sciatica_kit import machine
+
+    monkeypatch.setattr(voila_kernels, "wait_before", voila_kernels.wait_before)  # put back after the test
+    assert kernels.refill_at_a_pause() and voila_kernels.wait_before is kernels._refill_at_a_pause
+    monkeypatch.setattr(kernels, "REFILL_FIRST_S", 0.05)
+    monkeypatch.setattr(kernels, "REFILL_PAUSE_S", 0.05)
+    busy = {"looks": 0}
+
+    def machine_was_idle(previous):
+        busy["looks"] += 1
+        return busy["looks"] > busy.get("until", 0), previous
+
+    monkeypatch.setattr(machine, "machine_was_idle", machine_was_idle)
+
+    async def started():
+        return "started"
+
+    def timed(delay):
+        t = time.monotonic()
+        assert asyncio.run(voila_kernels.wait_before(delay, started())) == "started"
+        return time.monotonic() - t
+
+    assert timed(0) < 0.05  # Voila's first fill, when the server starts: at once
+    assert timed(60) < 5  # an idle machine: at its first pause, not a minute later
+    busy.update(looks=0, until=4)  # a clinician clicking: four busy looks first
+    assert 0.2 <= timed(60) < 5 and busy["looks"] == 5
+    busy.update(looks=0, until=10**6)  # never idle: Voila's own wait is the longest
+    assert 0.5 <= timed(0.5) < 5

@@ -952,13 +952,12 @@ def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store
     first = list(store.patients()["patient_id"])[0]
     seen = {}
     looks = []
-    real_idle = common._machine_was_idle
 
-    def machine(previous):
+    def machine_was_idle(previous):
         looks.append(seen.get("busy", False))
-        return (not seen.get("busy", False)), real_idle(previous)[1]
+        return (not seen.get("busy", False)), previous
 
-    monkeypatch.setattr(common, "_machine_was_idle", machine)
+    monkeypatch.setattr(common.machine, "machine_was_idle", machine_was_idle)
 
     def until(condition, what):
         deadline = time.monotonic() + 120
@@ -984,17 +983,19 @@ def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store
 
 
 def test_the_machine_counts_as_idle_when_half_its_cpu_time_went_idle(monkeypatch):
-    import sciatica_kit.widgets.common as common
+    import threading
 
-    monkeypatch.setattr(common, "_cpu_times", lambda: (1060, 2100))
-    assert common._machine_was_idle((1000, 2000)) == (True, (1060, 2100))  # 60 of 100 ticks idle
-    monkeypatch.setattr(common, "_cpu_times", lambda: (1040, 2100))
-    assert common._machine_was_idle((1000, 2000))[0] is False  # one of two cores busy and more
-    assert common._machine_was_idle(None)[0] is True  # the first look: nothing to compare with
-    monkeypatch.setattr(common, "_cpu_times", lambda: None)
-    assert common._machine_was_idle((1000, 2000))[0] is True  # not Linux: drawn at the lowest priority, as before
-    deadline = common._Until(__import__("threading").Event(), 0.0)
-    assert deadline.is_set()  # one round's time is up
+    import sciatica_kit.widgets.common as common
+    from sciatica_kit import machine
+
+    monkeypatch.setattr(machine, "cpu_times", lambda: (1060, 2100))
+    assert machine.machine_was_idle((1000, 2000)) == (True, (1060, 2100))  # 60 of 100 ticks idle
+    monkeypatch.setattr(machine, "cpu_times", lambda: (1040, 2100))
+    assert machine.machine_was_idle((1000, 2000))[0] is False  # one of two cores busy and more
+    assert machine.machine_was_idle(None)[0] is True  # the first look: nothing to compare with
+    monkeypatch.setattr(machine, "cpu_times", lambda: None)
+    assert machine.machine_was_idle((1000, 2000))[0] is True  # not Linux: drawn at the lowest priority, as before
+    assert common._Until(threading.Event(), 0.0).is_set()  # one round's time is up
 
 
 def test_drawing_the_first_charts_again_reads_nothing_more_until_the_store_changes(store, monkeypatch):

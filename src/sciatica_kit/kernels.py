@@ -15,10 +15,14 @@ servers never give the same port to kernels starting at the same moment.  ``make
 ``make lab`` and the clinic hub's servers use it::
 
     --MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager
+
+In a Voila server with preheated kernels (``make app``) it also changes when a used spare
+kernel is replaced (:func:`refill_at_a_pause`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import random
 import socket
@@ -26,7 +30,9 @@ from pathlib import Path
 
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
-__all__ = ["KitKernelManager", "kernel_ports"]
+from sciatica_kit import machine
+
+__all__ = ["KitKernelManager", "kernel_ports", "refill_at_a_pause"]
 
 #: Where the system hands out ports by itself when /proc does not say (Linux's default).
 DEFAULT_EPHEMERAL = (32768, 60999)
@@ -146,15 +152,70 @@ def release_ports(ports) -> None:
 _GIVEN: set[int] = set()  # ports this server gave to kernels that have not been stopped
 
 
+REFILL_FIRST_S = 3.0  # a used spare kernel's replacement starts no sooner than this...
+REFILL_PAUSE_S = 1.0  # ... then at the first second the machine is mostly idle (or after Voila's fill_delay)
+
+
+async def _refill_at_a_pause(delay: float, start):
+    """Voila's wait before it replaces a used spare kernel, ended by the machine's first pause.
+
+    Voila waits ``fill_delay`` seconds (``make app``: 60), then starts the replacement.  A
+    visitor who opens the same page meanwhile (back to the home page a few seconds after
+    leaving it) is given that replacement, so they waited out the rest of the minute: 59 s
+    for the home page here.  Now the replacement starts after ``REFILL_FIRST_S``, at the
+    first second in which at least half the machine's CPU time went idle (a clinician
+    reading, or a visitor waiting for this very page), and at the latest after ``delay``.
+    It never starts in the middle of a clinician's clicks, which is why Voila's wait was made
+    a minute long.
+    """
+    loop = asyncio.get_running_loop()
+    if delay > 0:
+        until = loop.time() + delay
+        await asyncio.sleep(min(delay, REFILL_FIRST_S))
+        reading = machine.cpu_times()
+        while loop.time() < until:
+            await asyncio.sleep(REFILL_PAUSE_S)
+            idle, reading = machine.machine_was_idle(reading)
+            if idle:
+                break
+    return await start
+
+
+def refill_at_a_pause() -> bool:
+    """Make Voila replace a used spare kernel at the machine's first pause (see :func:`_refill_at_a_pause`).
+
+    Voila has no option for it: its own wait (``voila.voila_kernel_manager.wait_before``) is
+    replaced, once per process.  Called when the server creates its first kernel manager.
+
+    Returns
+    -------
+    bool
+        True when Voila's wait is (now) replaced; False without Voila or without that wait.
+    """
+    try:
+        import voila.voila_kernel_manager as voila_kernels
+    except ImportError:
+        return False
+    if getattr(voila_kernels, "wait_before", None) is None:
+        return False
+    voila_kernels.wait_before = _refill_at_a_pause
+    return True
+
+
 class KitKernelManager(ServerKernelManager):
     """A Jupyter server's kernel manager whose kernels get ports below the ephemeral range.
 
     Everything else is Jupyter's own :class:`ServerKernelManager`.  A restart "with new
     ports" (after a kernel died) chooses again the same way; a stopped kernel's ports are
-    free to be chosen again.
+    free to be chosen again.  In a Voila server it also makes a used spare kernel's
+    replacement start at the machine's first pause (:func:`refill_at_a_pause`).
     """
 
     _kit_ports: list[int] | None = None  # the ports chosen here for this kernel
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        refill_at_a_pause()
 
     async def _async_pre_start_kernel(self, **kw):
         if self.transport == "tcp" and not any(getattr(self, name) for name in _PORT_NAMES):

@@ -180,6 +180,7 @@ def _setting(section: str, key: str):
         return None
 
 
+from sciatica_kit import machine  # noqa: E402
 from sciatica_kit.settings import clinic_store_location  # noqa: E402  (re-exported for the apps)
 
 
@@ -424,7 +425,7 @@ def _then_say_ready(work, stop: threading.Event) -> None:
     A colleague's save while the kernel waits changes what its app will show: every
     ``WATCH_S`` seconds ``work`` runs again, which draws only what the store changed (one
     small query when nothing did).  Those later rounds run only when the machine was mostly
-    idle meanwhile (:func:`_machine_was_idle`) and stop after ``WATCH_BUDGET_S``: the next
+    idle meanwhile (:func:`sciatica_kit.machine.machine_was_idle`) and stop after ``WATCH_BUDGET_S``: the next
     round goes on where one stopped.  A clinician working in another app on this machine
     (five waiting kernels may all have something to redraw after each save) is not slowed.
     """
@@ -432,9 +433,9 @@ def _then_say_ready(work, stop: threading.Event) -> None:
         _quietly(work, stop=stop)
     finally:
         _say_ready()
-    reading = _cpu_times()
+    reading = machine.cpu_times()
     while not stop.wait(WATCH_S):
-        idle, reading = _machine_was_idle(reading)
+        idle, reading = machine.machine_was_idle(reading)
         if idle:
             _quietly(work, stop=_Until(stop, WATCH_BUDGET_S))
 
@@ -447,28 +448,6 @@ class _Until:
 
     def is_set(self) -> bool:
         return self.event.is_set() or time.monotonic() > self.deadline
-
-
-def _cpu_times() -> tuple[int, int] | None:
-    """(idle, total) CPU time of the whole machine so far, in clock ticks (Linux ``/proc/stat``); None elsewhere."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields[:8])
-
-
-def _machine_was_idle(previous: tuple[int, int] | None, share: float = 0.5) -> tuple[bool, tuple[int, int] | None]:
-    """Whether at least ``share`` of the machine's CPU time went idle since ``previous``, and the new reading.
-
-    True where the system does not say (not Linux): the drawing then runs as before, at the
-    lowest priority.
-    """
-    now = _cpu_times()
-    if previous is None or now is None or now[1] <= previous[1]:
-        return True, now
-    return (now[0] - previous[0]) / (now[1] - previous[1]) >= share, now
 
 
 def _quietly(work, *args, **kwargs) -> None:
