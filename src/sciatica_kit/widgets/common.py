@@ -15,6 +15,8 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
+from sciatica_kit import machine
+
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title", "set_picture",
@@ -180,7 +182,6 @@ def _setting(section: str, key: str):
         return None
 
 
-from sciatica_kit import machine  # noqa: E402
 from sciatica_kit.settings import clinic_store_location  # noqa: E402  (re-exported for the apps)
 
 
@@ -370,8 +371,8 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> 
         layout), ``"pdf"`` writes a throw-away handout PDF to a temporary folder (WeasyPrint,
         fontconfig and the exercise pictures); empty for imports only (the home page).
     while_waiting : callable, optional
-        Work done while the kernel waits, in a thread, called with a :class:`threading.Event`
-        that is set when the visitor comes (the work then starts nothing new):
+        Work done while the kernel waits, in a thread, called with ``stop=``: a signal set when
+        the visitor comes, or when a later round's second is up (the work then starts nothing new):
         :func:`~sciatica_kit.widgets.progress_logger.draw_first_charts` or
         :func:`~sciatica_kit.widgets.clinic_overview.draw_cohort_charts`.  It runs again every
         ``WATCH_S`` seconds until the visitor comes, so what it drew follows colleagues' saves;
