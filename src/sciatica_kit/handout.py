@@ -560,7 +560,7 @@ def _encode_once(image):
 
 
 _DATA_PICTURE = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
-_picture_files: dict[str, str] = {}  # hash of a picture's data -> its file's URI
+_picture_files: dict[str, Path] = {}  # hash of a picture's data -> its file
 _picture_dir: Path | None = None
 
 
@@ -577,8 +577,8 @@ def _pictures_as_files(text: str) -> str:
     def as_file(match: re.Match) -> str:
         kind, data = match.group(1), match.group(2)
         key = hashlib.sha256(data.encode("ascii")).hexdigest()
-        uri = _picture_files.get(key)
-        if uri is None or not Path(uri.removeprefix("file://")).exists():
+        path = _picture_files.get(key)
+        if path is None or not path.exists():  # new, or removed meanwhile (a cleaner of temporary files)
             global _picture_dir
             if _picture_dir is None or not _picture_dir.exists():
                 _picture_dir = Path(tempfile.mkdtemp(prefix="sciatica-kit-pictures-"))  # mode 0700
@@ -586,8 +586,8 @@ def _pictures_as_files(text: str) -> str:
             path = _picture_dir / f"{key}.{'png' if kind == 'png' else 'jpg'}"
             with private_path(path) as tmp:
                 tmp.write_bytes(base64.b64decode(data))
-            uri = _picture_files[key] = path.as_uri()
-        return f'src="{uri}"'
+            _picture_files[key] = path
+        return f'src="{path.as_uri()}"'
 
     return _DATA_PICTURE.sub(as_file, text)
 
