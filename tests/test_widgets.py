@@ -1011,7 +1011,7 @@ def test_drawing_the_first_charts_again_reads_nothing_more_until_the_store_chang
     assert draw_first_charts(store, n=3) == [first]  # only the chart whose rows changed
 
 
-def test_the_overview_pauses_before_its_chart_only_while_conditions_are_stepped_through(store, monkeypatch):
+def test_the_overview_pauses_before_its_chart_on_opening_and_between_conditions_not_on_refresh(store, monkeypatch):
     import sciatica_kit.widgets.clinic_overview as overview_module
     import sciatica_kit.widgets.common as common
 
@@ -1020,7 +1020,7 @@ def test_the_overview_pauses_before_its_chart_only_while_conditions_are_stepped_
     monkeypatch.setattr(common, "run_later", later)
     app = ClinicOverview(store=store)
     charts = [h for h in later.queue if not h.cancelled and h.delay != overview_module.AHEAD_IDLE_S]
-    assert [h.delay for h in charts] == [0.0]  # opening: the chart follows the table at once
+    assert [h.delay for h in charts] == [overview_module.CHART_DELAY_S]  # opening: the browser asks for the widgets first
     later.queue.clear()
     app.condition.value = "spinal_stenosis"
     assert overview_module.CHART_DELAY_S > 0

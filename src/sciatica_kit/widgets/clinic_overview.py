@@ -140,7 +140,9 @@ class ClinicOverview(StoreBacked, w.VBox):
             self.chart,
         ], layout=w.Layout(max_width="1150px"))
         self.add_class("sk-clinic-overview")
-        self.refresh()
+        # opening: the chart a moment after the page, while the browser asks the kernel for the app's
+        # widgets (with the chart drawn at once, a page came up with Voila's "model not found" under load)
+        self._refresh(chart_delay=CHART_DELAY_S)
 
     def _show_table(self) -> None:
         if self.data is None or self.data.empty:
@@ -170,8 +172,8 @@ class ClinicOverview(StoreBacked, w.VBox):
         """Redraw the table and the charts from the store (read again when it has changed).
 
         The table and the count come first; inside a kernel the cohort chart follows as soon
-        as they are shown (after a condition is chosen, a moment later: a clinician stepping
-        through conditions never waits for charts skipped over).
+        as they are shown (when the page opens or a condition is chosen, a moment later: a
+        clinician stepping through conditions never waits for charts skipped over).
         """
         self._refresh(chart_delay=0.0)
 
