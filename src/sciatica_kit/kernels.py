@@ -165,8 +165,8 @@ async def _refill_at_a_pause(delay: float, start):
     for the home page here.  Now the replacement starts after ``REFILL_FIRST_S``, at the
     first second in which at least half the machine's CPU time went idle (a clinician
     reading, or a visitor waiting for this very page), and at the latest after ``delay``.
-    It never starts in the middle of a clinician's clicks, which is why Voila's wait was made
-    a minute long.
+    It waits for a pause in the clinician's clicks, which is what Voila's minute was for; a
+    visitor on a machine busy the whole time still waits up to ``delay``.
     """
     loop = asyncio.get_running_loop()
     if delay > 0:
@@ -185,7 +185,7 @@ def refill_at_a_pause() -> bool:
     """Make Voila replace a used spare kernel at the machine's first pause (see :func:`_refill_at_a_pause`).
 
     Voila has no option for it: its own wait (``voila.voila_kernel_manager.wait_before``) is
-    replaced, once per process.  Called when the server creates its first kernel manager.
+    replaced.  Called whenever the server creates a kernel manager (the same each time).
 
     Returns
     -------
