@@ -11,6 +11,7 @@ from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import load_catalog
 from sciatica_kit.widgets.common import (
     APP_STYLE,
+    DrawAhead,
     Message,
     StoreBacked,
     WhileIdle,
@@ -123,11 +124,8 @@ class ClinicOverview(StoreBacked, w.VBox):
         # preheated kernel read and drew before the page was opened is there when it is
         self._kept = _kept(self.store)
         self._pending_chart = None  # the cohort chart waiting to be drawn (a newer filter drops it)
+        self._draw_ahead = _CohortsAhead(self)
         self._ahead = WhileIdle(self._draw_ahead, idle_s=AHEAD_IDLE_S, gap_s=AHEAD_GAP_S)  # the other filters' charts
-        self._ahead_figure = None  # (key, Figure) laid out in one step, drawn as SVG in the next
-        self._ahead_done: set[tuple] = set()  # filters looked at for the store revision in their key
-        self._ahead_for = None  # (store revision, filter shown) the charts to draw were chosen for
-        self._ahead_todo = iter(())  # the other filters' cohort charts still to draw, laid out one at a time
         super().__init__([
             w.HTML(APP_STYLE),  # the notebook gives the title and purpose
             self.banner,
@@ -224,32 +222,6 @@ class ClinicOverview(StoreBacked, w.VBox):
         if self._pending_chart is None:  # a script or a test: draw now
             draw()
 
-    def _draw_ahead(self) -> bool:
-        """One step of drawing the other condition filters' cohort charts while the app sits idle.
-
-        A step lays one chart out or draws it as SVG, so a click waits for one step at most;
-        any action cancels the next step.  Returns True while there is more to draw.
-        """
-        from sciatica_kit.charts import figure_svg
-
-        if self._ahead_figure is not None:
-            key, fig = self._ahead_figure
-            self._ahead_figure = None
-            if key not in self._kept["charts"]:  # unless a filter drew it meanwhile
-                _keep_chart(self._kept["charts"], key, figure_svg(fig))
-            return True
-        try:
-            clinic = _read_clinic(self.store, self._kept, self.catalog)
-        except Exception:  # the store cannot be read now: the next filter says so
-            return False
-        shown = self.condition.value or ""  # its own chart is drawn for it
-        if (clinic[0], shown) != self._ahead_for:  # a colleague's save, or another filter
-            self._ahead_for = (clinic[0], shown)
-            self._ahead_todo = _cohorts_to_draw(clinic, self._kept["charts"], self.catalog, skip=shown, done=self._ahead_done)
-        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
-        self._ahead_figure = next(self._ahead_todo, None)
-        return self._ahead_figure is not None
-
     def _draw_chart(self, key: tuple, clinic: tuple, text: str) -> None:
         try:
             svg = _keep_chart(self._kept["charts"], key, _cohort_svg(*clinic, self.catalog))
@@ -257,6 +229,31 @@ class ClinicOverview(StoreBacked, w.VBox):
             self.message.show(text, "success")
         except Exception as exc:
             self.message.show(clinic_error(exc, "The cohort chart could not be drawn"), "error")
+
+
+class _CohortsAhead(DrawAhead):
+    """The overview's idle steps: the other condition filters' cohort charts, one layout or one SVG per step."""
+
+    def __init__(self, overview: ClinicOverview):
+        super().__init__()
+        self.overview = overview
+        self.done: set[tuple] = set()  # filters looked at (their key holds the store revision)
+
+    def situation(self) -> tuple:
+        """(store revision, filter shown); the store is read again when its revision changed."""
+        o = self.overview
+        return _read_clinic(o.store, o._kept, o.catalog)[0], o.condition.value or ""
+
+    def to_draw(self, situation: tuple):
+        """The cohort charts of the filters other than the one shown (its own chart is drawn for it)."""
+        o = self.overview
+        return _cohorts_to_draw(o._kept["read"], o._kept["charts"], o.catalog, skip=situation[1], done=self.done)
+
+    def keep(self, name: tuple, svg: bytes) -> None:
+        """Keep a filter's chart, unless the filter was chosen and drew it meanwhile."""
+        charts = self.overview._kept["charts"]
+        if name not in charts:
+            _keep_chart(charts, name, svg)
 
 
 _KEPT: dict[str, dict] = {}  # store -> {"read": (revision, patients, log, summary), "charts": {(revision, condition): SVG}}

@@ -18,7 +18,7 @@ import pandas as pd
 from sciatica_kit import machine
 
 __all__ = [
-    "APP_STYLE", "DEMO_BANNER", "Confirm", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
+    "APP_STYLE", "DEMO_BANNER", "Confirm", "DrawAhead", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title", "set_picture",
     "unique_path", "wait_for_visitor", "warm_up_in_background",
 ]
@@ -352,6 +352,83 @@ class WhileIdle:
             self.pending = run_later(self._run, self.idle_s - idle)
         elif self.step():
             self.pending = run_later(self._run, self.gap_s)
+
+
+class DrawAhead:
+    """Idle steps that draw charts ahead, half a chart per step: its layout in one, its SVG in the next.
+
+    Give an instance to :class:`WhileIdle` as its step; a click then waits for half a
+    drawing at most.  What to draw is chosen again whenever :meth:`situation` changes (a
+    colleague's save, another patient or filter shown).  Subclasses say what is shown
+    (:meth:`situation`), what to draw for it (:meth:`to_draw`) and where a drawing is kept
+    (:meth:`keep`).
+    """
+
+    def __init__(self):
+        self.chosen_for = None  # the situation the charts to draw were chosen for
+        self.todo = iter(())  # the charts still to draw, laid out one at a time
+        self.figure = None  # (name, Figure) laid out in one step, drawn as SVG in the next
+
+    def situation(self):
+        """What the choice of charts depends on, e.g. (store revision, what is shown); raises when the store cannot be read.
+
+        Returns
+        -------
+        hashable
+        """
+        raise NotImplementedError
+
+    def to_draw(self, situation):
+        """The charts to draw for ``situation``, laid out one at a time (:attr:`chosen_for` still holds the one before).
+
+        Parameters
+        ----------
+        situation
+            What :meth:`situation` gave.
+
+        Returns
+        -------
+        iterator
+            ``(name, Figure)`` pairs; ``name`` is passed to :meth:`keep`.
+        """
+        raise NotImplementedError
+
+    def keep(self, name, svg: bytes) -> None:
+        """Keep the chart ``name`` drawn as ``svg`` (unless a click drew it meanwhile).
+
+        Parameters
+        ----------
+        name
+            As :meth:`to_draw` gave it.
+        svg : bytes
+            The chart.
+        """
+        raise NotImplementedError
+
+    def __call__(self) -> bool:
+        """One step; True while there is more to draw.
+
+        Returns
+        -------
+        bool
+        """
+        from sciatica_kit.charts import figure_svg
+
+        if self.figure is not None:
+            name, fig = self.figure
+            self.figure = None
+            self.keep(name, figure_svg(fig))
+            return True
+        try:
+            now = self.situation()
+        except Exception:  # the store cannot be read now: the clinician's next click says so
+            return False
+        if now != self.chosen_for:
+            self.todo = self.to_draw(now)
+            self.chosen_for = now
+        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
+        self.figure = next(self.todo, None)
+        return self.figure is not None
 
 
 def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> None:

@@ -27,10 +27,9 @@ from sciatica_kit.widgets.common import (
 from sciatica_kit.widgets.progress_charts import (
     ChartsAhead,
     chart_key,
-    keep,
+    drawn_chart,
     kept_charts,
     kept_svg,
-    laid_out_chart,
     next_in_list,
 )
 
@@ -133,13 +132,11 @@ class PatientReport(StoreBacked, w.VBox):
         """The step that draws ``pid``'s chart and shows it if ``pid`` is still the one chosen."""
 
         def draw() -> None:
-            from sciatica_kit.charts import figure_svg
-
             self._pending_chart = None
             if self.patient.value != pid:
                 return
             try:
-                svg = keep(self._charts, pid, key, figure_svg(laid_out_chart(log, pid, programmes, self.catalog)))
+                svg = drawn_chart(self._charts, pid, log, programmes, self.catalog, key)
             except Exception as exc:
                 self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
                 return

@@ -16,9 +16,9 @@ from collections import OrderedDict
 
 import pandas as pd
 
-from sciatica_kit.widgets.common import store_identity
+from sciatica_kit.widgets.common import DrawAhead, store_identity
 
-__all__ = ["CHARTS_AHEAD", "CHART_CACHE", "ChartsAhead", "chart_key", "charts_to_draw", "keep", "kept_charts", "kept_svg",
+__all__ = ["CHARTS_AHEAD", "CHART_CACHE", "ChartsAhead", "chart_key", "charts_to_draw", "drawn_chart", "keep", "kept_charts", "kept_svg",
            "laid_out_chart", "next_in_list"]
 
 CHART_CACHE = 32  # patients whose last chart is kept, per store (a few MB at most)
@@ -181,7 +181,7 @@ def charts_to_draw(store, pids: list[str], charts: OrderedDict, catalog, done: s
             yield pid, key, laid_out_chart(log, pid, programmes, catalog)
 
 
-class ChartsAhead:
+class ChartsAhead(DrawAhead):
     """An app's idle steps that draw the next patients' charts: one layout or one SVG per step.
 
     Give it to :class:`~sciatica_kit.widgets.common.WhileIdle` as its step.  The patients
@@ -200,39 +200,81 @@ class ChartsAhead:
     """
 
     def __init__(self, app, charts: OrderedDict, shown, order):
+        super().__init__()
         self.app, self.charts, self.shown, self.order = app, charts, shown, order
-        self.done: set[str] = set()  # patients looked at for the store's revision below
-        self.chosen_for = None  # (store revision, patient shown) the charts to draw were chosen for
-        self.todo = iter(())  # the charts still to draw, laid out one at a time
-        self.figure = None  # (pid, fingerprint, Figure) laid out in one step, drawn as SVG in the next
+        self.done: set[str] = set()  # patients looked at for the store's revision in ``chosen_for``
 
-    def __call__(self) -> bool:
-        """One step; True while there is more to draw.
+    def situation(self) -> tuple:
+        """(store revision, patient shown).
 
         Returns
         -------
-        bool
+        tuple
         """
-        from sciatica_kit.charts import figure_svg
+        return self.app.store.revision(), self.shown()
 
-        if self.figure is not None:
-            pid, key, fig = self.figure
-            self.figure = None
-            if pid not in self.charts:  # unless a switch drew it meanwhile (if its rows changed, a switch draws anew)
-                keep(self.charts, pid, key, figure_svg(fig))
-            return True
-        try:
-            revision = self.app.store.revision()
-        except Exception:  # the store cannot be read now: the switch itself will say so
-            return False
-        if self.chosen_for is None or revision != self.chosen_for[0]:
+    def to_draw(self, situation: tuple):
+        """The charts of :attr:`order`'s patients not kept for their current rows (:func:`charts_to_draw`).
+
+        Parameters
+        ----------
+        situation : tuple
+            (store revision, patient shown).
+
+        Returns
+        -------
+        iterator
+            ``((pid, fingerprint), Figure)`` pairs.
+        """
+        if self.chosen_for is None or self.chosen_for[0] != situation[0]:
             self.done = set()  # a colleague's save: every patient is looked at again
-        if (revision, self.shown()) != self.chosen_for:  # or another patient shown: the order changes
-            self.chosen_for = (revision, self.shown())
-            self.todo = charts_to_draw(self.app.store, self.order(), self.charts, self.app.catalog, self.done)
-        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
-        self.figure = next(self.todo, None)
-        return self.figure is not None
+        return (((pid, key), fig) for pid, key, fig in charts_to_draw(self.app.store, self.order(), self.charts, self.app.catalog, self.done))
+
+    def keep(self, name: tuple, svg: bytes) -> None:
+        """Keep the patient's chart, unless a switch drew it meanwhile (if its rows changed, a switch draws anew).
+
+        Parameters
+        ----------
+        name : tuple
+            (pid, fingerprint).
+        svg : bytes
+            The chart.
+        """
+        pid, key = name
+        if pid not in self.charts:
+            keep(self.charts, pid, key, svg)
+
+
+def drawn_chart(charts: OrderedDict, pid: str, log: pd.DataFrame, programmes, catalog, key: bytes | None = None) -> bytes:
+    """``pid``'s progress chart as SVG: the one kept for these rows, or drawn now and kept.
+
+    Parameters
+    ----------
+    charts : OrderedDict
+        A table from :func:`kept_charts`.
+    pid : str
+        The patient.
+    log : DataFrame
+        The patient's tidy log.
+    programmes : DataFrame
+        The patient's saved programmes (their dates are marked).
+    catalog : Catalog
+        The catalogue.
+    key : bytes, optional
+        The fingerprint of ``log`` and ``programmes`` when the caller has it (:func:`chart_key`).
+
+    Returns
+    -------
+    bytes
+        The SVG (fixed margins: half a PNG's work).
+    """
+    from sciatica_kit.charts import figure_svg
+
+    key = chart_key(log, programmes) if key is None else key
+    svg = kept_svg(charts, pid, key)
+    if svg is None:
+        svg = keep(charts, pid, key, figure_svg(laid_out_chart(log, pid, programmes, catalog)))
+    return svg
 
 
 def next_in_list(options, shown: str) -> list[str]:

@@ -45,12 +45,10 @@ from sciatica_kit.widgets.common import (
 from sciatica_kit.widgets.progress_charts import (
     CHARTS_AHEAD,
     ChartsAhead,
-    chart_key,
     charts_to_draw,
+    drawn_chart,
     keep,
     kept_charts,
-    kept_svg,
-    laid_out_chart,
     next_in_list,
 )
 
@@ -845,13 +843,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
             return
-        from sciatica_kit.charts import figure_svg
-
-        key = chart_key(log, programmes)
-        svg = kept_svg(self._charts, pid, key)
-        if svg is None:
-            # SVG with fixed margins: half a PNG's work
-            svg = keep(self._charts, pid, key, figure_svg(laid_out_chart(log, pid, programmes, self.catalog)))
+        svg = drawn_chart(self._charts, pid, log, programmes, self.catalog)
         if pid == self.form_patient:
             set_picture(self.chart, svg)
 
@@ -883,6 +875,7 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
     list of str
         The patients whose chart was drawn (those with entries whose chart was not kept yet).
     """
+    global _first_drawn
     from sciatica_kit.charts import figure_svg
 
     catalog = catalog or load_catalog()
@@ -890,7 +883,7 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
     with given_or_app_store(store) as store:
         charts = kept_charts(store)
         done = (store_identity(store), n, store.revision())
-        if done in _FIRST_DRAWN:  # the store has not changed since every one was drawn: one small query
+        if done == _first_drawn:  # the store has not changed since every one was drawn: one small query
             return drawn
         pids = list(store.patients()["patient_id"])[:n]
         for pid, key, fig in charts_to_draw(store, pids, charts, catalog, stop=stop):
@@ -899,12 +892,11 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
             keep(charts, pid, key, figure_svg(fig))
             drawn.append(pid)
         if stop is None or not stop.is_set():
-            _FIRST_DRAWN.clear()
-            _FIRST_DRAWN.add(done)
+            _first_drawn = done
     return drawn
 
 
-_FIRST_DRAWN: set[tuple] = set()  # (store, n, revision) of the last draw_first_charts that drew all it was asked
+_first_drawn: tuple | None = None  # (store, n, revision) of the last draw_first_charts that drew all it was asked
 
 
 def _clinic_words(problems: pd.DataFrame) -> pd.DataFrame:
