@@ -73,7 +73,7 @@ def test_a_preheated_kernel_says_it_is_ready_before_waiting_for_its_visitor(tmp_
     import voila.utils
 
     from sciatica_kit.widgets import wait_for_visitor
-    from sciatica_kit.widgets.common import READY_DIR_ENV
+    from sciatica_kit.widgets.waiting import READY_DIR_ENV
 
     seen = []
     monkeypatch.setattr(voila.utils, "wait_for_request", lambda: seen.append(sorted(p.name for p in tmp_path.iterdir())))
@@ -89,8 +89,8 @@ def test_a_preheated_kernel_says_it_is_ready_before_waiting_for_its_visitor(tmp_
     (tmp_path / "kernel-abc-123").unlink()
     drawing, said = threading.Event(), []
 
-    def draw_ahead(stop):  # said only once the charts drawn ahead are done: a page opened meanwhile loads slower
-        said.append(list(tmp_path.iterdir()))
+    def draw_ahead(stop, store=None):  # said only once the charts drawn ahead are done: a page opened meanwhile loads slower
+        said.append(list(tmp_path.glob("kernel-*")))
         drawing.set()
 
     monkeypatch.setattr(voila.utils, "wait_for_request", lambda: drawing.wait(30))
@@ -119,3 +119,77 @@ def test_the_opener_needs_nothing_of_the_kit(monkeypatch):
     with pytest.raises(SystemExit) as done:
         runpy.run_path(str(OPENER), run_name="__main__")
     assert done.value.code == 0
+
+
+def test_the_first_line_of_an_app_notebook_loads_nothing_heavy():
+    """A spare kernel's own imports run at the kernel's priority: the notebook's first line must not load
+    pandas, ipywidgets or matplotlib, so that they load in the lowest-priority thread instead."""
+    code = ("import sys; from sciatica_kit.widgets import wait_for_visitor; import sciatica_kit as sk; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'ipywidgets', 'matplotlib', 'sqlalchemy') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    # every name (and module) of the package still comes when asked
+    code = "import sciatica_kit as sk; print(sk.build_programme.__name__, sk.screening.screen.__name__, sk.charts.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["build_programme", "screen", "sciatica_kit.charts"]
+
+
+PREHEATED_KERNEL = r'''
+import os, sys, threading, time
+from pathlib import Path
+
+loaded = {}  # module -> (thread, niceness) where it was first imported
+
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("pandas", "ipywidgets", "matplotlib", "sciatica_kit.widgets.progress_logger") and name not in loaded:
+            loaded[name] = (threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+import voila.utils
+
+ready = Path(os.environ["SCIATICA_KIT_READY_DIR"])
+
+
+def visitor_comes_once_ready():
+    deadline = time.monotonic() + 120
+    while not list(ready.iterdir()):
+        assert time.monotonic() < deadline, "never ready"
+        time.sleep(0.01)
+
+
+voila.utils.wait_for_request = visitor_comes_once_ready
+from sciatica_kit.widgets import wait_for_visitor
+
+wait_for_visitor(warm=(), while_waiting="draw_first_charts", app="ProgressLogger")
+before = set(sys.modules)
+from sciatica_kit.widgets import ProgressLogger, draw_first_charts
+
+from sciatica_kit.widgets.progress_charts import kept_charts
+from sciatica_kit.widgets.common import open_app_store
+
+import json
+
+with open_app_store() as store:
+    print(json.dumps({"loaded": loaded, "new": sorted(set(sys.modules) - before), "drawn": len(kept_charts(store))}))
+'''
+
+
+def test_a_preheated_kernel_loads_the_app_at_the_lowest_priority_and_draws_ahead_by_name(tmp_path):
+    import json
+    import os
+
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    env = {**os.environ, "VOILA_PREHEAT": "True", "SCIATICA_KIT_READY_DIR": str(ready),
+           "SCIATICA_KIT_DEMO_STORE": str(tmp_path / "demo.sqlite"), "SCIATICA_KIT_STORE": ""}
+    done = subprocess.run([sys.executable, "-c", PREHEATED_KERNEL], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(seen["loaded"]) == {"pandas", "ipywidgets", "matplotlib", "sciatica_kit.widgets.progress_logger"}
+    # all loaded by the kit's own threads, at the lowest priority: never by the kernel's main thread
+    assert all(thread.startswith("sciatica-kit-") and nice == 19 for thread, nice in seen["loaded"].values()), seen["loaded"]
+    assert seen["new"] == []  # the page's own import finds the app loaded
+    assert seen["drawn"] > 0  # the work named by its name ran: the first patients' charts were drawn ahead

@@ -909,7 +909,7 @@ CULL_S = 3
 @pytest.fixture(scope="module")
 def preheated_voila_server(tmp_path_factory):
     # `make app` as it is, but kernels left without a page are stopped after CULL_S instead of an hour
-    from sciatica_kit.widgets.common import READY_DIR_ENV
+    from sciatica_kit.widgets.waiting import READY_DIR_ENV
 
     args = _make_app_voila_args("PREHEAT=1", f"CULL_AFTER_S={CULL_S}", "CULL_EVERY_S=1")
     dry = subprocess.run(["make", "-n", "app"], cwd=REPO, capture_output=True, text=True).stdout

@@ -688,12 +688,12 @@ def test_wait_for_visitor_waits_only_in_a_preheated_voila_kernel(monkeypatch):
 
     import voila.utils
 
-    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.waiting as waiting
     from sciatica_kit.widgets import wait_for_visitor
 
     waited, warmed = [], []
     monkeypatch.setattr(voila.utils, "wait_for_request", lambda *a, **k: waited.append(True))
-    monkeypatch.setattr(common, "_warm_up", lambda warm: warmed.append((warm, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))))
+    monkeypatch.setattr(waiting, "_warm_up", lambda warm: warmed.append((warm, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))))
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
     wait_for_visitor()
     assert waited == [] and warmed == []  # JupyterLab, plain Voila, scripts: returns at once
@@ -921,9 +921,9 @@ def test_a_preheated_kernel_draws_the_first_charts_while_it_waits_and_stops_for_
     monkeypatch.setattr(voila.utils, "wait_for_request", visitor_comes_after_two_charts)
     niceness = []
 
-    def draw(stop):
+    def draw(stop, store=None):
         niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        return logger_module.draw_first_charts(stop=stop)
+        return logger_module.draw_first_charts(store, stop=stop)
 
     wait_for_visitor(while_waiting=draw)
     for thread in threading.enumerate():
@@ -942,12 +942,16 @@ def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store
 
     import voila.utils
 
-    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.app_store as app_store
+    import sciatica_kit.widgets.waiting as waiting
     from sciatica_kit.widgets import draw_first_charts, wait_for_visitor
 
     monkeypatch.setenv("SCIATICA_KIT_STORE", str(store.path))
     monkeypatch.setenv("VOILA_PREHEAT", "True")
-    monkeypatch.setattr(common, "WATCH_S", 0.05)
+    monkeypatch.setattr(waiting, "WATCH_S", 0.05)
+    opened = []
+    real_open = app_store.open_app_store
+    monkeypatch.setattr(app_store, "open_app_store", lambda: opened.append(1) or real_open())
     kept = progress_charts.kept_charts(store)
     first = list(store.patients()["patient_id"])[0]
     seen = {}
@@ -957,7 +961,7 @@ def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store
         looks.append(seen.get("busy", False))
         return (not seen.get("busy", False)), previous
 
-    monkeypatch.setattr(common.machine, "machine_was_idle", machine_was_idle)
+    monkeypatch.setattr(waiting.machine, "machine_was_idle", machine_was_idle)
 
     def until(condition, what):
         deadline = time.monotonic() + 120
@@ -980,12 +984,13 @@ def test_a_waiting_kernel_keeps_its_charts_current_until_its_visitor_comes(store
     monkeypatch.setattr(voila.utils, "wait_for_request", visitor_comes_after_a_colleague_saved)
     wait_for_visitor(while_waiting=draw_first_charts)
     assert seen["before"] != seen["now"]
+    assert len(opened) == 1 and len(looks) > 5  # the store stays open for the whole wait: not a connection a round
 
 
 def test_the_machine_counts_as_idle_when_half_its_cpu_time_went_idle(monkeypatch):
     import threading
 
-    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.waiting as waiting
     from sciatica_kit import machine
 
     monkeypatch.setattr(machine, "cpu_times", lambda: (1060, 2100))
@@ -995,7 +1000,7 @@ def test_the_machine_counts_as_idle_when_half_its_cpu_time_went_idle(monkeypatch
     assert machine.machine_was_idle(None)[0] is True  # the first look: nothing to compare with
     monkeypatch.setattr(machine, "cpu_times", lambda: None)
     assert machine.machine_was_idle((1000, 2000))[0] is True  # not Linux: drawn at the lowest priority, as before
-    assert common._Until(threading.Event(), 0.0).is_set()  # one round's time is up
+    assert waiting._Until(threading.Event(), 0.0).is_set()  # one round's time is up
 
 
 def test_drawing_the_first_charts_again_reads_nothing_more_until_the_store_changes(store, monkeypatch):
@@ -1058,16 +1063,16 @@ def test_in_a_kernel_the_builder_warms_the_first_handout_in_the_background(tmp_p
     import IPython
     from pypdf import PdfReader
 
-    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.waiting as waiting
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: _FakeKernelShell())
-    monkeypatch.setattr(common, "_WARMED", set())
+    monkeypatch.setattr(waiting, "_WARMED", set())
     started = []
-    real = common.warm_up_in_background
-    monkeypatch.setattr(common, "warm_up_in_background", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    real = waiting.warm_up_in_background
+    monkeypatch.setattr(waiting, "warm_up_in_background", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
     import sciatica_kit.widgets.programme_builder as builder_module
 
-    monkeypatch.setattr(builder_module, "warm_up_in_background", common.warm_up_in_background)
+    monkeypatch.setattr(builder_module, "warm_up_in_background", waiting.warm_up_in_background)
     ProgrammeBuilder()
     (thread,) = started
     assert thread is not None and thread.daemon
@@ -1075,9 +1080,9 @@ def test_in_a_kernel_the_builder_warms_the_first_handout_in_the_background(tmp_p
     prog = sk.build_programme(["sciatica"], patient="P-0042")
     out = prog.to_pdf(tmp_path / "handout.pdf")
     thread.join(timeout=120)
-    assert not thread.is_alive() and "pdf" in common._WARMED
+    assert not thread.is_alive() and "pdf" in waiting._WARMED
     assert "P-0042" in PdfReader(out).pages[0].extract_text()
-    assert common.warm_up_in_background(("pdf",)) is None  # once per process
+    assert waiting.warm_up_in_background(("pdf",)) is None  # once per process
 
 
 def test_repeated_rows_share_one_layout_and_style_so_the_page_sends_fewer_models(store):

@@ -47,11 +47,14 @@ The kit supports your clinical judgement; it does not replace it.
 | [Patient report](04_patient_report.ipynb) | A printable progress report for one patient. |
 """),
     code("""
-from IPython.display import HTML, display
-
-from sciatica_kit.widgets.common import DEMO_BANNER, is_demo_store, open_app_store, wait_for_visitor
+from sciatica_kit.widgets import wait_for_visitor
 
 wait_for_visitor(warm=())  # Voila with preheated kernels (make app): start-up done ahead, the store looked at when opened
+
+from IPython.display import HTML, display
+
+from sciatica_kit.widgets.common import DEMO_BANNER, is_demo_store, open_app_store
+
 display(HTML(DEMO_BANNER if is_demo_store(open_app_store()) else ""))
 """),
 ])
@@ -67,9 +70,13 @@ it to the patient. The kit supports your clinical judgement; it does not
 replace it.
 """),
     code("""
-from sciatica_kit.widgets import ProgrammeBuilder, wait_for_visitor
+from sciatica_kit.widgets import wait_for_visitor
 
-wait_for_visitor(warm=("pdf",))  # Voila with preheated kernels (make app): start-up done ahead, app built when opened
+# Voila with preheated kernels (make app): start-up done ahead, at the lowest priority; app built when opened
+wait_for_visitor(warm=("pdf",), app="ProgrammeBuilder")
+
+from sciatica_kit.widgets import ProgrammeBuilder
+
 app = ProgrammeBuilder(clinic="Demo Physiotherapy")
 app
 """),
@@ -94,9 +101,13 @@ dates the programme started or changed. Import a spreadsheet of past visits with
 the file button; a file with problems is listed row by row and nothing is saved.
 """),
     code("""
-from sciatica_kit.widgets import ProgressLogger, draw_first_charts, wait_for_visitor
+from sciatica_kit.widgets import wait_for_visitor
 
-wait_for_visitor(while_waiting=draw_first_charts)  # Voila with preheated kernels (make app): start-up done and charts drawn ahead, app built when opened
+# Voila with preheated kernels (make app): start-up done ahead, at the lowest priority, and charts drawn ahead; app built when opened
+wait_for_visitor(while_waiting="draw_first_charts", app="ProgressLogger")
+
+from sciatica_kit.widgets import ProgressLogger
+
 logger = ProgressLogger(patient_id="DEMO-001")
 logger
 """),
@@ -111,9 +122,13 @@ Oswestry and Roland-Morris, whether it reaches the minimal clinically important
 difference, and the cohort's median trajectory. Filter by condition.
 """),
     code("""
-from sciatica_kit.widgets import ClinicOverview, draw_cohort_charts, wait_for_visitor
+from sciatica_kit.widgets import wait_for_visitor
 
-wait_for_visitor(while_waiting=draw_cohort_charts)  # Voila with preheated kernels (make app): start-up done and charts drawn ahead, app built when opened
+# Voila with preheated kernels (make app): start-up done ahead, at the lowest priority, and charts drawn ahead; app built when opened
+wait_for_visitor(while_waiting="draw_cohort_charts", app="ClinicOverview")
+
+from sciatica_kit.widgets import ClinicOverview
+
 overview = ClinicOverview()
 overview
 """),
@@ -127,9 +142,13 @@ Choose a patient: the summary against the MCID, the progress chart and the
 current programme. Print it from the browser (Ctrl+P).
 """),
     code("""
-from sciatica_kit.widgets import PatientReport, draw_first_charts, wait_for_visitor
+from sciatica_kit.widgets import wait_for_visitor
 
-wait_for_visitor(while_waiting=draw_first_charts)  # Voila with preheated kernels (make app): start-up done and charts drawn ahead, app built when opened
+# Voila with preheated kernels (make app): start-up done ahead, at the lowest priority, and charts drawn ahead; app built when opened
+wait_for_visitor(while_waiting="draw_first_charts", app="PatientReport")
+
+from sciatica_kit.widgets import PatientReport
+
 report = PatientReport(patient_id="DEMO-001")
 report
 """),

@@ -2,64 +2,43 @@
 
 The kit supports a clinician's judgement; it never replaces it.
 
-Heavy parts (the store's SQLAlchemy, matplotlib charts, widgets, FHIR) load on
-first use, so ``import sciatica_kit`` stays about as quick as ``import pandas``.
+Every name (and every module, ``sk.charts``) loads on first use: ``import
+sciatica_kit`` loads nothing heavy, and ``sk.build_programme`` costs about what
+``import pandas`` does.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from sciatica_kit.catalog import Catalog, CatalogError, load_catalog
-from sciatica_kit.log import LogError, read_log
-from sciatica_kit.measures import score_odi, score_rmdq, score_sbi, score_start_back
-from sciatica_kit.programme import Programme, build_programme, diff_programmes
-from sciatica_kit.screening import Referral, Screen, record_screen, screen
+from sciatica_kit._lazy import attach
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "Store": "sciatica_kit.store",
-    "StoreError": "sciatica_kit.store",
-    "summarise": "sciatica_kit.progress",
-    "plot_progress": "sciatica_kit.charts",
-    "plot_cohort": "sciatica_kit.charts",
-    "plot_measure": "sciatica_kit.charts",
-    "demo_log": "sciatica_kit.demo",
-    "seed_demo_store": "sciatica_kit.demo",
-    "write_log": "sciatica_kit.log",
-    "validate_log": "sciatica_kit.log",
-}
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "Catalog": "catalog",
+    "CatalogError": "catalog",
+    "load_catalog": "catalog",
+    "LogError": "log",
+    "read_log": "log",
+    "write_log": "log",
+    "validate_log": "log",
+    "score_odi": "measures",
+    "score_rmdq": "measures",
+    "score_sbi": "measures",
+    "score_start_back": "measures",
+    "Programme": "programme",
+    "build_programme": "programme",
+    "diff_programmes": "programme",
+    "Referral": "screening",
+    "Screen": "screening",
+    "record_screen": "screening",
+    "screen": "screening",
+    "Store": "store",
+    "StoreError": "store",
+    "summarise": "progress",
+    "plot_progress": "charts",
+    "plot_cohort": "charts",
+    "plot_measure": "charts",
+    "demo_log": "demo",
+    "seed_demo_store": "demo",
+})
 
-__all__ = [
-    "Catalog",
-    "CatalogError",
-    "LogError",
-    "Programme",
-    "Referral",
-    "Screen",
-    "build_programme",
-    "diff_programmes",
-    "load_catalog",
-    "read_log",
-    "record_screen",
-    "score_odi",
-    "score_rmdq",
-    "score_sbi",
-    "score_start_back",
-    "screen",
-    *_LAZY,
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'sciatica_kit' has no attribute '{name}'")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))

@@ -1,12 +1,23 @@
-"""ipywidgets apps for JupyterLab and Voila: model (traitlets) / view (VBox) / glue (observe, link)."""
+"""ipywidgets apps for JupyterLab and Voila: model (traitlets) / view (VBox) / glue (observe, link).
 
-from sciatica_kit.widgets.clinic_overview import ClinicOverview, draw_cohort_charts, patient_table
-from sciatica_kit.widgets.common import wait_for_visitor
-from sciatica_kit.widgets.patient_report import PatientReport
-from sciatica_kit.widgets.programme_builder import ProgrammeBuilder, ProgrammeModel
-from sciatica_kit.widgets.progress_logger import ProgressLogger, VisitModel, draw_first_charts
+Each name loads its module on first use: ``from sciatica_kit.widgets import wait_for_visitor``
+loads neither pandas nor ipywidgets, so a preheated Voila kernel can load them at the lowest
+priority (:mod:`~sciatica_kit.widgets.waiting`).
+"""
 
-__all__ = [
-    "ClinicOverview", "PatientReport", "ProgrammeBuilder", "ProgrammeModel", "ProgressLogger", "VisitModel", "draw_cohort_charts",
-    "draw_first_charts", "patient_table", "wait_for_visitor",
-]
+from __future__ import annotations
+
+from sciatica_kit._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "ClinicOverview": "clinic_overview",
+    "draw_cohort_charts": "clinic_overview",
+    "patient_table": "clinic_overview",
+    "PatientReport": "patient_report",
+    "ProgrammeBuilder": "programme_builder",
+    "ProgrammeModel": "programme_builder",
+    "ProgressLogger": "progress_logger",
+    "VisitModel": "progress_logger",
+    "draw_first_charts": "progress_logger",
+    "wait_for_visitor": "waiting",
+})

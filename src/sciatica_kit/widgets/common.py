@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gc
 import html
 import io
 import os
-import threading
 import time
 from pathlib import Path
 
 import ipywidgets as w
 import pandas as pd
 
-from sciatica_kit import machine
+from sciatica_kit.widgets.app_store import app_setting, clinic_store_location, open_app_store
+from sciatica_kit.widgets.waiting import _in_kernel
 
 __all__ = [
     "APP_STYLE", "DEMO_BANNER", "Confirm", "DrawAhead", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title", "set_picture",
-    "unique_path", "wait_for_visitor", "warm_up_in_background",
+    "unique_path",
 ]
 
 _APPS = (".sk-programme-builder", ".sk-progress-logger", ".sk-clinic-overview", ".sk-patient-report")
@@ -139,7 +138,7 @@ def exports_dir() -> Path:
     env = os.environ.get("SCIATICA_KIT_EXPORTS")
     if env:
         return Path(env).expanduser()
-    folder = _setting("exports", "folder")
+    folder = app_setting("exports", "folder")
     if folder:
         return Path(str(folder)).expanduser()
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
@@ -170,32 +169,6 @@ def unique_path(folder: Path, stem: str, suffix: str) -> Path:
         path = folder / f"{stem}-{n}{suffix}"
         n += 1
     return path
-
-
-def _setting(section: str, key: str):
-    """One value from the clinic's settings file (None when absent or unreadable)."""
-    try:
-        from sciatica_kit.settings import load_settings
-
-        return (load_settings().get(section) or {}).get(key)
-    except Exception:  # an unreadable settings file is reported where the store is opened
-        return None
-
-
-from sciatica_kit.settings import clinic_store_location  # noqa: E402  (re-exported for the apps)
-
-
-def open_app_store():
-    """The store the apps open: the clinic store when configured, else the demo store (seeded)."""
-    location = clinic_store_location()
-    if location:
-        from sciatica_kit.store import Store
-
-        user = _setting("store", "user")
-        return Store(location, user=str(user) if user else None)
-    from sciatica_kit.demo import open_demo_store
-
-    return open_demo_store()
 
 
 def store_identity(store) -> str:
@@ -275,15 +248,6 @@ def set_picture(image: w.Image, data: bytes) -> None:
     """
     image.value = data
     image.layout.display = None if data else "none"
-
-
-def _in_kernel() -> bool:
-    """True inside a Jupyter kernel (JupyterLab, Voila); False in a script or a test process."""
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def run_later(callback, delay: float = 0.0):
@@ -429,173 +393,6 @@ class DrawAhead:
         # laid out now, drawn as SVG in the next step: the kernel answers clicks between
         self.figure = next(self.todo, None)
         return self.figure is not None
-
-
-def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None) -> None:
-    """In a Voila kernel started ahead of time, do the slow start-up now, then wait for the visitor.
-
-    ``make app`` starts Voila with preheated kernels (``--preheat_kernel=True``): each app's
-    notebook runs in a spare kernel before anyone asks for it.  Called at the top of a
-    notebook, this imports what the apps need and warms what the app will do first, then
-    pauses until someone opens the page; the app itself is built after that, from the store
-    as it is at that moment (never a stale patient list).  Anywhere else (JupyterLab, Voila
-    without preheating, scripts) it returns at once.
-
-    Parameters
-    ----------
-    warm
-        What to do once ahead: ``"chart"`` draws a throw-away progress chart (fonts and text
-        layout), ``"pdf"`` writes a throw-away handout PDF to a temporary folder (WeasyPrint,
-        fontconfig and the exercise pictures); empty for imports only (the home page).
-    while_waiting : callable, optional
-        Work done while the kernel waits, in a thread, called with ``stop=``: a signal set when
-        the visitor comes, or when a later round's second is up (the work then starts nothing new):
-        :func:`~sciatica_kit.widgets.progress_logger.draw_first_charts` or
-        :func:`~sciatica_kit.widgets.clinic_overview.draw_cohort_charts`.  It runs again every
-        ``WATCH_S`` seconds until the visitor comes, so what it drew follows colleagues' saves;
-        the apps show what it drew only while the store holds what it was drawn from.
-    """
-    if os.environ.get("VOILA_PREHEAT", "False") != "True":
-        return
-    # at the lowest priority too: a spare kernel refilled while a clinician works never slows their clicks
-    warming = threading.Thread(target=_quietly, args=(_warm_up, warm), name="sciatica-kit-warm-up")
-    warming.start()
-    warming.join()
-    _WARMED.update(warm)
-    # Everything loaded so far (modules, the catalogue, fonts) lives as long as the kernel: kept out of
-    # the garbage collector's full passes, which then take a fraction of the time while charts and
-    # handouts are drawn (about 15 % faster here).  Garbage is collected first, never frozen.
-    gc.collect()
-    gc.freeze()
-    from voila.utils import wait_for_request
-
-    stop = threading.Event()
-    if while_waiting is None:
-        _say_ready()
-    else:  # never keeps a visitor waiting: told to stop when one comes; ready once it has drawn (a page
-        # opened while the machine still draws ahead for the other apps loads a second slower)
-        threading.Thread(target=_then_say_ready, args=(while_waiting, stop), name="sciatica-kit-while-waiting",
-                         daemon=True).start()
-    try:
-        wait_for_request()
-    finally:
-        stop.set()
-
-
-READY_DIR_ENV = "SCIATICA_KIT_READY_DIR"  # where preheated kernels say they are ready (`make app` waits for them)
-
-
-def _say_ready() -> None:
-    """Tell `make app` that this preheated kernel is ready for its visitor: a file named after it in ``$SCIATICA_KIT_READY_DIR``."""
-    folder = os.environ.get(READY_DIR_ENV)
-    if folder:
-        with contextlib.suppress(OSError):  # nobody is waiting for it after all: the app works the same
-            (Path(folder) / f"kernel-{os.environ.get('VOILA_KERNEL_ID') or os.getpid()}").touch()
-
-
-WATCH_S = 5.0  # while a preheated kernel waits: seconds between two looks at the store
-WATCH_BUDGET_S = 1.0  # ... and at most this long drawing each time, only when the machine was idle
-
-
-def _then_say_ready(work, stop: threading.Event) -> None:
-    """Draw ahead, say the kernel is ready, then keep what was drawn current until the visitor comes.
-
-    A colleague's save while the kernel waits changes what its app will show: every
-    ``WATCH_S`` seconds ``work`` runs again, which draws only what the store changed (one
-    small query when nothing did).  Those later rounds run only when the machine was mostly
-    idle meanwhile (:func:`sciatica_kit.machine.machine_was_idle`) and stop after ``WATCH_BUDGET_S``: the next
-    round goes on where one stopped.  A clinician working in another app on this machine
-    (five waiting kernels may all have something to redraw after each save) is not slowed.
-    """
-    try:
-        _quietly(work, stop=stop)
-    finally:
-        _say_ready()
-    reading = machine.cpu_times()
-    while not stop.wait(WATCH_S):
-        idle, reading = machine.machine_was_idle(reading)
-        if idle:
-            _quietly(work, stop=_Until(stop, WATCH_BUDGET_S))
-
-
-class _Until:
-    """A stop signal for one round of drawing: set when ``event`` is, or once ``seconds`` have passed."""
-
-    def __init__(self, event: threading.Event, seconds: float):
-        self.event, self.deadline = event, time.monotonic() + seconds
-
-    def is_set(self) -> bool:
-        return self.event.is_set() or time.monotonic() > self.deadline
-
-
-def _quietly(work, *args, **kwargs) -> None:
-    """``work(*args, **kwargs)`` in this thread at the lowest CPU priority, its problems kept quiet.
-
-    On Linux a thread has a priority of its own: the machine's other work (a page opening in
-    another kernel, the browser, the server) always comes first.  A warm-up or a chart drawn
-    ahead that fails costs nothing: the app does the real work when it is asked, and reports
-    real problems then.
-    """
-    with contextlib.suppress(AttributeError, OSError):  # not Linux: the thread keeps the kernel's priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    with contextlib.suppress(Exception):
-        work(*args, **kwargs)
-
-
-_WARMED: set[str] = set()
-
-
-def warm_up_in_background(warm: tuple[str, ...] = ("pdf",)) -> threading.Thread | None:
-    """Start the first handout's slow start-up in a background thread, inside a Jupyter kernel only.
-
-    The first PDF of a session pays for importing WeasyPrint, loading fonts and reading the
-    pictures (about twice a warm handout's time); a builder just opened does that while the
-    clinician screens and ticks conditions.  WeasyPrint lays out one document at a time (a
-    lock in :mod:`sciatica_kit.handout`), so a handout asked for meanwhile simply waits for it.
-
-    Parameters
-    ----------
-    warm
-        What to warm (see :func:`wait_for_visitor`); each once per process.
-
-    Returns
-    -------
-    threading.Thread or None
-        The thread started; None outside a kernel, or when all of ``warm`` is warm already.
-    """
-    todo = tuple(x for x in warm if x not in _WARMED)
-    if not todo or not _in_kernel():
-        return None
-    _WARMED.update(todo)
-
-    def work() -> None:
-        with contextlib.suppress(Exception):  # a real handout reports any problem in words
-            _warm_up(todo)
-
-    thread = threading.Thread(target=work, name="sciatica-kit-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def _warm_up(warm: tuple[str, ...]) -> None:
-    import datetime as dt
-    import tempfile
-
-    import sciatica_kit.progress  # noqa: F401  (imported for its start-up cost)
-    import sciatica_kit.store  # noqa: F401
-    from sciatica_kit.catalog import load_catalog
-
-    if "chart" in warm:
-        from sciatica_kit.charts import figure_svg, fixed_layout, plot_progress
-
-        log = pd.DataFrame({"patient_id": ["WARM-UP"] * 2, "date": pd.to_datetime([dt.date(2026, 1, 5), dt.date(2026, 2, 2)]),
-                            "measure": ["slr"] * 2, "side": ["left"] * 2, "value": [40.0, 60.0], "note": [""] * 2})
-        figure_svg(fixed_layout(plot_progress(log, "WARM-UP", catalog=load_catalog())))
-    if "pdf" in warm:
-        from sciatica_kit.programme import build_programme
-
-        with tempfile.TemporaryDirectory() as tmp:
-            build_programme(["sciatica"], patient="WARM-UP").to_pdf(Path(tmp) / "warm-up.pdf")
 
 
 def is_demo_store(store) -> bool:

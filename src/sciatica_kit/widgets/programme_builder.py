@@ -39,8 +39,8 @@ from sciatica_kit.widgets.common import (
     exports_dir,
     section_title,
     unique_path,
-    warm_up_in_background,
 )
+from sciatica_kit.widgets.waiting import warm_up_in_background
 
 __all__ = ["ProgrammeBuilder", "ProgrammeModel"]
 
