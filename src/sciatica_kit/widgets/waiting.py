@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from sciatica_kit import machine
 
-__all__ = ["READY_DIR_ENV", "WATCH_BUDGET_S", "WATCH_S", "wait_for_visitor", "warm_up_in_background"]
+__all__ = ["READY_DIR_ENV", "WATCH_BUDGET_S", "WATCH_S", "WORKER_LIBRARIES", "wait_for_visitor", "warm_up_in_background"]
 
 
 def _in_kernel() -> bool:
@@ -73,8 +74,9 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None, *, 
                 named[name] = getattr(widgets, name)
         _warm_up(warm)
 
-    # at the lowest priority: a spare kernel refilled while a clinician works never slows their clicks
-    # (the page's own imports after this call find everything loaded)
+    _load_libraries_that_start_workers()
+    # the rest at the lowest priority: a spare kernel refilled while a clinician works never slows their
+    # clicks (the page's own imports after this call find everything loaded)
     warming = threading.Thread(target=_quietly, args=(start_up,), name="sciatica-kit-warm-up")
     warming.start()
     warming.join()
@@ -98,6 +100,19 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None, *, 
         wait_for_request()
     finally:
         stop.set()
+
+
+# Libraries that start worker threads when first imported: numpy (its BLAS's threads), pyarrow (its
+# memory allocator's).  A thread inherits the priority of the thread that starts it, so these load in
+# the kernel's own thread, at its priority (about 0.15 s); the app's calls never wait on a worker that
+# runs at the lowest priority.
+WORKER_LIBRARIES = ("numpy", "pyarrow")
+
+
+def _load_libraries_that_start_workers() -> None:
+    for name in WORKER_LIBRARIES:
+        with contextlib.suppress(ImportError):  # pyarrow is optional
+            importlib.import_module(name)
 
 
 READY_DIR_ENV = "SCIATICA_KIT_READY_DIR"  # where preheated kernels say they are ready (`make app` waits for them)
