@@ -818,6 +818,19 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     assert later.run_next() and len(drawn) == n  # nothing drawn before the app has sat idle
     assert [h for h in later.queue if not h.cancelled]  # it looks again later
 
+    app._ahead.idle_s = 0.0  # the clinician reads: the next patients' charts are drawn
+    while later.run_next():
+        pass
+    assert ids[4] in app._charts
+    _colleague_adds_pain(store, ids[4], 9.0)  # a colleague's save to a patient whose chart is kept
+    app._touched()
+    while later.run_next():
+        pass
+    assert drawn[-1] == ids[4]  # drawn again ahead, and kept in place of the old chart ...
+    n = len(drawn)
+    app.patient.value = ids[4]  # ... so shown without drawing
+    assert len(drawn) == n and bytes(app.chart.value) == app._charts[ids[4]][1]
+
 
 def test_while_idle_the_overview_draws_the_other_conditions_charts_one_step_at_a_time(store, monkeypatch):
     """After the page opens, and after each filter, the overview draws the other filters' cohort

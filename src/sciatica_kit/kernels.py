@@ -17,20 +17,22 @@ servers never give the same port to kernels starting at the same moment.  ``make
     --MappingKernelManager.kernel_manager_class=sciatica_kit.kernels.KitKernelManager
 
 In a Voila server with preheated kernels (``make app``) it also changes when a used spare
-kernel is replaced (:func:`refill_at_a_pause`).
+kernel is replaced (:func:`refill_at_a_pause`).  Every server that uses it gives its kernels one
+private folder in which they share the progress charts they draw (:mod:`sciatica_kit.chart_folder`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import random
 import socket
 from pathlib import Path
 
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
-from sciatica_kit import machine
+from sciatica_kit import chart_folder, machine
 
 __all__ = ["KitKernelManager", "kernel_ports", "refill_at_a_pause"]
 
@@ -226,6 +228,8 @@ class KitKernelManager(ServerKernelManager):
                     setattr(self, name, port)
                 self._kit_ports = ports
                 _GIVEN.update(ports)
+        # the server's kernels share the progress charts they draw (sciatica_kit.chart_folder)
+        kw["env"] = {**(kw.get("env") or os.environ), chart_folder.ENV: str(chart_folder.make_folder())}
         return await super()._async_pre_start_kernel(**kw)
 
     def _forget_ports(self) -> bool:

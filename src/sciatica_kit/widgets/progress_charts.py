@@ -2,7 +2,9 @@
 
 A chart is kept with a fingerprint of everything it shows (the patient's rows and programme
 dates), and shown again only while the store still gives the same fingerprint: a
-colleague's entry since means a new drawing, never the old picture.
+colleague's entry since means a new drawing, never the old picture.  The kernels of one
+Jupyter server share what they drew (:mod:`sciatica_kit.chart_folder`): the report shows at
+once the chart the visit logger drew after a save.
 
 While an app sits idle, :class:`ChartsAhead` draws the charts of the patients the clinician
 is likely to open next, one half at a time (the layout in one step, the SVG in the next),
@@ -16,19 +18,38 @@ from collections import OrderedDict
 
 import pandas as pd
 
+from sciatica_kit import chart_folder
 from sciatica_kit.widgets.common import DrawAhead, store_identity
 
-__all__ = ["CHARTS_AHEAD", "CHART_CACHE", "ChartsAhead", "chart_key", "charts_to_draw", "drawn_chart", "keep", "kept_charts", "kept_svg",
+__all__ = ["CHARTS_AHEAD", "CHART_CACHE", "ChartsAhead", "KeptCharts", "chart_key", "charts_to_draw", "drawn_chart", "keep", "kept_charts", "kept_svg",
            "laid_out_chart", "next_in_list"]
 
 CHART_CACHE = 32  # patients whose last chart is kept, per store (a few MB at most)
 CHARTS_AHEAD = 10  # the patients after the one shown whose charts are drawn while an app is idle
 
-_KEPT_CHARTS: dict[str, OrderedDict[str, tuple[bytes, bytes]]] = {}  # store -> pid -> (fingerprint, SVG), per kernel
+class KeptCharts(OrderedDict):
+    """One store's charts in this kernel: patient id -> (fingerprint, SVG), newest last.
+
+    Parameters
+    ----------
+    shared_as : str or None
+        The store's location, under which the charts are shared with the server's other
+        kernels (:mod:`sciatica_kit.chart_folder`); None to keep them to this kernel.
+    """
+
+    def __init__(self, shared_as: str | None = None):
+        super().__init__()
+        self.shared_as = shared_as
 
 
-def kept_charts(store) -> OrderedDict[str, tuple[bytes, bytes]]:
+_KEPT_CHARTS: dict[str, KeptCharts] = {}  # store -> its charts, per kernel
+
+
+def kept_charts(store) -> KeptCharts:
     """The charts this kernel keeps for ``store`` (one table per store location), newest last.
+
+    The charts of a store with a location (a file, a server) are also shared with the other
+    kernels of the same Jupyter server, when it gives them a folder for it (:mod:`sciatica_kit.chart_folder`).
 
     Parameters
     ----------
@@ -37,10 +58,13 @@ def kept_charts(store) -> OrderedDict[str, tuple[bytes, bytes]]:
 
     Returns
     -------
-    OrderedDict
+    KeptCharts
         Patient id -> (fingerprint, SVG bytes).
     """
-    return _KEPT_CHARTS.setdefault(store_identity(store), OrderedDict())
+    identity = store_identity(store)
+    if identity not in _KEPT_CHARTS:
+        _KEPT_CHARTS[identity] = KeptCharts(identity if getattr(store, "url", None) is not None else None)
+    return _KEPT_CHARTS[identity]
 
 
 def keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
@@ -48,7 +72,7 @@ def keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
 
     Parameters
     ----------
-    charts : OrderedDict
+    charts : KeptCharts
         A table from :func:`kept_charts`.
     pid : str
         The patient.
@@ -62,19 +86,26 @@ def keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
     bytes
         ``svg``.
     """
+    _remember(charts, pid, key, svg)
+    shared_as = getattr(charts, "shared_as", None)
+    if shared_as is not None:  # for the server's other kernels (the report after the logger's save)
+        chart_folder.write_chart(chart_folder.chart_path(shared_as, pid, key), svg)
+    return svg
+
+
+def _remember(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> None:
     charts[pid] = (key, svg)
     charts.move_to_end(pid)
     while len(charts) > CHART_CACHE:
         charts.popitem(last=False)
-    return svg
 
 
 def kept_svg(charts: OrderedDict, pid: str, key: bytes) -> bytes | None:
-    """The chart kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``), else None.
+    """The chart kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``), here or by another kernel, else None.
 
     Parameters
     ----------
-    charts : OrderedDict
+    charts : KeptCharts
         A table from :func:`kept_charts`.
     pid : str
         The patient.
@@ -87,10 +118,14 @@ def kept_svg(charts: OrderedDict, pid: str, key: bytes) -> bytes | None:
         The SVG, or None when none is kept for these rows.
     """
     cached = charts.get(pid)
-    if cached is None or cached[0] != key:
-        return None
-    charts.move_to_end(pid)
-    return cached[1]
+    if cached is not None and cached[0] == key:
+        charts.move_to_end(pid)
+        return cached[1]
+    shared_as = getattr(charts, "shared_as", None)
+    svg = chart_folder.read_chart(chart_folder.chart_path(shared_as, pid, key)) if shared_as is not None else None
+    if svg is not None:  # drawn by another kernel of this server from the same rows
+        _remember(charts, pid, key, svg)
+    return svg
 
 
 def chart_key(log: pd.DataFrame, programmes) -> bytes:
@@ -151,7 +186,7 @@ def charts_to_draw(store, pids: list[str], charts: OrderedDict, catalog, done: s
         An open store.
     pids : list of str
         The patients, in the order to draw them.
-    charts : OrderedDict
+    charts : KeptCharts
         A table from :func:`kept_charts`.
     catalog : Catalog
         The catalogue.
@@ -191,7 +226,7 @@ class ChartsAhead(DrawAhead):
     ----------
     app
         The app: its ``store`` and ``catalog`` are read at each step.
-    charts : OrderedDict
+    charts : KeptCharts
         The app's table from :func:`kept_charts`.
     shown : callable
         Returns the patient the app shows now.
@@ -231,7 +266,10 @@ class ChartsAhead(DrawAhead):
         return (((pid, key), fig) for pid, key, fig in charts_to_draw(self.app.store, self.order(), self.charts, self.app.catalog, self.done))
 
     def keep(self, name: tuple, svg: bytes) -> None:
-        """Keep the patient's chart, unless a switch drew it meanwhile (if its rows changed, a switch draws anew).
+        """Keep the patient's chart, unless a switch drew it from the same rows meanwhile.
+
+        A chart kept from older rows (a colleague's save since) is replaced: that is the
+        chart drawing ahead is for.
 
         Parameters
         ----------
@@ -241,7 +279,7 @@ class ChartsAhead(DrawAhead):
             The chart.
         """
         pid, key = name
-        if pid not in self.charts:
+        if self.charts.get(pid, (None,))[0] != key:
             keep(self.charts, pid, key, svg)
 
 
@@ -250,7 +288,7 @@ def drawn_chart(charts: OrderedDict, pid: str, log: pd.DataFrame, programmes, ca
 
     Parameters
     ----------
-    charts : OrderedDict
+    charts : KeptCharts
         A table from :func:`kept_charts`.
     pid : str
         The patient.
