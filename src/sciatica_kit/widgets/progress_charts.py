@@ -67,7 +67,7 @@ def kept_charts(store) -> KeptCharts:
     return _KEPT_CHARTS[identity]
 
 
-def keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
+def keep(charts: KeptCharts, pid: str, key: bytes, svg: bytes) -> bytes:
     """Keep ``svg`` as ``pid``'s chart drawn from fingerprint ``key``; the oldest beyond :data:`CHART_CACHE` go.
 
     Parameters
@@ -93,14 +93,14 @@ def keep(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> bytes:
     return svg
 
 
-def _remember(charts: OrderedDict, pid: str, key: bytes, svg: bytes) -> None:
+def _remember(charts: KeptCharts, pid: str, key: bytes, svg: bytes) -> None:
     charts[pid] = (key, svg)
     charts.move_to_end(pid)
     while len(charts) > CHART_CACHE:
         charts.popitem(last=False)
 
 
-def kept_svg(charts: OrderedDict, pid: str, key: bytes) -> bytes | None:
+def kept_svg(charts: KeptCharts, pid: str, key: bytes) -> bytes | None:
     """The chart kept for ``pid`` if it was drawn from the same rows (fingerprint ``key``), here or by another kernel, else None.
 
     Parameters
@@ -172,7 +172,7 @@ def laid_out_chart(log: pd.DataFrame, pid: str, programmes, catalog):
     return fixed_layout(plot_progress(log, pid, programmes=programmes, catalog=catalog))
 
 
-def charts_to_draw(store, pids: list[str], charts: OrderedDict, catalog, done: set[str] | None = None, stop=None):
+def charts_to_draw(store, pids: list[str], charts: KeptCharts, catalog, done: set[str] | None = None, stop=None):
     """Lay out, one at a time, the charts of ``pids`` that ``charts`` does not hold for their current rows.
 
     Patients without entries, and those the store cannot give now, are passed over; each
@@ -234,7 +234,7 @@ class ChartsAhead(DrawAhead):
         Returns the patients to draw ahead, nearest first.
     """
 
-    def __init__(self, app, charts: OrderedDict, shown, order):
+    def __init__(self, app, charts: KeptCharts, shown, order):
         super().__init__()
         self.app, self.charts, self.shown, self.order = app, charts, shown, order
         self.done: set[str] = set()  # patients looked at for the store's revision in ``chosen_for``
@@ -283,7 +283,7 @@ class ChartsAhead(DrawAhead):
             keep(self.charts, pid, key, svg)
 
 
-def drawn_chart(charts: OrderedDict, pid: str, log: pd.DataFrame, programmes, catalog, key: bytes | None = None) -> bytes:
+def drawn_chart(charts: KeptCharts, pid: str, log: pd.DataFrame, programmes, catalog, key: bytes | None = None) -> bytes:
     """``pid``'s progress chart as SVG: the one kept for these rows, or drawn now and kept.
 
     Parameters
