@@ -142,25 +142,38 @@ loaded = {}  # module -> (thread, niceness) where it was first imported
 
 class Watch:
     def find_spec(self, name, path=None, target=None):
-        if name in ("numpy", "pyarrow", "pandas", "ipywidgets", "matplotlib", "sciatica_kit.widgets.progress_logger") and name not in loaded:
+        if name in ("numpy", "pyarrow", "pandas", "ipywidgets", "matplotlib", "voila", "sciatica_kit.widgets.progress_logger") and name not in loaded:
             loaded[name] = (threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return None
 
 
 sys.meta_path.insert(0, Watch())
-import voila.utils
+import asyncio
+
+import websockets
 
 ready = Path(os.environ["SCIATICA_KIT_READY_DIR"])
+port = []
 
 
-def visitor_comes_once_ready():
+async def visitor_comes_once_ready(websocket, *path):  # Voila's server, as wait_for_request asks it
     deadline = time.monotonic() + 120
     while not list(ready.iterdir()):
         assert time.monotonic() < deadline, "never ready"
-        time.sleep(0.01)
+        await asyncio.sleep(0.01)
+    await websocket.send("{}")
 
 
-voila.utils.wait_for_request = visitor_comes_once_ready
+async def serve():
+    async with websockets.serve(visitor_comes_once_ready, "127.0.0.1", 0) as server:
+        port.append(list(server.sockets)[0].getsockname()[1])
+        await asyncio.Future()
+
+
+threading.Thread(target=asyncio.run, args=(serve(),), daemon=True).start()
+while not port:
+    time.sleep(0.01)
+os.environ.update(VOILA_APP_IP="127.0.0.1", VOILA_APP_PORT=str(port[0]), VOILA_SERVER_URL="/", VOILA_KERNEL_ID="test")
 from sciatica_kit.widgets import wait_for_visitor
 
 wait_for_visitor(warm=(), while_waiting="draw_first_charts", app="ProgressLogger")
@@ -214,8 +227,8 @@ def test_a_preheated_kernel_loads_the_app_at_the_lowest_priority_and_draws_ahead
     loaded = seen.pop("loaded")
     # the libraries that start worker threads load in the kernel's own thread, at its priority ...
     assert loaded.pop("numpy") == ["MainThread", 0] and loaded.pop("pyarrow") == ["MainThread", 0]
-    # ... the rest in the kit's own threads, at the lowest priority
-    assert set(loaded) == {"pandas", "ipywidgets", "matplotlib", "sciatica_kit.widgets.progress_logger"}
+    # ... the rest in the kit's own threads, at the lowest priority (Voila's wait loads its server package)
+    assert set(loaded) == {"pandas", "ipywidgets", "matplotlib", "voila", "sciatica_kit.widgets.progress_logger"}
     assert all(thread.startswith("sciatica-kit-") and nice == 19 for thread, nice in loaded.values()), loaded
     # so no thread the app will rely on (numpy's BLAS workers, pyarrow's allocator) was started at the lowest priority
     assert set(seen["niceness"].values()) == {0}, seen["niceness"]

@@ -66,6 +66,7 @@ def wait_for_visitor(warm: tuple[str, ...] = ("chart",), while_waiting=None, *, 
     def start_up() -> None:
         import ipywidgets  # noqa: F401  (every page needs them)
         import pandas as pd  # noqa: F401
+        import voila.utils  # noqa: F401  (its wait loads Voila's server package: about 2.5 s of CPU)
 
         import sciatica_kit.widgets as widgets
 
