@@ -138,10 +138,14 @@ import os, sys, threading, time
 from pathlib import Path
 
 loaded = {}  # module -> (thread, niceness) where it was first imported
+by_the_page = []  # modules the page's own import line loads (the kernel's main thread, during that line)
+page_importing = False
 
 
 class Watch:
     def find_spec(self, name, path=None, target=None):
+        if page_importing and threading.current_thread() is threading.main_thread():
+            by_the_page.append(name)
         if name in ("numpy", "pyarrow", "pandas", "ipywidgets", "matplotlib", "voila", "sciatica_kit.widgets.progress_logger") and name not in loaded:
             loaded[name] = (threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return None
@@ -177,8 +181,9 @@ os.environ.update(VOILA_APP_IP="127.0.0.1", VOILA_APP_PORT=str(port[0]), VOILA_S
 from sciatica_kit.widgets import wait_for_visitor
 
 wait_for_visitor(warm=(), while_waiting="draw_first_charts", app="ProgressLogger")
-before = set(sys.modules)
+page_importing = True
 from sciatica_kit.widgets import ProgressLogger, draw_first_charts
+page_importing = False
 
 from sciatica_kit.widgets.progress_charts import kept_charts
 from sciatica_kit.widgets.common import open_app_store
@@ -208,7 +213,7 @@ while set(niceness.values()) != {0} and time.monotonic() < deadline:  # a kit th
     time.sleep(0.05)  # listed for a moment; a library's worker started at nice 19 stays
     niceness = priorities()
 with open_app_store() as store:
-    print(json.dumps({"loaded": loaded, "new": sorted(set(sys.modules) - before), "drawn": len(kept_charts(store)),
+    print(json.dumps({"loaded": loaded, "new": by_the_page, "drawn": len(kept_charts(store)),
                       "niceness": niceness}))
 '''
 
