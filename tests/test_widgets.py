@@ -763,7 +763,9 @@ class _Later:
 
 def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step(store, monkeypatch):
     """Switching patient shows a chart drawn while the clinician was reading, unless the rows
-    changed since; every step draws at most one chart, and a click cancels the next step."""
+    changed since; each step hands one chart to the drawing thread, and a click cancels the next step."""
+    import threading
+
     import sciatica_kit.charts as charts
     import sciatica_kit.widgets.common as common
     import sciatica_kit.widgets.progress_logger as logger_module
@@ -772,11 +774,16 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     monkeypatch.setattr(logger_module, "run_later", later)
     monkeypatch.setattr(common, "run_later", later)
     monkeypatch.setattr(logger_module, "AHEAD_IDLE_S", 0.0)
-    drawn, work = [], []  # patients whose chart was laid out; what each step did
+    drawn, work = [], []  # patients whose chart was laid out; what each step did, and in which thread
     real_plot, real_svg = charts.plot_progress, charts.figure_svg
-    monkeypatch.setattr(charts, "plot_progress",
-                        lambda log, pid, **kw: drawn.append(pid) or work.append("layout") or real_plot(log, pid, **kw))
-    monkeypatch.setattr(charts, "figure_svg", lambda fig: work.append("svg") or real_svg(fig))
+
+    def plot(log, pid, **kw):
+        drawn.append(pid)
+        work.append(("layout", threading.current_thread().name))
+        return real_plot(log, pid, **kw)
+
+    monkeypatch.setattr(charts, "plot_progress", plot)
+    monkeypatch.setattr(charts, "figure_svg", lambda fig: work.append(("svg", threading.current_thread().name)) or real_svg(fig))
 
     app = ProgressLogger(store=store)
     ids = list(app.patient.options)
@@ -789,12 +796,17 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
         work.clear()
         if not later.run_next():
             break
+        common.DRAWING.idle()  # what the step handed to the drawing thread is done
         steps.append(tuple(work))
-    # each step lays one chart out, or draws the one laid out before: a click never waits for both
-    assert steps[:-1] == [("layout",), ("svg",)] * ((len(steps) - 1) // 2) and steps[-1] == ()
+    # each step hands one chart to the drawing thread (and keeps the one drawn before): the kernel's own
+    # thread, which answers clicks, never lays out or draws a chart ahead
+    assert steps[-1] == () and all(len(step) == 2 for step in steps[:-1])
+    assert all(what == ("layout", "svg") and all(t.startswith("sciatica-kit-drawing") for t in threads)
+               for what, threads in (zip(*step, strict=True) for step in steps[:-1]))
     expected_ahead = [*ids[2:1 + progress_charts.CHARTS_AHEAD], ids[0]][:progress_charts.CHARTS_AHEAD]
     expected_ahead = [p for p in expected_ahead if p != ids[0]]  # the first patient's chart is kept already
     assert drawn == [ids[0], ids[1], *expected_ahead]
+    assert all(p in app._charts for p in expected_ahead)  # every one kept, the last one too
 
     app.patient.value = ids[2]  # drawn ahead: shown without drawing
     assert drawn == [ids[0], ids[1], *expected_ahead]
@@ -832,9 +844,59 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     assert len(drawn) == n and bytes(app.chart.value) == app._charts[ids[4]][1]
 
 
+def test_a_click_never_waits_for_a_chart_drawn_ahead_unless_it_needs_that_chart(store, monkeypatch):
+    """While the drawing thread is busy with the next patient's chart, switching to a patient whose
+    chart is kept is answered at once; switching to the patient being drawn waits for that drawing and
+    shows it, without drawing it twice."""
+    import threading
+
+    import sciatica_kit.charts as charts
+    import sciatica_kit.widgets.common as common
+    import sciatica_kit.widgets.progress_logger as logger_module
+
+    later = _Later()
+    monkeypatch.setattr(logger_module, "run_later", later)
+    monkeypatch.setattr(common, "run_later", later)
+    monkeypatch.setattr(logger_module, "AHEAD_IDLE_S", 0.0)
+    drawn, release, busy = [], threading.Event(), threading.Event()
+    real_plot, real_svg = charts.plot_progress, charts.figure_svg
+
+    def plot(log, pid, **kw):
+        drawn.append((pid, threading.current_thread().name))
+        return real_plot(log, pid, **kw)
+
+    def svg(fig):
+        if threading.current_thread() is not threading.main_thread():  # drawing ahead: held until released
+            busy.set()
+            assert release.wait(10)
+        return real_svg(fig)
+
+    monkeypatch.setattr(charts, "plot_progress", plot)
+    monkeypatch.setattr(charts, "figure_svg", svg)
+    app = ProgressLogger(store=store)
+    ids = list(app.patient.options)
+    later.run_next()  # the first patient's chart
+    app.patient.value = ids[1]
+    assert later.run_next()  # idle: the first step hands ids[2]'s chart to the drawing thread ...
+    assert busy.wait(10) and not release.is_set()  # ... which is on it now
+    assert drawn[-1][0] == ids[2] and drawn[-1][1].startswith("sciatica-kit-drawing")
+
+    app.patient.value = ids[0]  # kept since the page opened: shown while the thread still draws
+    assert not release.is_set() and bytes(app.chart.value) == app._charts[ids[0]][1]
+    assert "Save visit for " + ids[0] == app.save_button.description
+
+    threading.Timer(0.3, release.set).start()
+    app.patient.value = ids[2]  # the chart in progress: waited for, kept, shown; not drawn again
+    assert release.is_set() and [p for p, _ in drawn].count(ids[2]) == 1
+    assert bytes(app.chart.value) == app._charts[ids[2]][1] and b"<svg" in bytes(app.chart.value)[:400]
+    assert app._draw_ahead.drawing is None
+
+
 def test_while_idle_the_overview_draws_the_other_conditions_charts_one_step_at_a_time(store, monkeypatch):
     """After the page opens, and after each filter, the overview draws the other filters' cohort
     charts while the clinician reads; a filter drawn ahead then shows its chart at once."""
+    import threading
+
     import sciatica_kit.charts as charts
     import sciatica_kit.widgets.clinic_overview as overview_module
     import sciatica_kit.widgets.common as common
@@ -846,8 +908,11 @@ def test_while_idle_the_overview_draws_the_other_conditions_charts_one_step_at_a
     monkeypatch.setattr(overview_module, "AHEAD_IDLE_S", 0.0)
     work = []
     real_plot, real_svg = charts.plot_cohort, charts.figure_svg
-    monkeypatch.setattr(charts, "plot_cohort", lambda log, **kw: work.append("layout") or real_plot(log, **kw))
-    monkeypatch.setattr(charts, "figure_svg", lambda fig: work.append("svg") or real_svg(fig))
+    def where() -> str:
+        return "ahead" if threading.current_thread().name.startswith("sciatica-kit-drawing") else "shown"
+
+    monkeypatch.setattr(charts, "plot_cohort", lambda log, **kw: work.append(("layout", where())) or real_plot(log, **kw))
+    monkeypatch.setattr(charts, "figure_svg", lambda fig: work.append(("svg", where())) or real_svg(fig))
     with_patients = [c for c in sk.load_catalog().records["conditions"]
                      if not patient_table(store.read(), store.patients(), condition=c).empty]
     assert len(with_patients) >= 2
@@ -859,11 +924,13 @@ def test_while_idle_the_overview_draws_the_other_conditions_charts_one_step_at_a
         work.clear()
         if not later.run_next():
             break
+        common.DRAWING.idle()  # what the step handed to the drawing thread is done
         steps.append(tuple(work))
-    assert ("layout", "svg") in steps[:2]  # the chart of the filter shown, in one go
-    ahead = [s for s in steps if s != ("layout", "svg")]
-    # every other condition with patients: one step lays its chart out, the next draws it
-    assert ahead == [("layout",), ("svg",)] * len(with_patients) + [()]
+    shown = (("layout", "shown"), ("svg", "shown"))
+    assert shown in steps[:2]  # the chart of the filter shown, in one go, by the kernel's own thread
+    ahead = [s for s in steps if s != shown]
+    # every other condition with patients, one per step, in the drawing thread; the last step keeps the last one
+    assert ahead == [(("layout", "ahead"), ("svg", "ahead"))] * len(with_patients) + [()]
     for cond in with_patients:
         app.condition.value = cond
         assert work == [] and b"<svg" in bytes(app.chart.value)[:400] and "Drawing" not in app.message.text

@@ -13,6 +13,7 @@ Figure they drew on.  Nothing goes through pyplot's global state.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -157,12 +158,17 @@ def figure_svg(fig) -> bytes:
 
     buf = io.StringIO()
     canvas = fig.canvas
-    try:
-        with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
-            FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
-    finally:
-        fig.set_canvas(canvas)
+    # the settings are global: one SVG at a time, or a thread drawing ahead could restore them under another's drawing
+    with _SVG_SETTINGS:
+        try:
+            with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
+                FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
+        finally:
+            fig.set_canvas(canvas)
     return buf.getvalue().encode("utf-8")
+
+
+_SVG_SETTINGS = threading.Lock()
 
 
 def _unit_label(info: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 import ipywidgets as w
@@ -224,7 +225,10 @@ class ClinicOverview(StoreBacked, w.VBox):
 
     def _draw_chart(self, key: tuple, clinic: tuple, text: str) -> None:
         try:
-            svg = _keep_chart(self._kept["charts"], key, _cohort_svg(*clinic, self.catalog))
+            self._draw_ahead.settle()  # the chart in progress ahead may be this one
+            svg = self._kept["charts"].get(key)
+            if svg is None:
+                svg = _keep_chart(self._kept["charts"], key, _cohort_svg(*clinic, self.catalog))
             set_picture(self.chart, svg)
             self.message.show(text, "success")
         except Exception as exc:
@@ -232,7 +236,7 @@ class ClinicOverview(StoreBacked, w.VBox):
 
 
 class _CohortsAhead(DrawAhead):
-    """The overview's idle steps: the other condition filters' cohort charts, one layout or one SVG per step."""
+    """The overview's idle steps: the other condition filters' cohort charts, one at a time, in the kernel's drawing thread."""
 
     def __init__(self, overview: ClinicOverview):
         super().__init__()
@@ -327,20 +331,19 @@ def draw_cohort_charts(store=None, *, catalog=None, stop=None) -> list[str]:
     drawn: list[str] = []
     with given_or_app_store(store) as store:
         kept = _kept(store)
-        for key, fig in _cohorts_to_draw(_read_clinic(store, kept, catalog), kept["charts"], catalog, stop=stop):
-            if stop is not None and stop.is_set():  # between the two halves of a drawing, too
-                break
-            _keep_chart(kept["charts"], key, figure_svg(fig))
+        for key, lay_out in _cohorts_to_draw(_read_clinic(store, kept, catalog), kept["charts"], catalog, stop=stop):
+            _keep_chart(kept["charts"], key, figure_svg(lay_out()))
             drawn.append(key[1])
     return drawn
 
 
 def _cohorts_to_draw(clinic: tuple, charts: OrderedDict, catalog, *, skip: str | None = None,
                      done: set[tuple] | None = None, stop=None):
-    """Lay out, one at a time, the cohort charts of the condition filters ``charts`` does not hold yet.
+    """The cohort charts of the condition filters ``charts`` does not hold yet, one at a time.
 
-    ``clinic`` is what :func:`_read_clinic` gives.  Yields ``((revision, condition), Figure)``,
-    to be drawn with :func:`~sciatica_kit.charts.figure_svg` and kept with :func:`_keep_chart`;
+    ``clinic`` is what :func:`_read_clinic` gives.  Yields ``((revision, condition), lay_out)``:
+    ``lay_out()`` gives the Figure (any thread may call it), to be drawn with
+    :func:`~sciatica_kit.charts.figure_svg` and kept with :func:`_keep_chart`;
     ``""`` is the filter for all conditions.  Filters without patients, the filter ``skip``
     and those already in ``done`` are passed over; each filter looked at is added to ``done``.
     The one rule for drawing ahead, in a preheated kernel (:func:`draw_cohort_charts`) and
@@ -357,4 +360,4 @@ def _cohorts_to_draw(clinic: tuple, charts: OrderedDict, catalog, *, skip: str |
         done.add(key)
         data = patient_table(log, patients, condition=cond or None, summary=summary, catalog=catalog)
         if not data.empty:
-            yield key, _cohort_figure(patients, log, summary, data, cond or None, catalog)
+            yield key, functools.partial(_cohort_figure, patients, log, summary, data, cond or None, catalog)

@@ -17,7 +17,7 @@ from sciatica_kit.widgets.app_store import app_setting, clinic_store_location, o
 from sciatica_kit.widgets.waiting import _in_kernel
 
 __all__ = [
-    "APP_STYLE", "DEMO_BANNER", "Confirm", "DrawAhead", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
+    "APP_STYLE", "DEMO_BANNER", "DRAWING", "Confirm", "DrawAhead", "DrawingThread", "Look", "Message", "StoreBacked", "clinic_error", "clinic_store_location", "download_link",
     "exports_dir", "figure_png", "is_demo_store", "open_app_store", "problems_html", "run_later", "section_title", "set_picture",
     "unique_path",
 ]
@@ -318,20 +318,66 @@ class WhileIdle:
             self.pending = run_later(self._run, self.gap_s)
 
 
-class DrawAhead:
-    """Idle steps that draw charts ahead, half a chart per step: its layout in one, its SVG in the next.
+class DrawingThread:
+    """The kernel's one thread for charts drawn ahead: the main thread stays free for clicks.
 
-    Give an instance to :class:`WhileIdle` as its step; a click then waits for half a
-    drawing at most.  What to draw is chosen again whenever :meth:`situation` changes (a
-    colleague's save, another patient or filter shown).  Subclasses say what is shown
+    A chart takes a few tenths of a second to lay out and draw.  Drawn in the kernel's main
+    thread, a click that comes meanwhile waits for it; drawn here, the click is answered at
+    once (the two threads share the interpreter, so a click's own work then takes somewhat
+    longer).  One drawing at a time, in the order asked: the apps of one kernel share it.
+    A chart drawn on a click waits for :meth:`idle` first, so a kernel never draws two at once.
+    """
+
+    def __init__(self):
+        self._pool = None
+        self._last = None  # the last drawing asked for: once it is done, all are
+
+    def submit(self, work):
+        """Run ``work()`` in the drawing thread, after what was asked before.
+
+        Parameters
+        ----------
+        work : callable
+            Called with no arguments in the drawing thread.
+
+        Returns
+        -------
+        concurrent.futures.Future
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sciatica-kit-drawing")
+        self._last = self._pool.submit(work)
+        return self._last
+
+    def idle(self) -> None:
+        """Wait until the thread has drawn all it was asked (at once when it is idle)."""
+        import concurrent.futures
+
+        if self._last is not None:
+            concurrent.futures.wait([self._last])
+
+
+DRAWING = DrawingThread()  # this kernel's
+
+
+class DrawAhead:
+    """Idle steps that draw charts ahead, one at a time, in the kernel's :data:`DRAWING` thread.
+
+    Give an instance to :class:`WhileIdle` as its step.  Each step, in the kernel's main
+    thread, keeps the chart the drawing thread finished and hands it the next one; a click
+    meanwhile does not wait for a drawing, unless it needs a chart drawn itself (then
+    :meth:`settle` first).  What to draw is chosen again whenever :meth:`situation` changes
+    (a colleague's save, another patient or filter shown).  Subclasses say what is shown
     (:meth:`situation`), what to draw for it (:meth:`to_draw`) and where a drawing is kept
     (:meth:`keep`).
     """
 
     def __init__(self):
         self.chosen_for = None  # the situation the charts to draw were chosen for
-        self.todo = iter(())  # the charts still to draw, laid out one at a time
-        self.figure = None  # (name, Figure) laid out in one step, drawn as SVG in the next
+        self.todo = iter(())  # the charts still to draw
+        self.drawing = None  # (name, Future): the chart the drawing thread is on
 
     def situation(self):
         """What the choice of charts depends on, e.g. (store revision, what is shown); raises when the store cannot be read.
@@ -343,7 +389,7 @@ class DrawAhead:
         raise NotImplementedError
 
     def to_draw(self, situation):
-        """The charts to draw for ``situation``, laid out one at a time (:attr:`chosen_for` still holds the one before).
+        """The charts to draw for ``situation``, one at a time (:attr:`chosen_for` still holds the one before).
 
         Parameters
         ----------
@@ -353,7 +399,8 @@ class DrawAhead:
         Returns
         -------
         iterator
-            ``(name, Figure)`` pairs; ``name`` is passed to :meth:`keep`.
+            ``(name, lay_out)`` pairs: ``lay_out()`` gives the Figure, in the drawing thread
+            (it reads no store); ``name`` is passed to :meth:`keep`.
         """
         raise NotImplementedError
 
@@ -370,19 +417,16 @@ class DrawAhead:
         raise NotImplementedError
 
     def __call__(self) -> bool:
-        """One step; True while there is more to draw.
+        """One step; True while there is more to draw, or a drawing to keep.
 
         Returns
         -------
         bool
         """
-        from sciatica_kit.charts import figure_svg
-
-        if self.figure is not None:
-            name, fig = self.figure
-            self.figure = None
-            self.keep(name, figure_svg(fig))
-            return True
+        if self.drawing is not None:
+            if not self.drawing[1].done():
+                return True  # looked at again after the step's gap
+            self._keep_drawn()
         try:
             now = self.situation()
         except Exception:  # the store cannot be read now: the clinician's next click says so
@@ -390,9 +434,34 @@ class DrawAhead:
         if now != self.chosen_for:
             self.todo = self.to_draw(now)
             self.chosen_for = now
-        # laid out now, drawn as SVG in the next step: the kernel answers clicks between
-        self.figure = next(self.todo, None)
-        return self.figure is not None
+        item = next(self.todo, None)
+        if item is None:
+            return False
+        name, lay_out = item
+        self.drawing = (name, DRAWING.submit(lambda: _svg(lay_out())))
+        return True
+
+    def settle(self) -> None:
+        """Before a click draws a chart itself: wait for the drawing thread, and keep what it drew for this app.
+
+        The chart the thread is on may be the one the click needs; either way the kernel
+        then draws one chart at a time.
+        """
+        DRAWING.idle()
+        if self.drawing is not None:
+            self._keep_drawn()
+
+    def _keep_drawn(self) -> None:
+        name, future = self.drawing
+        self.drawing = None
+        with contextlib.suppress(Exception):  # a chart that could not be drawn ahead is drawn, or reported, on the click
+            self.keep(name, future.result())
+
+
+def _svg(fig) -> bytes:
+    from sciatica_kit.charts import figure_svg
+
+    return figure_svg(fig)
 
 
 def is_demo_store(store) -> bool:

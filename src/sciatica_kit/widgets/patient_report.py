@@ -136,7 +136,7 @@ class PatientReport(StoreBacked, w.VBox):
             if self.patient.value != pid:
                 return
             try:
-                svg = drawn_chart(self._charts, pid, log, programmes, self.catalog, key)
+                svg = drawn_chart(self._charts, pid, log, programmes, self.catalog, key, ahead=self._draw_ahead)
             except Exception as exc:
                 self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
                 return

@@ -7,12 +7,13 @@ Jupyter server share what they drew (:mod:`sciatica_kit.chart_folder`): the repo
 once the chart the visit logger drew after a save.
 
 While an app sits idle, :class:`ChartsAhead` draws the charts of the patients the clinician
-is likely to open next, one half at a time (the layout in one step, the SVG in the next),
-so that a click waits for one step at most.
+is likely to open next, one at a time, in the kernel's drawing thread
+(:data:`~sciatica_kit.widgets.common.DRAWING`): a click meanwhile does not wait for them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 
@@ -173,7 +174,7 @@ def laid_out_chart(log: pd.DataFrame, pid: str, programmes, catalog):
 
 
 def charts_to_draw(store, pids: list[str], charts: KeptCharts, catalog, done: set[str] | None = None, stop=None):
-    """Lay out, one at a time, the charts of ``pids`` that ``charts`` does not hold for their current rows.
+    """The charts of ``pids`` that ``charts`` does not hold for their current rows, one at a time.
 
     Patients without entries, and those the store cannot give now, are passed over; each
     patient looked at is added to ``done`` and skipped when already there.  The one rule for
@@ -198,7 +199,8 @@ def charts_to_draw(store, pids: list[str], charts: KeptCharts, catalog, done: se
     Yields
     ------
     tuple
-        ``(pid, fingerprint, Figure)``: draw with :func:`~sciatica_kit.charts.figure_svg`, keep with :func:`keep`.
+        ``(pid, fingerprint, lay_out)``: ``lay_out()`` gives the Figure (it reads no store, so
+        any thread may call it); draw it with :func:`~sciatica_kit.charts.figure_svg`, keep it with :func:`keep`.
     """
     done = set() if done is None else done
     for pid in pids:
@@ -213,11 +215,11 @@ def charts_to_draw(store, pids: list[str], charts: KeptCharts, catalog, done: se
             continue
         key = chart_key(log, programmes)
         if not log.empty and kept_svg(charts, pid, key) is None:
-            yield pid, key, laid_out_chart(log, pid, programmes, catalog)
+            yield pid, key, functools.partial(laid_out_chart, log, pid, programmes, catalog)
 
 
 class ChartsAhead(DrawAhead):
-    """An app's idle steps that draw the next patients' charts: one layout or one SVG per step.
+    """An app's idle steps that draw the next patients' charts, one at a time, in the kernel's drawing thread.
 
     Give it to :class:`~sciatica_kit.widgets.common.WhileIdle` as its step.  The patients
     are chosen again when the store changes (a colleague's save) or another patient is shown.
@@ -259,11 +261,11 @@ class ChartsAhead(DrawAhead):
         Returns
         -------
         iterator
-            ``((pid, fingerprint), Figure)`` pairs.
+            ``((pid, fingerprint), lay_out)`` pairs.
         """
         if self.chosen_for is None or self.chosen_for[0] != situation[0]:
             self.done = set()  # a colleague's save: every patient is looked at again
-        return (((pid, key), fig) for pid, key, fig in charts_to_draw(self.app.store, self.order(), self.charts, self.app.catalog, self.done))
+        return (((pid, key), lay_out) for pid, key, lay_out in charts_to_draw(self.app.store, self.order(), self.charts, self.app.catalog, self.done))
 
     def keep(self, name: tuple, svg: bytes) -> None:
         """Keep the patient's chart, unless a switch drew it from the same rows meanwhile.
@@ -283,7 +285,8 @@ class ChartsAhead(DrawAhead):
             keep(self.charts, pid, key, svg)
 
 
-def drawn_chart(charts: KeptCharts, pid: str, log: pd.DataFrame, programmes, catalog, key: bytes | None = None) -> bytes:
+def drawn_chart(charts: KeptCharts, pid: str, log: pd.DataFrame, programmes, catalog, key: bytes | None = None,
+                ahead: DrawAhead | None = None) -> bytes:
     """``pid``'s progress chart as SVG: the one kept for these rows, or drawn now and kept.
 
     Parameters
@@ -300,6 +303,9 @@ def drawn_chart(charts: KeptCharts, pid: str, log: pd.DataFrame, programmes, cat
         The catalogue.
     key : bytes, optional
         The fingerprint of ``log`` and ``programmes`` when the caller has it (:func:`chart_key`).
+    ahead : ChartsAhead, optional
+        The app's drawing ahead: before drawing, its chart in progress is waited for (it may
+        be this one) and kept.
 
     Returns
     -------
@@ -310,6 +316,9 @@ def drawn_chart(charts: KeptCharts, pid: str, log: pd.DataFrame, programmes, cat
 
     key = chart_key(log, programmes) if key is None else key
     svg = kept_svg(charts, pid, key)
+    if svg is None and ahead is not None:
+        ahead.settle()
+        svg = kept_svg(charts, pid, key)
     if svg is None:
         svg = keep(charts, pid, key, figure_svg(laid_out_chart(log, pid, programmes, catalog)))
     return svg

@@ -843,7 +843,7 @@ class ProgressLogger(StoreBacked, w.VBox):
         except Exception as exc:
             self.message.show(clinic_error(exc, f"The chart for {pid} could not be drawn"), "error")
             return
-        svg = drawn_chart(self._charts, pid, log, programmes, self.catalog)
+        svg = drawn_chart(self._charts, pid, log, programmes, self.catalog, ahead=self._draw_ahead)
         if pid == self.form_patient:
             set_picture(self.chart, svg)
 
@@ -886,10 +886,8 @@ def draw_first_charts(store=None, *, catalog=None, n: int = CHARTS_AHEAD + 1, st
         if done == _first_drawn:  # the store has not changed since every one was drawn: one small query
             return drawn
         pids = list(store.patients()["patient_id"])[:n]
-        for pid, key, fig in charts_to_draw(store, pids, charts, catalog, stop=stop):
-            if stop is not None and stop.is_set():  # between the two halves of a drawing, too
-                break
-            keep(charts, pid, key, figure_svg(fig))
+        for pid, key, lay_out in charts_to_draw(store, pids, charts, catalog, stop=stop):
+            keep(charts, pid, key, figure_svg(lay_out()))
             drawn.append(pid)
         if stop is None or not stop.is_set():
             _first_drawn = done
