@@ -573,8 +573,7 @@ def test_the_report_shows_its_text_at_once_and_the_chart_of_the_patient_named_ab
     app.patient.value = ids[1]  # the text at once; the first patient's chart never sits under the new name
     assert f"Progress report: {ids[1]}" in app.heading.value and app.chart.value == b"" and drawn == ["DEMO-001"]
     app.patient.value = ids[2]  # chosen before the chart came: the skipped patient's chart is never drawn
-    while later.run_next():  # the chart of the patient shown, then the next patients' while the clinician reads
-        pass
+    later.run_all()  # the chart of the patient shown, then the next patients' while the clinician reads
     assert drawn[:2] == ["DEMO-001", ids[2]] and ids[3] in drawn and b"<svg" in bytes(app.chart.value)[:400]
     n = len(drawn)
     app.patient.value = ids[3]  # drawn ahead: shown at once
@@ -760,6 +759,13 @@ class _Later:
                 return True
         return False
 
+    def run_all(self) -> None:
+        """Run every step until none is left, letting the drawing thread finish between two (as the real delays do)."""
+        from sciatica_kit.widgets.common import DRAWING
+
+        while self.run_next():
+            DRAWING.idle()
+
 
 def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step(store, monkeypatch):
     """Switching patient shows a chart drawn while the clinician was reading, unless the rows
@@ -831,13 +837,11 @@ def test_while_idle_the_logger_draws_the_next_patients_charts_ahead_one_per_step
     assert [h for h in later.queue if not h.cancelled]  # it looks again later
 
     app._ahead.idle_s = 0.0  # the clinician reads: the next patients' charts are drawn
-    while later.run_next():
-        pass
+    later.run_all()
     assert ids[4] in app._charts
     _colleague_adds_pain(store, ids[4], 9.0)  # a colleague's save to a patient whose chart is kept
     app._touched()
-    while later.run_next():
-        pass
+    later.run_all()
     assert drawn[-1] == ids[4]  # drawn again ahead, and kept in place of the old chart ...
     n = len(drawn)
     app.patient.value = ids[4]  # ... so shown without drawing
