@@ -166,8 +166,8 @@ lint: install-test
 TEST_WORKERS ?= auto
 test-unit: install-test browser postgres hub-tools
 	@mkdir -p $(STATE)
-	$(TEST_ENV) $(PY) -m pytest tests -m "not soak and not browser and not hub" -n $(TEST_WORKERS) --maxprocesses 4
-	$(TEST_ENV) $(PY) -m pytest tests -m "not soak and (browser or hub)"
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak and not browser and not hub" -n $(TEST_WORKERS) --maxprocesses 4 --durations=15
+	$(TEST_ENV) $(PY) -m pytest tests -m "not soak and (browser or hub)" --durations=0
 	$(TEST_ENV) $(PY) -m pytest --doctest-modules -p no:cacheprovider -o testpaths=src src/sciatica_kit
 
 test-notebooks: install-test
