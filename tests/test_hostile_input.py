@@ -251,6 +251,35 @@ def _problems(frame) -> str:
     return str(info.value)
 
 
+def _workbook_with(member: str, edit) -> bytes:
+    """GOOD_XLSX with one member of its zip rewritten by ``edit`` (bytes -> bytes)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(GOOD_XLSX)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, edit(data) if info.filename == member else data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("member", "edit", "words"), [
+    # found by the fuzz test: one damaged byte left the workbook's list of sheets empty (IndexError)
+    ("xl/workbook.xml", lambda b: re.sub(rb"<sheet [^>]*/>", b"", b), "the workbook has no sheet"),
+    # read-only openpyxl parses a sheet's rows only when they are read: a damaged sheet fails then
+    ("xl/worksheets/sheet1.xml", lambda b: b.replace(b"<sheetData>", b"<sheetData><row r=\"x\"><c r=\"A\" t=\"n\"><v>q</v></c></row>"),
+     "the workbook's first sheet cannot be read"),
+])
+def test_a_workbook_damaged_inside_is_a_log_error_in_words(tmp_path, member, edit, words):
+    data = _workbook_with(member, edit)
+    assert data != GOOD_XLSX
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(data)
+    with pytest.raises(sk.LogError) as info:
+        sk.read_log(path, catalog=CAT, today=TODAY)
+    assert words in str(info.value) and "Open it in Excel and save it again" in str(info.value)
+
+
 def test_two_columns_with_the_same_header_are_a_log_error(tmp_path):
     frame = pd.DataFrame([["P1", "2026-01-05", "5", "6"]], columns=["patient_id", "date", "pain", "pain"])
     assert "pain" in _problems(frame)

@@ -161,9 +161,18 @@ def _read_excel(data: bytes, source: str) -> pd.DataFrame:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise LogError([LogProblem(None, None, f"the workbook cannot be opened ({_short(exc)})", "Open it in Excel and save it again as .xlsx")], source) from None
-    ws = wb.worksheets[0]
-    rows = [[_excel_value(c) for c in r] for r in ws.iter_rows()]
-    wb.close()
+    try:
+        if not wb.worksheets:  # a damaged workbook can open with no sheet at all
+            raise LogError([LogProblem(None, None, "the workbook has no sheet", "Open it in Excel and save it again as .xlsx")], source)
+        # read-only: the rows are parsed only now, and a damaged sheet fails here, not on opening
+        rows = [[_excel_value(c) for c in r] for r in wb.worksheets[0].iter_rows()]
+    except LogError:
+        raise
+    except Exception as exc:
+        raise LogError([LogProblem(None, None, f"the workbook's first sheet cannot be read ({_short(exc)})",
+                                   "Open it in Excel and save it again as .xlsx")], source) from None
+    finally:
+        wb.close()
     while rows and all(_blank(v) for v in rows[0]):
         rows.pop(0)  # leading empty rows are not the header
         # (row numbers below assume the header is the first row, as clinicians keep them)
