@@ -13,6 +13,8 @@ Figure they drew on.  Nothing goes through pyplot's global state.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -26,6 +28,7 @@ from matplotlib.transforms import ScaledTranslation
 
 from sciatica_kit._docs import shared_docs
 from sciatica_kit.catalog import Catalog, load_catalog
+from sciatica_kit.drawing_gate import GATE
 from sciatica_kit.log import check_log
 from sciatica_kit.progress import summarise
 
@@ -156,19 +159,31 @@ def figure_svg(fig) -> bytes:
     import matplotlib as mpl
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-    buf = io.StringIO()
+    buf = _PausingBuffer() if GATE.joined() else io.StringIO()
     canvas = fig.canvas
     # the settings are global: one SVG at a time, or a thread drawing ahead could restore them under another's drawing
-    with _SVG_SETTINGS:
-        try:
-            with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
-                FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
-        finally:
-            fig.set_canvas(canvas)
+    if not _SVG_SETTINGS.acquire(blocking=False):
+        # a drawing paused for the kernel's main thread may hold them: let it finish first
+        with GATE.opened() if threading.current_thread() is threading.main_thread() else contextlib.nullcontext():
+            _SVG_SETTINGS.acquire()
+    try:
+        with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sciatica-kit"}):
+            FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
+    finally:
+        _SVG_SETTINGS.release()
+        fig.set_canvas(canvas)
     return buf.getvalue().encode("utf-8")
 
 
 _SVG_SETTINGS = threading.Lock()
+
+
+class _PausingBuffer(io.StringIO):
+    """The SVG being written, in a thread that pauses for the kernel's main thread between two pieces (:mod:`~sciatica_kit.drawing_gate`)."""
+
+    def write(self, s: str) -> int:
+        GATE.pause_point()
+        return super().write(s)
 
 
 def _unit_label(info: dict) -> str:
@@ -259,6 +274,7 @@ def plot_progress(
     dates = _programme_dates(programmes)
     by_measure = dict(tuple(data.groupby("measure", sort=False)))  # the patient's rows split once, not once per panel
     for ax, m in zip(axes, measures, strict=False):
+        GATE.pause_point()  # drawn ahead in a thread: a click in the kernel comes first
         rows = by_measure.get(m)
         if rows is None:
             _no_entries(ax, reg[m], patient_id)
@@ -464,6 +480,7 @@ def plot_cohort(
     palette = ["#1f4e79", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22"]
     names = cat.records["conditions"]
     for i, cond in enumerate(groups):
+        GATE.pause_point()
         sub = share[share["condition"] == cond].set_index("measure").reindex(order)
         bars = ax_bar.bar(x + (i - (len(groups) - 1) / 2) * width, sub["mean"].fillna(0) * 100, width=width * 0.95,
                           color=palette[i % len(palette)], label=names[cond]["name"] if cond in names else cond)
@@ -493,6 +510,7 @@ def plot_cohort(
     first = log.groupby("patient_id")["date"].transform("min")
     weeks = ((log["date"] - first).dt.days // 7).astype(int)
     for j, m in enumerate(present):
+        GATE.pause_point()
         ax = fig.add_subplot(grid[1, j])
         rows = log[(log["measure"] == m)].assign(week=weeks)
         if reg[m]["sided"]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
+from sciatica_kit.drawing_gate import GATE
 from sciatica_kit.widgets.app_store import app_setting, clinic_store_location, open_app_store
 from sciatica_kit.widgets.waiting import _in_kernel
 
@@ -277,7 +278,12 @@ def run_later(callback, delay: float = 0.0):
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    return loop.call_later(delay, callback) if delay > 0 else loop.call_soon(callback)
+
+    def answered_first() -> None:  # part of the answer to a click: a chart drawn ahead meanwhile pauses
+        with GATE.closed():
+            callback()
+
+    return loop.call_later(delay, answered_first) if delay > 0 else loop.call_soon(answered_first)
 
 
 class WhileIdle:
@@ -322,10 +328,12 @@ class DrawingThread:
     """The kernel's one thread for charts drawn ahead: the main thread stays free for clicks.
 
     A chart takes a few tenths of a second to lay out and draw.  Drawn in the kernel's main
-    thread, a click that comes meanwhile waits for it; drawn here, the click is answered at
-    once (the two threads share the interpreter, so a click's own work then takes somewhat
-    longer).  One drawing at a time, in the order asked: the apps of one kernel share it.
-    A chart drawn on a click waits for :meth:`idle` first, so a kernel never draws two at once.
+    thread, a click that comes meanwhile waits for it.  Drawn here, the click is answered at
+    once: while the kernel handles a message from the browser, the drawing pauses at its next
+    safe point (:mod:`sciatica_kit.drawing_gate`), so the two threads do not share the
+    interpreter while the clinician waits.  One drawing at a time, in the order asked: the
+    apps of one kernel share it.  A chart drawn on a click waits for :meth:`idle` first, so a
+    kernel never draws two at once.
     """
 
     def __init__(self):
@@ -347,7 +355,8 @@ class DrawingThread:
         from concurrent.futures import ThreadPoolExecutor
 
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sciatica-kit-drawing")
+            _gate_while_the_kernel_answers()
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sciatica-kit-drawing", initializer=GATE.join)
         self._last = self._pool.submit(work)
         return self._last
 
@@ -355,8 +364,33 @@ class DrawingThread:
         """Wait until the thread has drawn all it was asked (at once when it is idle)."""
         import concurrent.futures
 
-        if self._last is not None:
-            concurrent.futures.wait([self._last])
+        if self._last is not None and not self._last.done():
+            with GATE.opened():  # a drawing paused for this very thread would never finish
+                concurrent.futures.wait([self._last])
+
+
+def _gate_while_the_kernel_answers() -> None:
+    """Close the drawing gate while this Jupyter kernel handles each message from the browser (a click, a cell)."""
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None or getattr(kernel, "_sk_drawing_gate", False):
+        return
+    before, after = kernel.pre_handler_hook, kernel.post_handler_hook
+
+    def pre_handler_hook() -> None:
+        GATE.close()
+        before()
+
+    def post_handler_hook() -> None:
+        try:
+            after()
+        finally:
+            GATE.reopen()
+
+    # ipykernel calls the two around every handler of the shell channel, the second in a finally
+    kernel.pre_handler_hook, kernel.post_handler_hook = pre_handler_hook, post_handler_hook
+    kernel._sk_drawing_gate = True
 
 
 DRAWING = DrawingThread()  # this kernel's
