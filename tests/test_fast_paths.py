@@ -338,6 +338,22 @@ def test_generated_files_read_the_same_on_both_paths(tmp_path_factory, text, day
     _same(fast_result, full_result)
 
 
+@pytest.mark.parametrize("cell", ["nan", "NaN", " nan", "-nan", "inf", "-Inf", "Infinity", "+inf"])
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_a_cell_reading_nan_or_inf_is_refused_on_both_paths(tmp_path, cell, sep):
+    """Found by hypothesis: the fast path's number reader took "nan" for an empty cell (and "inf" for a
+    number), where the full path says it is not a number."""
+    text = sep.join(["patient_id", "date", "pain", "leg_pain", "odi"]) + "\n" + sep.join(["P1", "2025-01-01", "", "0", cell]) + "\n"
+    path = tmp_path / "log.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    fast_result = _outcome(sk.read_log, path, today=TODAY)
+    with pytest.MonkeyPatch.context() as mp:
+        _full(mp)
+        full_result = _outcome(sk.read_log, path, today=TODAY)
+    _same(fast_result, full_result)
+    assert full_result[0] == "error" and "is not a number" in full_result[1][0]
+
+
 @pytest.mark.parametrize("text", [
     "patient_id,date,pain\nP1,2026-01-05,-0\nP1,2026-01-06,-0.0\n",  # every cell filled: the fast path reads it
     "patient_id,date,pain,odi\nP1,2025-01-01,,-0\n",  # an empty cell beside it (found by hypothesis)

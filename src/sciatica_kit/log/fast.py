@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,15 @@ def _first_line(text: str) -> str:
         pos = end + 1
 
 
+def _nan_cell(data: bytes, sep: str) -> bool:
+    """True when a cell of ``data`` reads "nan" (any case, signed, between spaces): the fast path steps aside."""
+    if b"nan" not in data.lower():  # the usual case, at a fraction of the cells' search
+        return False
+    cell_start = rb"(?:^|" + re.escape(sep.encode("utf-8")) + rb")"
+    cell_end = rb"(?=" + re.escape(sep.encode("utf-8")) + rb"|\r|\n|\Z)"
+    return re.search(cell_start + rb"[ \t]*[+-]?nan[ \t]*" + cell_end, data, re.IGNORECASE | re.MULTILINE) is not None
+
+
 def _read_wide_csv_fast(path, *, sep, decimal, dayfirst, today, cat) -> pd.DataFrame | None:
     """read_log's fast path: a wide CSV (one column per measure) of plain numbers and no problem."""
     try:
@@ -229,6 +239,8 @@ def _read_wide_csv_fast(path, *, sep, decimal, dayfirst, today, cat) -> pd.DataF
         body = np.frombuffer(data, dtype=np.uint8)[3 if data.startswith(b"\xef\xbb\xbf") else 0 :]
         before = body[np.flatnonzero((body[1:] == 32) | (body[1:] == 9))]  # the byte before each space or tab
         spaced = bool(np.isin(body[:1], (32, 9)).any() or ((before == ord(sep)) | (before == 10)).any())
+    if _nan_cell(data, sep):
+        return None  # the number readers take "nan" for an empty cell; the full path says it is not a number
     opts = dict(sep=sep, keep_default_na=False, skip_blank_lines=False, skipinitialspace=spaced, engine="c", encoding="utf-8-sig")
     try:
         header = pd.read_csv(io.BytesIO(data), nrows=0, dtype=str, **opts)
