@@ -107,3 +107,12 @@ def test_the_gate_closes_while_the_kernel_handles_each_message(monkeypatch):
     kernel.post_handler_hook()
     assert GATE._open.is_set()
     assert calls == [("pre", False), ("post", False)]  # ipykernel's own hooks still run, once each
+
+
+def test_a_kernel_without_handler_hooks_is_left_as_it_is(monkeypatch):
+    import IPython
+
+    kernel = type("Kernel", (), {})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: type("Shell", (), {"kernel": kernel})())
+    common._gate_while_the_kernel_answers()  # no error: drawing ahead simply never pauses
+    assert not hasattr(kernel, "pre_handler_hook") and GATE._open.is_set()

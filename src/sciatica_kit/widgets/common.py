@@ -374,9 +374,9 @@ def _gate_while_the_kernel_answers() -> None:
     from IPython import get_ipython
 
     kernel = getattr(get_ipython(), "kernel", None)
-    if kernel is None or getattr(kernel, "_sk_drawing_gate", False):
-        return
-    before, after = kernel.pre_handler_hook, kernel.post_handler_hook
+    before, after = getattr(kernel, "pre_handler_hook", None), getattr(kernel, "post_handler_hook", None)
+    if before is None or after is None or getattr(kernel, "_sk_drawing_gate", False):
+        return  # not a kernel, one without these hooks (drawing ahead then shares the interpreter), or done already
 
     def pre_handler_hook() -> None:
         GATE.close()
