@@ -457,6 +457,8 @@ class DrawAhead:
         -------
         bool
         """
+        from sciatica_kit.charts import figure_svg
+
         if self.drawing is not None:
             if not self.drawing[1].done():
                 return True  # looked at again after the step's gap
@@ -472,7 +474,7 @@ class DrawAhead:
         if item is None:
             return False
         name, lay_out = item
-        self.drawing = (name, DRAWING.submit(lambda: _svg(lay_out())))
+        self.drawing = (name, DRAWING.submit(lambda: figure_svg(lay_out())))
         return True
 
     def settle(self) -> None:
@@ -490,12 +492,6 @@ class DrawAhead:
         self.drawing = None
         with contextlib.suppress(Exception):  # a chart that could not be drawn ahead is drawn, or reported, on the click
             self.keep(name, future.result())
-
-
-def _svg(fig) -> bytes:
-    from sciatica_kit.charts import figure_svg
-
-    return figure_svg(fig)
 
 
 def is_demo_store(store) -> bool:
